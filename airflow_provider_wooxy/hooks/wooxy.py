@@ -1,0 +1,385 @@
+"""Hook for the Wooxy v3 blacklist API."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import random
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
+
+import pendulum
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
+from airflow_provider_wooxy.exceptions import (
+    WooxyAuthError,
+    WooxyInputError,
+    WooxyRejectedError,
+    WooxyTransientError,
+)
+
+DEFAULT_BASE_URL = "https://api.wooxy.com"
+MAX_RECORDS_PER_REQUEST = 100
+MAX_CONCURRENT_REQUESTS = 10
+
+EMAIL_ADD = "blacklist/add"
+EMAIL_REMOVE = "blacklist/remove"
+EMAIL_FIND = "blacklist/find"
+PHONE_ADD = "phone-blacklist/add"
+PHONE_REMOVE = "phone-blacklist/remove"
+PHONE_FIND = "phone-blacklist/find"
+
+# Lower-cased fragments of the API's auth/account error texts: never retried, never bisected.
+_AUTH_ERRORS = (
+    "invalid authorization token",
+    "no matches found for access token",
+    "not enabled",
+    "no data found for key",
+    "access token check failed",
+)
+_TRANSIENT_ERRORS = ("internal server error",)
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+@dataclass(frozen=True)
+class _ConnParams:
+    base_url: str
+    token: str
+    timeout: float
+    max_attempts: int
+    backoff: float
+    max_backoff: float
+
+    def __repr__(self) -> str:  # the token must never reach a log line through a repr
+        return f"_ConnParams(base_url={self.base_url!r}, token='***', timeout={self.timeout})"
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Read a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - pendulum.now("UTC").timestamp())
+
+
+class WooxyHook(BaseHook):
+    """
+    Talks to the Wooxy v3 blacklist API: one method per API call, one shared HTTP session.
+
+    The connection's password is the access token. Its host is optional: empty means ``https://api.wooxy.com``;
+    it may be a full base URL (``http://127.0.0.1:8080``) or a bare host name, with the ``scheme`` extra and the
+    port field completing it. Extras: ``timeout`` (seconds per request, default 30), ``max_attempts`` (tries per
+    request for transient faults, default 5), ``backoff`` / ``max_backoff`` (seconds, exponential with jitter),
+    ``allow_insecure_http`` (permit ``http://`` to a non-loopback host).
+
+    The session is safe to share between threads and keeps enough connections open for
+    :data:`MAX_CONCURRENT_REQUESTS` requests in flight. Transient faults (connection errors, timeouts, 429, 5xx,
+    ``Internal server error``) are retried with exponential backoff and jitter, honouring ``Retry-After``, and then
+    raised as :class:`~airflow_provider_wooxy.exceptions.WooxyTransientError` (Airflow may retry the task).
+    Permanent answers raise at once: :class:`~airflow_provider_wooxy.exceptions.WooxyAuthError` for the token or
+    account, :class:`~airflow_provider_wooxy.exceptions.WooxyRejectedError` for the request's content.
+
+    :param wooxy_conn_id: the Airflow connection to use.
+    :param timeout: overrides the connection's ``timeout`` extra.
+    :param max_attempts: overrides the connection's ``max_attempts`` extra (1 disables retries).
+    """
+
+    conn_name_attr = "wooxy_conn_id"
+    default_conn_name = "wooxy_default"
+    conn_type = "wooxy"
+    hook_name = "Wooxy"
+
+    def __init__(
+        self,
+        wooxy_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.wooxy_conn_id = wooxy_conn_id
+        self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._retry_lock = threading.Lock()
+        self.retries = 0
+        """Transient faults retried so far by this hook (all threads)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(wooxy_conn_id={self.wooxy_conn_id!r})"
+
+    # -- connection ------------------------------------------------------------------------------------------
+
+    @cached_property
+    def conn_params(self) -> _ConnParams:
+        """The connection's settings, merged with the hook's arguments and checked."""
+        conn = self.get_connection(self.wooxy_conn_id)
+        token = (conn.password or "").strip()
+        if not token:
+            raise WooxyInputError(
+                f"Wooxy connection {self.wooxy_conn_id!r} has no access token: put the API key in its password field."
+            )
+        mask_secret(token)
+        extra = conn.extra_dejson
+
+        host = (conn.host or "").strip().rstrip("/")
+        if not host:
+            base_url = DEFAULT_BASE_URL
+        elif "://" in host:
+            base_url = host
+        else:
+            scheme = str(extra.get("scheme") or "https")
+            base_url = f"{scheme}://{host}"
+        parts = urlsplit(base_url)
+        if conn.port and parts.port is None:
+            base_url = f"{parts.scheme}://{parts.netloc}:{conn.port}{parts.path}"
+            parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise WooxyInputError(
+                f"Wooxy connection {self.wooxy_conn_id!r}: base URL {base_url!r} is not an http(s) URL."
+            )
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            if not _as_bool(extra.get("allow_insecure_http")):
+                raise WooxyInputError(
+                    f"Wooxy connection {self.wooxy_conn_id!r}: plain http:// to {parts.hostname} would send the "
+                    "access token unencrypted. Use https://, or set the extra allow_insecure_http=true if you "
+                    "really mean it."
+                )
+            self.log.warning(
+                "Wooxy connection %r sends the access token over plain http:// to %s (allow_insecure_http is set).",
+                self.wooxy_conn_id,
+                parts.hostname,
+            )
+
+        def number(name: str, default: float, override: float | None) -> float:
+            value = override if override is not None else extra.get(name)
+            if value in (None, ""):
+                return default
+            try:
+                result = float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise WooxyInputError(
+                    f"Wooxy connection {self.wooxy_conn_id!r}: extra {name}={value!r} is not a number."
+                ) from None
+            if result < 0:
+                raise WooxyInputError(f"Wooxy connection {self.wooxy_conn_id!r}: extra {name} must be >= 0.")
+            return result
+
+        return _ConnParams(
+            base_url=base_url.rstrip("/"),
+            token=token,
+            timeout=number("timeout", 30.0, self._timeout) or 30.0,
+            max_attempts=max(1, int(number("max_attempts", 5, self._max_attempts))),
+            backoff=number("backoff", 0.5, None),
+            max_backoff=number("max_backoff", 30.0, None),
+        )
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One keep-alive session for every call of this hook, shared by the sending threads."""
+        params = self.conn_params
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=MAX_CONCURRENT_REQUESTS, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.headers.update(
+            {"Access-Token": params.token, "Content-Type": "application/json", "Accept": "application/json"}
+        )
+        # Read proxy and CA-bundle settings from the environment once, not on every request.
+        env = session.merge_environment_settings(params.base_url, {}, None, None, None)
+        session.proxies.update(env.get("proxies") or {})
+        if isinstance(env.get("verify"), str):
+            session.verify = env["verify"]
+        session.trust_env = False
+        return session
+
+    # -- transport -------------------------------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        token = self.conn_params.token
+        return text.replace(token, "***") if token else text
+
+    def _post_once(self, method: str, body: bytes) -> dict[str, Any]:
+        params = self.conn_params
+        try:
+            response = self.session.post(f"{params.base_url}/v3/{method}", data=body, timeout=params.timeout)
+        except requests.Timeout:
+            raise WooxyTransientError(method, [f"no response within {params.timeout:g} s"]) from None
+        except requests.RequestException as exc:
+            raise WooxyTransientError(method, [self._redact(f"{type(exc).__name__}: {exc}")]) from None
+
+        status = response.status_code
+        try:
+            payload = json.loads(response.content)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict) or "result" not in payload:
+            snippet = response.text[:120].strip().replace("\n", " ")
+            errors = [f"response is not a Wooxy JSON answer: {self._redact(snippet)!r}"]
+            if status == 429 or status >= 500:
+                raise WooxyTransientError(
+                    method, errors, status, _retry_after_seconds(response.headers.get("Retry-After"))
+                )
+            raise WooxyRejectedError(method, [*errors, "check the connection's base URL"], status)
+
+        if payload.get("result") is True and status < 400:
+            return payload
+
+        raw_errors = payload.get("errors")
+        if isinstance(raw_errors, str):
+            raw_errors = [raw_errors]
+        errors = [self._redact(str(e)) for e in (raw_errors or [])] or [f"result {payload.get('result')!r}"]
+        lowered = " ".join(errors).lower()
+        if any(marker in lowered for marker in _AUTH_ERRORS) or status in (401, 403):
+            raise WooxyAuthError(method, errors, status)
+        if status == 429 or status >= 500 or any(marker in lowered for marker in _TRANSIENT_ERRORS):
+            raise WooxyTransientError(
+                method, errors, status, _retry_after_seconds(response.headers.get("Retry-After"))
+            )
+        raise WooxyRejectedError(method, errors, status)
+
+    def _wait(self, state: RetryCallState) -> float:
+        params = self.conn_params
+        exponential = min(params.max_backoff, params.backoff * 2 ** (state.attempt_number - 1))
+        wait = random.uniform(exponential / 2, exponential)  # jitter spreads the threads' retries apart
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, WooxyTransientError) and exc.retry_after is not None:
+            wait = max(wait, min(exc.retry_after, params.max_backoff))
+        return wait
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        with self._retry_lock:
+            self.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        self.log.warning(
+            "%s; retrying in %.2f s (attempt %d of %d)",
+            exc,
+            state.next_action.sleep if state.next_action else 0.0,
+            state.attempt_number + 1,
+            self.conn_params.max_attempts,
+        )
+
+    def post(self, method: str, body: bytes | Mapping[str, Any], *, max_attempts: int | None = None) -> dict[str, Any]:
+        """
+        POST a JSON body to ``/v3/{method}`` and return the parsed success answer.
+
+        This is the path every public method takes; senders that pre-encode their batches call it directly.
+
+        :param method: the API method path after ``/v3/``, e.g. ``blacklist/add``.
+        :param body: the JSON body, as a mapping or already encoded as UTF-8 bytes.
+        :param max_attempts: overrides the connection's retry budget for this call.
+        """
+        data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+        attempts = max_attempts or self.conn_params.max_attempts
+        retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(WooxyTransientError),
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._post_once, method, data)
+        except WooxyTransientError as exc:
+            if attempts > 1:
+                exc.errors.append(f"gave up after {attempts} attempts")
+                exc.args = (f"{exc.args[0]} (gave up after {attempts} attempts)",)
+            raise
+
+    # -- API methods -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_batch(method: str, records: Sequence[Mapping[str, Any]]) -> None:
+        if len(records) > MAX_RECORDS_PER_REQUEST:
+            raise WooxyInputError(
+                f"Wooxy {method} takes at most {MAX_RECORDS_PER_REQUEST} records per request, got {len(records)}."
+            )
+
+    def add_email_blacklist(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """
+        Add up to 100 records ``{"email", "rejectType", "rawLog"?}`` to the email blacklist.
+
+        Duplicates, in the request or already listed, are ignored by Wooxy.
+        """
+        self._check_batch(EMAIL_ADD, records)
+        return self.post(EMAIL_ADD, {"records": list(records)})
+
+    def remove_email_blacklist(self, email: str, reject_type: str | None = None) -> dict[str, Any]:
+        """Remove one address from the email blacklist, optionally only for one reject type."""
+        body: dict[str, Any] = {"email": email}
+        if reject_type:
+            body["rejectType"] = reject_type
+        return self.post(EMAIL_REMOVE, body)
+
+    def find_email_blacklist(
+        self,
+        reject_type: str,
+        email: str | None = None,
+        *,
+        with_raw_log: bool = False,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> dict[str, Any]:
+        """Page through the email blacklist of one reject type, or look one address up (``data``, ``totalCount``)."""
+        body: dict[str, Any] = {"rejectType": reject_type, "offset": offset, "limit": limit}
+        if email is not None:
+            body["email"] = email
+        if with_raw_log:
+            body["withRawLog"] = True
+        return self.post(EMAIL_FIND, body)
+
+    def add_phone_blacklist(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Add up to 100 records ``{"phoneNumber", "rejectType"?}`` (E.164 numbers) to the phone blacklist."""
+        self._check_batch(PHONE_ADD, records)
+        return self.post(PHONE_ADD, {"records": list(records)})
+
+    def remove_phone_blacklist(self, phone_number: str) -> dict[str, Any]:
+        """Remove one E.164 number from the phone blacklist."""
+        return self.post(PHONE_REMOVE, {"phoneNumber": phone_number})
+
+    def find_phone_blacklist(
+        self, phone_number: str, reject_type: str | None = None, *, offset: int = 0, limit: int = 20
+    ) -> dict[str, Any]:
+        """Look one E.164 number up in the phone blacklist."""
+        body: dict[str, Any] = {"phoneNumber": phone_number, "offset": offset, "limit": limit}
+        if reject_type:
+            body["rejectType"] = reject_type
+        return self.post(PHONE_FIND, body)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Make one cheap authenticated call (a one-row email blacklist page); used by the UI's Test button."""
+        try:
+            self.post(EMAIL_FIND, {"rejectType": "hard", "offset": 0, "limit": 1}, max_attempts=1)
+        except Exception as exc:
+            return False, str(exc)
+        return True, f"Connected to Wooxy at {self.conn_params.base_url}: the access token was accepted."
+
+
+def _as_bool(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)

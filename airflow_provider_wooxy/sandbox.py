@@ -1,0 +1,502 @@
+"""
+A local stand-in for the Wooxy v3 blacklist API, for tests, demos and benchmarks.
+
+It implements the six blacklist methods with the documented validation and error texts, keeps the blacklists
+in memory, enforces the account's 10-requests-in-flight rule (and records the most it saw), and can add latency
+and inject transient faults.
+
+From Python::
+
+    with WooxySandbox(token="demo", latency=0.05) as sandbox:
+        ...  # point a connection at sandbox.url
+        assert sandbox.stats()["max_in_flight"] <= 10
+
+From a shell::
+
+    python -m airflow_provider_wooxy.sandbox --port 8080 --token demo --latency 0.05
+
+Besides the API it answers ``GET /_sandbox/stats``, ``GET /_sandbox/blacklists`` and ``POST /_sandbox/reset``
+so that a test or a benchmark in another process can read what it received.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import random
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import phonenumbers
+
+FAULT_KINDS = ("http500", "html502", "http429", "internal200", "drop_before", "drop_after", "slow")
+"""Transient faults the sandbox can inject: see :class:`WooxySandbox`."""
+
+EMAIL_REJECT_TYPES = ("hard", "complaint", "list-unsubscribe")
+PHONE_REJECT_TYPES = ("import", "invalid", "unsubscribe", "undeliverable")
+MAX_RECORDS = 100
+
+# Deliberately not the provider's own validator: the API's idea of a valid address may differ from ours.
+_SANDBOX_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_E164_SHAPE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+class _Refused(Exception):
+    def __init__(self, errors: list[str], status: int = 400) -> None:
+        super().__init__(errors)
+        self.errors = errors
+        self.status = status
+
+
+class WooxySandbox:
+    """
+    An in-memory Wooxy API on a local port.
+
+    :param host: address to listen on.
+    :param port: port to listen on; 0 picks a free one (read :attr:`url`).
+    :param token: the access token it accepts.
+    :param latency: seconds each API request takes before it is answered.
+    :param max_in_flight: concurrent requests allowed; beyond it a request is refused with 429 and counted.
+    :param fault_rate: probability (0..1) that an API request gets a random transient fault.
+    :param fault_kinds: the faults ``fault_rate`` draws from (a subset of :data:`FAULT_KINDS`).
+    :param seed: seed for the fault draws, for repeatable runs.
+    :param retry_after: the ``Retry-After`` header value sent with injected 429s.
+    :param slow_seconds: how long a ``slow`` fault holds its answer (set it above the client's timeout).
+    :param refuse: values (emails or phone numbers) the sandbox refuses as invalid although they look fine,
+        standing in for API validation that differs from the client's.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str = "sandbox-token",
+        latency: float = 0.0,
+        max_in_flight: int = 10,
+        fault_rate: float = 0.0,
+        fault_kinds: Iterable[str] = FAULT_KINDS,
+        seed: int | None = None,
+        retry_after: str = "1",
+        slow_seconds: float = 2.0,
+        refuse: Iterable[str] = (),
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.token = token
+        self.latency = latency
+        self.max_in_flight = max_in_flight
+        self.fault_rate = fault_rate
+        self.fault_kinds = tuple(fault_kinds)
+        unknown = set(self.fault_kinds) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {FAULT_KINDS}")
+        self.retry_after = retry_after
+        self.slow_seconds = slow_seconds
+        self.refuse = set(refuse)
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._queued_faults: collections.deque[str] = collections.deque()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.reset()
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:43817``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> WooxySandbox:
+        handler = type("Handler", (_Handler,), {"sandbox": self})
+        server = _Server((self.host, self.port), handler)
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, name="wooxy-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def wait_for_signal(self) -> None:
+        """Block until SIGINT or SIGTERM, then stop (the CLI)."""
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
+        self.stop()
+
+    def __enter__(self) -> WooxySandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- state -----------------------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Empty the blacklists and the counters (the configuration stays)."""
+        with self._lock:
+            self.emails: dict[str, dict[str, dict[str, Any]]] = {}
+            self.phones: dict[str, dict[str, Any]] = {}
+            self.requests: collections.Counter[str] = collections.Counter()
+            self.faults: collections.Counter[str] = collections.Counter()
+            self.in_flight = 0
+            self.max_in_flight_seen = 0
+            self.over_limit = 0
+            self.max_batch = 0
+            self.records_received = 0
+            self._queued_faults.clear()
+
+    def inject(self, *kinds: str) -> None:
+        """Queue faults for the next API requests, in order (before any random ones)."""
+        for kind in kinds:
+            if kind not in FAULT_KINDS:
+                raise ValueError(f"unknown fault kind {kind!r}; known: {FAULT_KINDS}")
+        with self._lock:
+            self._queued_faults.extend(kinds)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": dict(self.requests),
+                "total_requests": sum(self.requests.values()),
+                "faults": dict(self.faults),
+                "max_in_flight": self.max_in_flight_seen,
+                "over_limit": self.over_limit,
+                "max_batch": self.max_batch,
+                "records_received": self.records_received,
+                "emails": sum(len(v) for v in self.emails.values()),
+                "phones": len(self.phones),
+            }
+
+    def email_addresses(self) -> set[str]:
+        with self._lock:
+            return set(self.emails)
+
+    def phone_numbers(self) -> set[str]:
+        with self._lock:
+            return set(self.phones)
+
+    def _next_fault(self) -> str | None:
+        with self._lock:
+            if self._queued_faults:
+                return self._queued_faults.popleft()
+            if self.fault_rate and self.fault_kinds and self._random.random() < self.fault_rate:
+                return self._random.choice(self.fault_kinds)
+        return None
+
+    def _enter(self, method: str) -> bool:
+        with self._lock:
+            self.requests[method] += 1
+            if self.in_flight >= self.max_in_flight:
+                self.over_limit += 1
+                return False
+            self.in_flight += 1
+            self.max_in_flight_seen = max(self.max_in_flight_seen, self.in_flight)
+            return True
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    # -- the API ---------------------------------------------------------------------------------------------
+
+    def handle(self, method: str, body: Any) -> dict[str, Any]:
+        """Apply one API call to the in-memory state; raises :class:`_Refused` like the API's errors."""
+        if not isinstance(body, dict):
+            raise _Refused(["Bad Request"])
+        action = getattr(self, "_" + method.replace("-", "_").replace("/", "__"), None)
+        if action is None:
+            raise _Refused(["Bad Request"], 404)
+        result: dict[str, Any] = action(body)
+        return result
+
+    def _records(self, body: dict[str, Any]) -> list[Any]:
+        records = body.get("records")
+        if not isinstance(records, list) or not records:
+            raise _Refused(["Argument records required"])
+        if len(records) > MAX_RECORDS:
+            raise _Refused([f"Maximum count of records per transaction is {MAX_RECORDS}, current {len(records)}"])
+        with self._lock:
+            self.max_batch = max(self.max_batch, len(records))
+            self.records_received += len(records)
+        return records
+
+    def _valid_email(self, value: Any) -> bool:
+        return isinstance(value, str) and bool(_SANDBOX_EMAIL.match(value)) and value not in self.refuse
+
+    def _valid_phone(self, value: Any) -> bool:
+        if not isinstance(value, str) or not _E164_SHAPE.match(value) or value in self.refuse:
+            return False
+        try:
+            return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+        except phonenumbers.NumberParseException:
+            return False
+
+    def _blacklist__add(self, body: dict[str, Any]) -> dict[str, Any]:
+        records = self._records(body)
+        errors: list[str] = []
+        for record in records:
+            if not isinstance(record, dict):
+                errors.append("Bad Request")
+                continue
+            email, reject_type, raw_log = record.get("email"), record.get("rejectType"), record.get("rawLog")
+            if email is None:
+                errors.append("Argument email required")
+            elif not self._valid_email(email):
+                errors.append(f"Invalid RFC2822 email {email}")
+            if reject_type is None:
+                errors.append("Argument rejectType required")
+            elif reject_type not in EMAIL_REJECT_TYPES:
+                errors.append(f"Allowed rejectType is {', '.join(EMAIL_REJECT_TYPES)}, but {reject_type} given")
+            if raw_log is not None:
+                if not isinstance(raw_log, str):
+                    errors.append("Argument rawLog must be a string")
+                elif len(raw_log.encode()) > 1024:
+                    errors.append("Argument rawLog cannot be longest 1024 bytes")
+        if errors:
+            raise _Refused(errors)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self._lock:
+            for record in records:
+                types = self.emails.setdefault(record["email"], {})
+                if record["rejectType"] not in types:  # duplicates are ignored, as Wooxy does
+                    row = {"email": record["email"], "type": record["rejectType"], "createdAt": now}
+                    if record.get("rawLog") is not None:
+                        row["rawLog"] = record["rawLog"]
+                    types[record["rejectType"]] = row
+        return {"result": True}
+
+    def _blacklist__remove(self, body: dict[str, Any]) -> dict[str, Any]:
+        email, reject_type = body.get("email"), body.get("rejectType")
+        if not isinstance(email, str) or not email:
+            raise _Refused(["Argument email must be a non-empty string"])
+        if reject_type is not None and reject_type not in EMAIL_REJECT_TYPES:
+            raise _Refused([f"Allowed rejectType is {', '.join(EMAIL_REJECT_TYPES)}, but {reject_type} given"])
+        with self._lock:
+            self.records_received += 1
+            types = self.emails.get(email)
+            if types is not None:
+                if reject_type is None:
+                    types.clear()
+                else:
+                    types.pop(reject_type, None)
+                if not types:
+                    del self.emails[email]
+        return {"result": True}
+
+    def _blacklist__find(self, body: dict[str, Any]) -> dict[str, Any]:
+        reject_type = body.get("rejectType")
+        if reject_type is None:
+            raise _Refused(["Argument rejectType required"])
+        if reject_type not in EMAIL_REJECT_TYPES:
+            raise _Refused([f"Allowed rejectType is {', '.join(EMAIL_REJECT_TYPES)}, but {reject_type} given"])
+        offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 20)
+        email = body.get("email")
+        with self._lock:
+            rows = [
+                dict(types[reject_type])
+                for address, types in self.emails.items()
+                if reject_type in types and (email is None or address == email)
+            ]
+        if not body.get("withRawLog"):
+            for row in rows:
+                row.pop("rawLog", None)
+        return {"result": True, "data": rows[offset : offset + limit], "totalCount": len(rows), "offset": offset,
+                "limit": limit}
+
+    def _phone_blacklist__add(self, body: dict[str, Any]) -> dict[str, Any]:
+        records = self._records(body)
+        errors: list[str] = []
+        for record in records:
+            if not isinstance(record, dict):
+                errors.append("Bad Request")
+                continue
+            number, reject_type = record.get("phoneNumber"), record.get("rejectType")
+            if number is None:
+                errors.append("Argument phoneNumber required")
+            elif not self._valid_phone(number):
+                errors.append(f"{number} is not a valid E.164 phone number")
+            if reject_type is not None and reject_type not in PHONE_REJECT_TYPES:
+                errors.append(f"Allowed reject types are {', '.join(PHONE_REJECT_TYPES)}, but {reject_type} given")
+        if errors:
+            raise _Refused(errors)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self._lock:
+            for record in records:
+                self.phones.setdefault(
+                    record["phoneNumber"],
+                    {"phoneNumber": record["phoneNumber"], "rejectType": record.get("rejectType") or "import",
+                     "createdAt": now},
+                )
+        return {"result": True}
+
+    def _phone_blacklist__remove(self, body: dict[str, Any]) -> dict[str, Any]:
+        number = body.get("phoneNumber")
+        if number is None:
+            raise _Refused(["Argument phoneNumber required"])
+        if not self._valid_phone(number):
+            raise _Refused([f"{number} is not a valid E.164 phone number"])
+        with self._lock:
+            self.records_received += 1
+            self.phones.pop(number, None)
+        return {"result": True}
+
+    def _phone_blacklist__find(self, body: dict[str, Any]) -> dict[str, Any]:
+        number = body.get("phoneNumber")
+        if number is None:
+            raise _Refused(["Argument phoneNumber required"])
+        offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 20)
+        with self._lock:
+            row = self.phones.get(number)
+        rows = [dict(row)] if row and body.get("rejectType") in (None, row["rejectType"]) else []
+        return {"result": True, "data": rows[offset : offset + limit], "totalCount": len(rows), "offset": offset,
+                "limit": limit}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 refuses bursts of new connections
+
+
+class _Handler(BaseHTTPRequestHandler):
+    sandbox: WooxySandbox
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else every answer waits ~40 ms for the client's delayed ACK
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None,
+              content_type: str = "application/json") -> None:
+        data = raw if raw is not None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def do_GET(self) -> None:
+        sandbox = self.sandbox
+        if self.path == "/_sandbox/stats":
+            self._send(200, sandbox.stats())
+        elif self.path == "/_sandbox/blacklists":
+            self._send(200, {"emails": sorted(sandbox.email_addresses()), "phones": sorted(sandbox.phone_numbers())})
+        else:
+            self._send(404, {"result": False, "errors": ["Bad Request"]})
+
+    def do_POST(self) -> None:
+        sandbox = self.sandbox
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == "/_sandbox/reset":
+            sandbox.reset()
+            self._send(200, {"result": True})
+            return
+        if not self.path.startswith("/v3/"):
+            self._send(404, {"result": False, "errors": ["Bad Request"]})
+            return
+        method = self.path[len("/v3/"):]
+        if not sandbox._enter(method):
+            self._send(429, {"result": False, "errors": ["Too many concurrent requests"]}, {"Retry-After": "1"})
+            return
+        left = False
+        try:
+            if sandbox.latency:
+                time.sleep(sandbox.latency)
+            token = self.headers.get("Access-Token")
+            if not token:
+                sandbox._leave()
+                left = True
+                self._send(401, {"result": False, "errors": ["Invalid authorization token!"]})
+                return
+            if token != sandbox.token:
+                sandbox._leave()
+                left = True
+                # The real API echoes the token back: clients must keep it out of their errors and logs.
+                self._send(200, {"result": False, "errors": [f"no matches found for access token {token}"]})
+                return
+            fault = sandbox._next_fault()
+            if fault:
+                with sandbox._lock:
+                    sandbox.faults[fault] += 1
+            if fault == "drop_before":
+                sandbox._leave()
+                left = True
+                self._drop()
+                return
+            try:
+                body = json.loads(raw)
+                outcome: tuple[int, dict[str, Any]] = (200, sandbox.handle(method, body))
+            except ValueError:
+                outcome = (400, {"result": False, "errors": ["Bad Request"]})
+            except _Refused as refused:
+                outcome = (refused.status, {"result": False, "errors": refused.errors})
+            sandbox._leave()
+            left = True
+            if fault == "drop_after":
+                self._drop()
+            elif fault == "slow":
+                time.sleep(sandbox.slow_seconds)
+                self._send(*outcome)
+            elif fault == "http500":
+                self._send(500, {"result": False, "errors": ["Internal server error"]})
+            elif fault == "html502":
+                self._send(502, None, raw=b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+                           content_type="text/html")
+            elif fault == "http429":
+                self._send(429, {"result": False, "errors": ["Too many requests"]}, {"Retry-After": sandbox.retry_after})
+            elif fault == "internal200":
+                self._send(200, {"result": False, "errors": ["Internal server error"]})
+            else:
+                self._send(*outcome)
+        finally:
+            if not left:
+                sandbox._leave()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m airflow_provider_wooxy.sandbox", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--token", default="sandbox-token", help="access token to accept")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per API request")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests given a transient fault")
+    parser.add_argument("--fault-kinds", default=",".join(FAULT_KINDS), help="comma-separated subset of faults")
+    parser.add_argument("--retry-after", default="1", help="Retry-After value sent with injected 429s")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    sandbox = WooxySandbox(
+        host=args.host, port=args.port, token=args.token, latency=args.latency, fault_rate=args.fault_rate,
+        fault_kinds=[k for k in args.fault_kinds.split(",") if k], retry_after=args.retry_after, seed=args.seed,
+    )
+    sandbox.start()
+    print(f"Wooxy sandbox listening on {sandbox.url} (latency {args.latency:g} s)", flush=True)
+    sandbox.wait_for_signal()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
