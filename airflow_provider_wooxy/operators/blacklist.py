@@ -1,0 +1,491 @@
+"""Operators that add records to, and remove them from, the Wooxy email and phone blacklists."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
+from typing import IO, TYPE_CHECKING, Any, ClassVar
+
+import pendulum
+import phonenumbers
+
+from airflow.sdk import BaseOperator
+from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError, WooxyRejectedError
+from airflow_provider_wooxy.hooks.wooxy import (
+    EMAIL_ADD,
+    EMAIL_REMOVE,
+    MAX_CONCURRENT_REQUESTS,
+    MAX_RECORDS_PER_REQUEST,
+    PHONE_ADD,
+    PHONE_REMOVE,
+    WooxyHook,
+)
+from airflow_provider_wooxy.pipeline.checkpoint import Checkpoint
+from airflow_provider_wooxy.pipeline.masking import mask_in
+from airflow_provider_wooxy.pipeline.reading import iter_input
+from airflow_provider_wooxy.pipeline.rejects import Rejects
+from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, Record, encode_add, encode_single
+from airflow_provider_wooxy.pipeline.validation import (
+    EMAIL_REJECT_TYPES,
+    PHONE_REJECT_TYPES,
+    EmailRecords,
+    Normalised,
+    PhoneRecords,
+    RecordError,
+    check_raw_log,
+    check_reject_type,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class _Validated:
+    """What the validation pass learnt: counts, and the spool of encoded records waiting to be sent."""
+
+    def __init__(self, spool: IO[bytes]) -> None:
+        self.spool = spool
+        self.received = 0
+        self.valid = 0
+        self.duplicates = 0
+        self.missing_field = 0
+        self.fingerprint = ""
+
+
+class WooxyBlacklistBaseOperator(BaseOperator):
+    """
+    Shared pipeline of the Wooxy blacklist operators: read -> validate -> batch -> send -> summarise.
+
+    Every input record ends in exactly one of: sent, invalid (with its 1-based row and the reason) or duplicate.
+    Nothing is sent until the whole input has been read and validated, so an input with more than
+    ``max_invalid`` invalid records fails the task before any request is made.
+
+    :param records: a list of addresses, or of objects with the API's keys; typically an XComArg. (templated)
+    :param path: a local path or an object storage URI (``s3://``, ``gs://``, ``file://``...) of a CSV (with a
+        header row), JSON array or JSON Lines file, optionally ``.gz``. Exactly one of ``records`` and ``path``.
+        (templated)
+    :param file_format: ``csv``, ``json`` or ``jsonl`` (``.gz`` suffix allowed) when the path's suffix does not
+        say. (templated)
+    :param storage_conn_id: the Airflow connection for object storage paths (input, rejects, checkpoint).
+    :param field: the key or column holding the address, when it is not the API's name. (templated)
+    :param reject_type: the reject type for records that carry none. (templated)
+    :param max_concurrency: requests in flight at once, 1 to 10. ``pool_slots`` defaults to it, so a pool of 10
+        slots caps all Wooxy tasks of an account at 10 requests in flight.
+    :param max_invalid: how many records may be rejected (by validation, or by the API) before the task fails.
+    :param rejects_path: where to write every rejected record with its row and reason: ``.csv`` or JSON Lines,
+        local or object storage. (templated)
+    :param checkpoint_path: where to record accepted batches, so that a retry of a failed task skips them.
+        (templated)
+    :param dry_run: read and validate, but send nothing.
+    :param allow_empty: succeed on an empty input instead of failing.
+    :param wooxy_conn_id: the Wooxy connection.
+    :param progress_interval: seconds between progress log lines while sending.
+    """
+
+    template_fields: Sequence[str] = (
+        "records", "path", "file_format", "field", "reject_type", "rejects_path", "checkpoint_path",
+    )
+    ui_color = "#e8f4fd"
+
+    method: ClassVar[str]
+    address_key: ClassVar[str]
+    allowed_reject_types: ClassVar[tuple[str, ...]]
+    is_add: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        records: Any = None,
+        path: str | None = None,
+        file_format: str | None = None,
+        storage_conn_id: str | None = None,
+        field: str | None = None,
+        reject_type: str | None = None,
+        batch_size: int = MAX_RECORDS_PER_REQUEST,
+        max_concurrency: int = MAX_CONCURRENT_REQUESTS,
+        max_invalid: int = 0,
+        rejects_path: str | None = None,
+        checkpoint_path: str | None = None,
+        dry_run: bool = False,
+        allow_empty: bool = False,
+        wooxy_conn_id: str = WooxyHook.default_conn_name,
+        progress_interval: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= MAX_CONCURRENT_REQUESTS:
+            raise WooxyInputError(
+                f"max_concurrency must be between 1 and {MAX_CONCURRENT_REQUESTS} (Wooxy allows at most "
+                f"{MAX_CONCURRENT_REQUESTS} requests in flight per account), got {max_concurrency!r}."
+            )
+        if not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_RECORDS_PER_REQUEST:
+            raise WooxyInputError(
+                f"batch_size must be between 1 and {MAX_RECORDS_PER_REQUEST} (Wooxy takes at most "
+                f"{MAX_RECORDS_PER_REQUEST} records per request), got {batch_size!r}."
+            )
+        if not isinstance(max_invalid, int) or max_invalid < 0:
+            raise WooxyInputError(f"max_invalid must be a whole number >= 0, got {max_invalid!r}.")
+        kwargs.setdefault("pool_slots", max_concurrency)
+        super().__init__(**kwargs)
+        self.records = records
+        self.path = path
+        self.file_format = file_format
+        self.storage_conn_id = storage_conn_id
+        self.field = field
+        self.reject_type = reject_type
+        self.batch_size = batch_size if self.is_add else 1
+        self.max_concurrency = max_concurrency
+        self.max_invalid = max_invalid
+        self.rejects_path = rejects_path
+        self.checkpoint_path = checkpoint_path
+        self.dry_run = dry_run
+        self.allow_empty = allow_empty
+        self.wooxy_conn_id = wooxy_conn_id
+        self.progress_interval = progress_interval
+
+    @cached_property
+    def hook(self) -> WooxyHook:
+        return WooxyHook(wooxy_conn_id=self.wooxy_conn_id)
+
+    # -- per-list specifics ----------------------------------------------------------------------------------
+
+    def record_builder(self) -> Callable[[object], Normalised]:
+        """The validator/normaliser for this list and action, from the rendered arguments."""
+        raise NotImplementedError
+
+    def _rendered_reject_type(self) -> str | None:
+        if self.reject_type in (None, ""):
+            return None
+        try:
+            return check_reject_type(self.reject_type, self.allowed_reject_types, "reject_type")
+        except RecordError as exc:
+            raise WooxyInputError(f"{exc}.") from None
+
+    # -- the pipeline ----------------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        started = pendulum.now("UTC")
+        clock = time.monotonic()
+        builder = self.record_builder()
+        field = self.field or self.address_key
+        items = iter_input(
+            records=self.records, path=self.path or None, file_format=self.file_format,
+            conn_id=self.storage_conn_id, field=field,
+        )
+        rejects = Rejects()
+        with tempfile.TemporaryFile(prefix="wooxy-spool-") as spool:
+            try:
+                validated = self._validate(items, builder, spool, rejects, field)
+                summary = self._send(validated, rejects)
+            finally:
+                if self.rejects_path and rejects.count:
+                    rejects.export(self.rejects_path, self.storage_conn_id)
+                    self.log.info("Wrote %d rejected records to %s", rejects.count, self.rejects_path)
+                rejects.close()
+        summary.update(
+            started_at=started.to_iso8601_string(),
+            finished_at=pendulum.now("UTC").to_iso8601_string(),
+            duration_seconds=round(time.monotonic() - clock, 3),
+        )
+        return summary
+
+    def _validate(
+        self, items: Iterator[tuple[int, object]], builder: Callable[[object], Normalised], spool: IO[bytes],
+        rejects: Rejects, field: str,
+    ) -> _Validated:
+        result = _Validated(spool)
+        seen: set[bytes] = set()
+        fingerprint = hashlib.blake2b(f"{self.method}\n{self.batch_size}\n".encode(), digest_size=16)
+        digest = hashlib.blake2b
+        write = spool.write
+        received = valid = duplicates = 0
+        for row, item in items:
+            received += 1
+            if isinstance(item, RecordError):
+                rejects.add(row, "", str(item))
+                continue
+            try:
+                record = builder(item)
+            except RecordError as exc:
+                reason = str(exc)
+                if reason.startswith(f"no {field!r} key"):
+                    result.missing_field += 1
+                value = item.get(field) if isinstance(item, dict) else item
+                rejects.add(row, value, reason)
+                continue
+            key = digest(record.key.encode(), digest_size=16).digest()
+            if key in seen:
+                duplicates += 1
+                continue
+            seen.add(key)
+            valid += 1
+            line = b"%d\t%b\n" % (row, _encode(record.payload).encode())
+            write(line)
+            fingerprint.update(line)
+        result.received, result.valid, result.duplicates = received, valid, duplicates
+        result.fingerprint = fingerprint.hexdigest()
+        spool.flush()
+
+        source = self.path or "records"
+        self.log.info(
+            "Read %d records from %s: %d valid, %d invalid, %d duplicates.",
+            received, source, valid, rejects.count, duplicates,
+        )
+        if received == 0:
+            if self.allow_empty:
+                self.log.warning("The input is empty: nothing to send (allow_empty=True).")
+                return result
+            raise WooxyInputError(f"the input ({source}) holds no records; set allow_empty=True if that can be normal.")
+        if result.missing_field and result.missing_field == received:
+            raise WooxyInputError(f"none of the {received} records has the key {field!r}: {rejects.describe(1)}.")
+        if rejects.count:
+            self.log.warning("Invalid records (first %d): %s", min(rejects.count, 10), rejects.describe(10))
+        if rejects.count > self.max_invalid:
+            where = f" All rejects are listed in {self.rejects_path}." if self.rejects_path else ""
+            raise WooxyInputError(
+                f"{rejects.count} of {received} records are invalid, more than max_invalid={self.max_invalid}; "
+                f"nothing was sent.{where} First problems: {rejects.describe()}."
+            )
+        return result
+
+    def _batches(self, validated: _Validated, skip: set[int]) -> Iterator[Batch]:
+        spool = validated.spool
+        spool.seek(0)
+        size = self.batch_size
+        number = 0
+        batch: list[Record] = []
+        for line in spool:
+            row, _, payload = line.rstrip(b"\n").partition(b"\t")
+            batch.append((int(row), payload))
+            if len(batch) == size:
+                if number not in skip:
+                    yield Batch(number, batch)
+                number += 1
+                batch = []
+        if batch and number not in skip:
+            yield Batch(number, batch)
+
+    def _send(self, validated: _Validated, rejects: Rejects) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "operation": self.method,
+            "received": validated.received,
+            "valid": validated.valid,
+            "invalid": rejects.count,
+            "duplicates": validated.duplicates,
+            "sent": 0,
+            "refused_by_api": 0,
+            "resumed": 0,
+            "requests": 0,
+            "retries": 0,
+            "dry_run": bool(self.dry_run),
+        }
+        if self.dry_run or validated.valid == 0:
+            if self.dry_run:
+                self.log.info("Dry run: %d valid records would be sent; nothing was sent.", validated.valid)
+            summary["rejects_sample"] = rejects.sample
+            return summary
+
+        batches_total = math.ceil(validated.valid / self.batch_size)
+        checkpoint = None
+        skip: set[int] = set()
+        if self.checkpoint_path:
+            checkpoint = Checkpoint(self.checkpoint_path, validated.fingerprint, conn_id=self.storage_conn_id)
+            skip = checkpoint.load()
+            if checkpoint.stale:
+                self.log.info("Checkpoint %s belongs to other input: starting from the beginning.", self.checkpoint_path)
+            elif skip:
+                self.log.info(
+                    "Resuming from checkpoint %s: %d of %d batches were already accepted and are skipped.",
+                    self.checkpoint_path, len(skip), batches_total,
+                )
+        resumed = self._records_in(skip, validated.valid)
+        sender = BatchSender(
+            self.hook, self.method,
+            encode=encode_add if self.is_add else encode_single,
+            max_concurrency=self.max_concurrency,
+            split_refused=self.is_add,
+            on_batch_done=self._checkpoint_marker(checkpoint),
+            log=self.log, progress_interval=self.progress_interval,
+            total=validated.valid - resumed,
+        )
+        self.log.info(
+            "Sending %d records in %d requests of up to %d, %d in flight.",
+            validated.valid - resumed, batches_total - len(skip), self.batch_size, self.max_concurrency,
+        )
+        try:
+            report = sender.run(self._batches(validated, skip))
+        except WooxyError as exc:
+            if checkpoint is not None:
+                checkpoint.save()
+            progress = (
+                f"{sender.report.sent + resumed} of {validated.valid} valid records were accepted before this "
+                "failure; re-sending is harmless (Wooxy ignores duplicates)"
+                + (", and a retry skips them (checkpoint_path)." if checkpoint else ".")
+            )
+            self.log.error("%s", progress)
+            exc.args = (f"{exc.args[0]}. {progress}",)
+            raise
+        finally:
+            summary["retries"] = self.hook.retries
+        for refusal in report.refused:
+            value = json.loads(refusal.payload).get(self.address_key, "")
+            reason = "; ".join(refusal.errors)
+            rejects.add(refusal.row, value, f"refused by Wooxy: {reason}", source="api")
+        summary.update(
+            sent=report.sent + resumed, refused_by_api=len(report.refused), resumed=resumed,
+            requests=report.requests, invalid=rejects.count - len(report.refused),
+        )
+        summary["rejects_sample"] = rejects.sample
+        self.log.info(
+            "Done: %d records accepted by Wooxy (%d from an earlier attempt), %d refused, %d requests, %d retries.",
+            summary["sent"], resumed, len(report.refused), report.requests, summary["retries"],
+        )
+        if checkpoint is not None:
+            checkpoint.complete()
+        if report.refused:
+            self.log.warning("Records refused by Wooxy: %s", rejects.describe(10))
+            if rejects.count > self.max_invalid:
+                first = [
+                    f"row {r.row}: {mask_in('; '.join(r.errors), json.loads(r.payload).get(self.address_key))}"
+                    for r in report.refused[:5]
+                ]
+                raise WooxyRejectedError(
+                    self.method,
+                    [f"{len(report.refused)} records refused (max_invalid={self.max_invalid}, "
+                     f"{rejects.count} rejects in all); the other {summary['sent']} were accepted", *first],
+                )
+        return summary
+
+    @staticmethod
+    def _checkpoint_marker(checkpoint: Checkpoint | None) -> Callable[[Batch], None] | None:
+        if checkpoint is None:
+            return None
+        return lambda batch: checkpoint.mark(batch.number)
+
+    def _records_in(self, batch_numbers: set[int], valid: int) -> int:
+        last = math.ceil(valid / self.batch_size) - 1
+        return sum(
+            self.batch_size if n < last else valid - last * self.batch_size for n in batch_numbers if n <= last
+        )
+
+
+class WooxyAddEmailBlacklistOperator(WooxyBlacklistBaseOperator):
+    """
+    Add addresses to the Wooxy email blacklist, in batches of up to 100 with up to 10 requests in flight.
+
+    :param reject_type: ``hard`` (default, as Wooxy's own importer), ``complaint`` or ``list-unsubscribe``, for
+        records that carry no ``rejectType``. (templated)
+    :param raw_log: reason text for records without a ``rawLog`` (at most 1024 UTF-8 bytes). (templated)
+    :param batch_size: records per request, 1 to 100.
+
+    See :class:`WooxyBlacklistBaseOperator` for the other arguments.
+    """
+
+    template_fields: Sequence[str] = (*WooxyBlacklistBaseOperator.template_fields, "raw_log")
+    method = EMAIL_ADD
+    address_key = "email"
+    allowed_reject_types = EMAIL_REJECT_TYPES
+    is_add = True
+
+    def __init__(self, *, reject_type: str | None = "hard", raw_log: str | None = None, **kwargs: Any) -> None:
+        super().__init__(reject_type=reject_type, **kwargs)
+        self.raw_log = raw_log
+
+    def record_builder(self) -> Callable[[object], Normalised]:
+        raw_log = self.raw_log or None
+        if raw_log is not None:
+            try:
+                check_raw_log(raw_log)
+            except RecordError as exc:
+                raise WooxyInputError(f"raw_log: {exc}.") from None
+        return EmailRecords(field=self.field or "email", reject_type=self._rendered_reject_type(), raw_log=raw_log)
+
+
+class WooxyRemoveEmailBlacklistOperator(WooxyBlacklistBaseOperator):
+    """
+    Remove addresses from the Wooxy email blacklist, one request per address, up to 10 in flight.
+
+    :param reject_type: remove only entries of this reject type; by default, entries of every type. (templated)
+
+    See :class:`WooxyBlacklistBaseOperator` for the other arguments.
+    """
+
+    method = EMAIL_REMOVE
+    address_key = "email"
+    allowed_reject_types = EMAIL_REJECT_TYPES
+
+    def record_builder(self) -> Callable[[object], Normalised]:
+        return EmailRecords(
+            field=self.field or "email", reject_type=self._rendered_reject_type(), require_reject_type=False,
+            with_raw_log=False,
+        )
+
+
+class _PhoneOperatorMixin:
+    default_region: str | None
+
+    def _rendered_region(self) -> str | None:
+        region = (self.default_region or "").strip().upper() or None
+        if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
+            raise WooxyInputError(f"default_region {self.default_region!r} is not an ISO 3166 country code phonenumbers knows.")
+        return region
+
+
+class WooxyAddPhoneBlacklistOperator(_PhoneOperatorMixin, WooxyBlacklistBaseOperator):
+    """
+    Add numbers to the Wooxy phone blacklist in E.164, in batches of up to 100 with up to 10 requests in flight.
+
+    :param default_region: ISO country code (``GB``, ``US``...) used to read national-format numbers; without it
+        numbers must be international (``+44...``). (templated)
+    :param reject_type: ``import``, ``invalid``, ``unsubscribe`` or ``undeliverable`` for records that carry
+        none; by default none is sent. (templated)
+    :param batch_size: records per request, 1 to 100.
+
+    See :class:`WooxyBlacklistBaseOperator` for the other arguments.
+    """
+
+    template_fields: Sequence[str] = (*WooxyBlacklistBaseOperator.template_fields, "default_region")
+    method = PHONE_ADD
+    address_key = "phoneNumber"
+    allowed_reject_types = PHONE_REJECT_TYPES
+    is_add = True
+
+    def __init__(self, *, default_region: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.default_region = default_region
+
+    def record_builder(self) -> Callable[[object], Normalised]:
+        return PhoneRecords(
+            field=self.field or "phoneNumber", reject_type=self._rendered_reject_type(),
+            default_region=self._rendered_region(),
+        )
+
+
+class WooxyRemovePhoneBlacklistOperator(_PhoneOperatorMixin, WooxyBlacklistBaseOperator):
+    """
+    Remove numbers from the Wooxy phone blacklist, one request per number, up to 10 in flight.
+
+    :param default_region: ISO country code used to read national-format numbers. (templated)
+
+    See :class:`WooxyBlacklistBaseOperator` for the other arguments.
+    """
+
+    template_fields: Sequence[str] = (*WooxyBlacklistBaseOperator.template_fields, "default_region")
+    method = PHONE_REMOVE
+    address_key = "phoneNumber"
+    allowed_reject_types = PHONE_REJECT_TYPES
+
+    def __init__(self, *, default_region: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.default_region = default_region
+
+    def record_builder(self) -> Callable[[object], Normalised]:
+        return PhoneRecords(
+            field=self.field or "phoneNumber", default_region=self._rendered_region(), with_reject_type=False
+        )

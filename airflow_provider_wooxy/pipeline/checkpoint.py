@@ -1,0 +1,83 @@
+"""Progress checkpoints, so that a retry of a failed task skips the batches Wooxy already accepted."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from airflow_provider_wooxy.pipeline.reading import storage_path
+
+
+def _to_ranges(numbers: set[int]) -> list[list[int]]:
+    ranges: list[list[int]] = []
+    for n in sorted(numbers):
+        if ranges and ranges[-1][1] == n - 1:
+            ranges[-1][1] = n
+        else:
+            ranges.append([n, n])
+    return ranges
+
+
+class Checkpoint:
+    """
+    The set of accepted batch numbers for one input, kept in a small JSON file (local or object storage).
+
+    The file is keyed by the input's fingerprint (its normalised records, the API method and the batch size):
+    a checkpoint written for different input is ignored, never reused.
+
+    :param path: where the checkpoint lives (a local path or an object storage URI).
+    :param fingerprint: identifies the input the batch numbers refer to.
+    :param conn_id: the object storage connection, if any.
+    :param min_interval: seconds between writes while sending (a final write always happens in :meth:`save`).
+    """
+
+    def __init__(self, path: str, fingerprint: str, *, conn_id: str | None = None, min_interval: float = 5.0):
+        self.location = storage_path(path, conn_id)
+        self.fingerprint = fingerprint
+        self.min_interval = min_interval
+        self.done: set[int] = set()
+        self.stale = False
+        self._lock = threading.Lock()
+        self._last_write = 0.0
+        self._dirty = False
+
+    def load(self) -> set[int]:
+        """Read the accepted batch numbers; empty when there is no checkpoint or it belongs to other input."""
+        if not self.location.exists():
+            return set()
+        try:
+            state: dict[str, Any] = json.loads(self.location.read_text())
+        except ValueError:
+            self.stale = True
+            return set()
+        if state.get("fingerprint") != self.fingerprint:
+            self.stale = True
+            return set()
+        self.done = {n for first, last in state.get("done", []) for n in range(first, last + 1)}
+        return set(self.done)
+
+    def mark(self, batch_number: int) -> None:
+        """Record an accepted batch; writes the file at most every ``min_interval`` seconds."""
+        with self._lock:
+            self.done.add(batch_number)
+            self._dirty = True
+            if time.monotonic() - self._last_write < self.min_interval:
+                return
+        self.save()
+
+    def save(self) -> None:
+        with self._lock:  # held while writing, so an older snapshot can never overwrite a newer one
+            if not self._dirty:
+                return
+            state = {"fingerprint": self.fingerprint, "done": _to_ranges(self.done), "updated_at": time.time()}
+            self.location.parent.mkdir(parents=True, exist_ok=True)
+            self.location.write_text(json.dumps(state))
+            self._dirty = False
+            self._last_write = time.monotonic()
+
+    def complete(self) -> None:
+        """Remove the checkpoint once the whole input was delivered."""
+        if self.location.exists():
+            self.location.unlink()

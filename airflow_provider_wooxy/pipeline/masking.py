@@ -1,0 +1,35 @@
+"""Masked forms of addresses and phone numbers, for logs, errors and XCom summaries."""
+
+from __future__ import annotations
+
+
+def mask_email(value: str) -> str:
+    """``john.doe@example.com`` -> ``j***@e***.com``."""
+    local, _, domain = value.rpartition("@")
+    name, dot, tld = domain.rpartition(".")
+    masked_domain = f"{name[:1]}***.{tld}" if dot else f"{domain[:1]}***"
+    return f"{local[:1]}***@{masked_domain}"
+
+
+def mask_phone(value: str) -> str:
+    """``+14155552671`` -> ``+1*******71``."""
+    if len(value) <= 5:
+        return "***"
+    return value[:2] + "*" * (len(value) - 4) + value[-2:]
+
+
+def mask_value(value: object) -> str:
+    """Mask anything a record may carry: an email, a phone number or something else."""
+    text = value if isinstance(value, str) else repr(value)
+    if "@" in text:
+        return mask_email(text)
+    if len(text) <= 5:
+        return "***"
+    return mask_phone(text)
+
+
+def mask_in(text: str, value: object) -> str:
+    """Replace ``value`` in ``text`` (an error message quoting it) by its masked form."""
+    if isinstance(value, str) and value.strip() and value in text:
+        return text.replace(value, mask_value(value))
+    return text

@@ -1,0 +1,223 @@
+"""
+Reading blacklist input, streamed: records handed over through XCom, or a CSV / JSON / JSON Lines file
+(optionally gzipped) on local disk or any Airflow object storage.
+
+Every reader yields ``(row, item)`` pairs, ``row`` being the record's 1-based position in the input (for CSV,
+data rows after the header). A row that cannot be read at all (a ragged CSV row, a broken JSON line) is yielded as
+a :class:`~airflow_provider_wooxy.pipeline.validation.RecordError`, so that it is reported like any invalid record.
+A file that is unusable as a whole raises :class:`~airflow_provider_wooxy.exceptions.WooxyInputError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import json
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any
+
+from airflow.sdk import ObjectStoragePath
+from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.pipeline.validation import RecordError
+
+FILE_FORMATS = ("csv", "json", "jsonl")
+_SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_CHUNK = 1 << 16
+
+Item = tuple[int, object]
+
+
+def storage_path(path: str, conn_id: str | None = None) -> ObjectStoragePath:
+    """An ``ObjectStoragePath`` for a URI (``s3://``, ``gs://``, ``file://`` ...) or a plain local path."""
+    return ObjectStoragePath(path if "://" in path else f"file://{path}", conn_id=conn_id)
+
+
+def detect_format(path: str, file_format: str | None) -> tuple[str, bool]:
+    """Return ``(format, gzipped)`` from ``file_format`` or the path's suffixes."""
+    name = path.rsplit("/", 1)[-1].lower()
+    gzipped = name.endswith(".gz")
+    if gzipped:
+        name = name[:-3]
+    if file_format:
+        fmt = file_format.lower().removesuffix(".gz").lstrip(".")
+        fmt = _SUFFIXES.get(f".{fmt}", fmt)
+        if fmt not in FILE_FORMATS:
+            raise WooxyInputError(f"file_format {file_format!r} is not one of {', '.join(FILE_FORMATS)}.")
+        return fmt, gzipped or file_format.lower().endswith(".gz")
+    for suffix, fmt in _SUFFIXES.items():
+        if name.endswith(suffix):
+            return fmt, gzipped
+    raise WooxyInputError(
+        f"cannot tell the format of {path!r} from its name: use a .csv, .json, .jsonl or .ndjson suffix "
+        "(optionally .gz), or set file_format."
+    )
+
+
+def iter_xcom_records(records: object) -> Iterator[Item]:
+    """Items from a ``records`` argument: a list of strings or objects (typically an upstream task's XCom)."""
+    if isinstance(records, str | bytes) or isinstance(records, Mapping) or not isinstance(records, Iterable):
+        hint = " (a JSON string? decode it upstream, or pass a file via path=)" if isinstance(records, str) else ""
+        raise WooxyInputError(
+            f"records must be a list of addresses or of objects, got {type(records).__name__}{hint}."
+        )
+    yield from enumerate(records, start=1)
+
+
+@contextlib.contextmanager
+def _open_text(path: str, conn_id: str | None, gzipped: bool) -> Iterator[IO[str]]:
+    location = storage_path(path, conn_id)
+    try:
+        raw: IO[bytes] = location.open("rb")
+    except FileNotFoundError:
+        raise WooxyInputError(f"input file not found: {path}") from None
+    except IsADirectoryError:
+        raise WooxyInputError(f"input path is a directory, not a file: {path}") from None
+    with raw:
+        stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw  # type: ignore[assignment]
+        # utf-8-sig drops a byte-order mark; newline="" lets the csv module see quoted line breaks.
+        yield io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+
+
+def iter_file_records(
+    path: str, *, file_format: str | None = None, conn_id: str | None = None, field: str
+) -> Iterator[Item]:
+    """Items from a CSV (with a header row), JSON array or JSON Lines file, streamed."""
+    fmt, gzipped = detect_format(path, file_format)
+    readers = {"csv": _iter_csv, "json": _iter_json_array, "jsonl": _iter_json_lines}
+    row = 0
+    try:
+        with _open_text(path, conn_id, gzipped) as text:
+            for row, item in readers[fmt](text, field):  # noqa: B007 - row is reported if reading breaks
+                yield row, item
+    except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
+        raise WooxyInputError(f"{path} is not a readable gzip file ({exc}).") from None
+    except UnicodeDecodeError as exc:
+        raise WooxyInputError(
+            f"{path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} cannot be decoded after row {row}. "
+            "Re-export it as UTF-8."
+        ) from None
+    except csv.Error as exc:
+        raise WooxyInputError(f"{path} is not valid CSV near row {row + 1}: {exc}.") from None
+
+
+def _iter_csv(text: IO[str], field: str) -> Iterator[Item]:
+    reader = csv.reader(text, strict=True)
+    header = next(reader, None)
+    if header is None:
+        return
+    header = [name.strip() for name in header]
+    if field not in header:
+        found = ", ".join(repr(name) for name in header[:20]) or "none"
+        raise WooxyInputError(
+            f"CSV header has no {field!r} column (columns found: {found}); set field= to the column holding the "
+            "address."
+        )
+    index = header.index(field)
+    extra = [(i, name) for i, name in enumerate(header) if name in ("rejectType", "rawLog")]
+    width = len(header)
+    row = 0
+    for row, values in enumerate(reader, start=1):  # noqa: B007
+        if len(values) != width:
+            if not values or (len(values) == 1 and not values[0].strip()):
+                yield row, RecordError("empty CSV row")
+            else:
+                yield row, RecordError(f"CSV row has {len(values)} fields but the header has {width}")
+            continue
+        if not extra:
+            yield row, values[index]
+        else:
+            item = {field: values[index]}
+            for i, name in extra:
+                item[name] = values[i]
+            yield row, item
+
+
+def _iter_json_lines(text: IO[str], field: str) -> Iterator[Item]:
+    decode = json.loads
+    for row, line in enumerate(text, start=1):
+        if not line.strip():
+            yield row, RecordError("empty line")
+            continue
+        try:
+            yield row, decode(line)
+        except ValueError as exc:
+            yield row, RecordError(f"line is not valid JSON ({exc})")
+
+
+def _iter_json_array(text: IO[str], field: str) -> Iterator[Item]:
+    """Stream the elements of a top-level JSON array without loading the whole document."""
+    decoder = json.JSONDecoder()
+    buffer = ""
+    pos = 0
+    eof = False
+
+    def fill() -> bool:
+        nonlocal buffer, pos, eof
+        chunk = text.read(_CHUNK)
+        if not chunk:
+            eof = True
+            return False
+        buffer = buffer[pos:] + chunk
+        pos = 0
+        return True
+
+    def skip_ws() -> str:
+        nonlocal pos
+        while True:
+            while pos < len(buffer) and buffer[pos] in " \t\r\n":
+                pos += 1
+            if pos < len(buffer):
+                return buffer[pos]
+            if not fill():
+                return ""
+
+    first = skip_ws()
+    if first == "":
+        return
+    if first != "[":
+        kind = "an object" if first == "{" else f"{first!r}"
+        raise WooxyInputError(f"expected a JSON array of records, but the document starts with {kind}.")
+    pos += 1
+    row = 0
+    if skip_ws() == "]":
+        return
+    while True:
+        while True:
+            try:
+                value, end = decoder.raw_decode(buffer, pos)
+            except ValueError as exc:
+                if not eof and fill():
+                    continue
+                raise WooxyInputError(f"the JSON array is broken at element {row + 1}: {exc}.") from None
+            # A number or literal cut at the buffer's end decodes "successfully" too short: read on first.
+            if end == len(buffer) and not eof and fill():
+                continue
+            break
+        row += 1
+        pos = end
+        yield row, value
+        sep = skip_ws()
+        if sep == "]":
+            return
+        if sep != ",":
+            raise WooxyInputError(
+                f"the JSON array is broken after element {row}: expected ',' or ']' but found "
+                f"{sep or 'the end of the file'!r}."
+            )
+        pos += 1
+        skip_ws()
+
+
+def iter_input(
+    *, records: Any = None, path: str | None = None, file_format: str | None = None,
+    conn_id: str | None = None, field: str
+) -> Iterator[Item]:
+    """The items of whichever input the operator was given: exactly one of ``records`` and ``path``."""
+    if (records is None) == (path is None or path == ""):
+        raise WooxyInputError("give exactly one of records= (a list, e.g. an XComArg) and path= (a file or URI).")
+    if records is not None:
+        return iter_xcom_records(records)
+    return iter_file_records(str(path), file_format=file_format, conn_id=conn_id, field=field)

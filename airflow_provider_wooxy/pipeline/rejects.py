@@ -1,0 +1,72 @@
+"""Collecting rejected records: a capped, masked sample for logs and XCom, the full list for ``rejects_path``."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import tempfile
+from typing import IO, Any
+
+from airflow_provider_wooxy.pipeline.masking import mask_in, mask_value
+from airflow_provider_wooxy.pipeline.reading import storage_path
+
+SAMPLE_SIZE = 20
+
+
+class Rejects:
+    """
+    Every record that will not be sent because it is invalid, with its 1-based row and a reason.
+
+    The full values go to a temporary JSON Lines file (and from there to ``rejects_path``); only masked values
+    are kept in memory, for the log and the summary.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.sample: list[dict[str, Any]] = []
+        self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="wooxy-rejects-")
+
+    def add(self, row: int, value: object, reason: str, source: str = "validation") -> None:
+        self.count += 1
+        self._file.write(
+            json.dumps({"row": row, "value": value if isinstance(value, str) else repr(value),
+                        "reason": reason, "source": source}) + "\n"
+        )
+        if len(self.sample) < SAMPLE_SIZE:
+            self.sample.append(
+                {"row": row, "value": mask_value(value), "reason": mask_in(reason, value), "source": source}
+            )
+
+    def describe(self, limit: int = 5) -> str:
+        """``row 3: reason (value j***@e***.com); row 9: ...`` for an error message or a log line."""
+        parts = [f"row {r['row']}: {r['reason']} (value {r['value']})" for r in self.sample[:limit]]
+        more = f"; and {self.count - limit} more" if self.count > limit else ""
+        return "; ".join(parts) + more
+
+    def export(self, path: str, conn_id: str | None = None) -> None:
+        """Write every reject, unmasked, as CSV (``.csv``) or JSON Lines (anything else), optionally gzipped."""
+        self._file.flush()
+        self._file.seek(0)
+        location = storage_path(path, conn_id)
+        location.parent.mkdir(parents=True, exist_ok=True)
+        lower = path.lower()
+        with location.open("wb") as raw:
+            stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if lower.endswith(".gz") else raw  # type: ignore[assignment]
+            text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+            if lower.removesuffix(".gz").endswith(".csv"):
+                writer = csv.DictWriter(text, fieldnames=["row", "value", "reason", "source"])
+                writer.writeheader()
+                for line in self._file:
+                    writer.writerow(json.loads(line))
+            else:
+                for line in self._file:
+                    text.write(line)
+            text.flush()
+            text.detach()
+            if stream is not raw:
+                stream.close()
+
+    def close(self) -> None:
+        self._file.close()

@@ -1,0 +1,166 @@
+"""Sending pre-encoded batches with a fixed number of requests in flight."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from airflow_provider_wooxy.exceptions import WooxyRejectedError
+from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+
+Record = tuple[int, bytes]
+"""A record as the sender sees it: its input row and its encoded JSON object."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Records sent in one request; ``number`` is its 0-based place in the batch sequence (for checkpoints)."""
+
+    number: int
+    records: Sequence[Record]
+
+
+@dataclass
+class Refusal:
+    """A record the API refused, with the API's own messages."""
+
+    row: int
+    payload: bytes
+    errors: list[str]
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    requests: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+
+
+def encode_add(records: Sequence[Record]) -> bytes:
+    return b'{"records":[' + b",".join(payload for _, payload in records) + b"]}"
+
+
+def encode_single(records: Sequence[Record]) -> bytes:
+    return records[0][1]
+
+
+class BatchSender:
+    """
+    Sends batches through one hook from ``max_concurrency`` threads, each taking the next batch as soon as its
+    previous request is answered, so the pipe stays full and a slow request holds up no other.
+
+    A batch the API refuses for its content (:class:`WooxyRejectedError`) is split in halves and re-sent until
+    the refused records are isolated (when ``split_refused``); the rest is delivered. Any other error stops
+    every thread after its current request and is raised from :meth:`run`.
+
+    :param hook: the hook whose session the threads share.
+    :param method: the API method, e.g. ``blacklist/add``.
+    :param encode: builds a request body from a batch's records.
+    :param max_concurrency: requests in flight at once (threads).
+    :param split_refused: bisect refused batches to isolate the refused records.
+    :param on_batch_done: called (from a sending thread) with each batch once every record in it is settled.
+    :param log: where progress lines go, every ``progress_interval`` seconds.
+    """
+
+    def __init__(
+        self,
+        hook: WooxyHook,
+        method: str,
+        *,
+        encode: Callable[[Sequence[Record]], bytes],
+        max_concurrency: int,
+        split_refused: bool,
+        on_batch_done: Callable[[Batch], None] | None = None,
+        log: logging.Logger | None = None,
+        progress_interval: float = 30.0,
+        total: int | None = None,
+    ) -> None:
+        self.hook = hook
+        self.method = method
+        self.encode = encode
+        self.max_concurrency = max_concurrency
+        self.split_refused = split_refused
+        self.on_batch_done = on_batch_done
+        self.log = log or logging.getLogger(__name__)
+        self.progress_interval = progress_interval
+        self.total = total
+        self.report = SendReport()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._failure: BaseException | None = None
+
+    def run(self, batches: Iterator[Batch]) -> SendReport:
+        """Send every batch; return the report, or raise the first fatal error once all threads have stopped."""
+        source_lock = threading.Lock()
+
+        def worker() -> None:
+            while not self._stop.is_set():
+                with source_lock:
+                    try:
+                        batch = next(batches, None)
+                    except BaseException as exc:  # reading the spool failed: stop everyone
+                        self._fail(exc)
+                        return
+                if batch is None:
+                    return
+                try:
+                    self._deliver(batch.records)
+                    if self.on_batch_done is not None:
+                        self.on_batch_done(batch)
+                except BaseException as exc:
+                    self._fail(exc)
+                    return
+
+        threads = [
+            threading.Thread(target=worker, name=f"wooxy-sender-{i}", daemon=True)
+            for i in range(self.max_concurrency)
+        ]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        last_sent, last_time = 0, started
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=max(0.05, self.progress_interval - (time.monotonic() - last_time)))
+                now = time.monotonic()
+                if now - last_time >= self.progress_interval:
+                    self._log_progress(now - started, (self.report.sent - last_sent) / (now - last_time))
+                    last_sent, last_time = self.report.sent, now
+        if self._failure is not None:
+            raise self._failure
+        return self.report
+
+    def _log_progress(self, elapsed: float, rate: float) -> None:
+        total = f" / {self.total:,}" if self.total else ""
+        self.log.info(
+            "Wooxy %s progress: %s%s records accepted, %d refused, %.0f records/s, %d requests, %d retries, %.0f s",
+            self.method, f"{self.report.sent:,}", total, len(self.report.refused), rate, self.report.requests,
+            self.hook.retries, elapsed,
+        )
+
+    def _fail(self, exc: BaseException) -> None:
+        with self._lock:
+            if self._failure is None:
+                self._failure = exc
+        self._stop.set()
+
+    def _deliver(self, records: Sequence[Record]) -> None:
+        try:
+            self.hook.post(self.method, self.encode(records))
+        except WooxyRejectedError as exc:
+            with self._lock:
+                self.report.requests += 1
+            if len(records) > 1 and self.split_refused:
+                middle = len(records) // 2
+                self._deliver(records[:middle])
+                self._deliver(records[middle:])
+                return
+            with self._lock:
+                self.report.refused.extend(Refusal(row, payload, exc.errors) for row, payload in records)
+            return
+        with self._lock:
+            self.report.requests += 1
+            self.report.sent += len(records)

@@ -1,0 +1,175 @@
+"""Validation and normalisation of blacklist records, before anything is sent."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat
+
+EMAIL_REJECT_TYPES = ("hard", "complaint", "list-unsubscribe")
+PHONE_REJECT_TYPES = ("import", "invalid", "unsubscribe", "undeliverable")
+MAX_RAW_LOG_BYTES = 1024
+
+# RFC 5322 addr-spec without comments, folding white space or obsolete forms: a dot-atom or quoted-string local
+# part, and a domain of host-name labels (a deliverable one, so at least two labels) or an address literal.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LOCAL = rf'(?:{_ATEXT}+(?:\.{_ATEXT}+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*")'
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DOMAIN = rf"(?:{_LABEL}(?:\.{_LABEL})*\.(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})|\[(?:\d{{1,3}}\.){{3}}\d{{1,3}}\])"
+_EMAIL = re.compile(rf"({_LOCAL})@({_DOMAIN})")
+_LETTERS = re.compile(r"[A-Za-z]")
+
+
+class RecordError(ValueError):
+    """One record is unusable; the message says why, for a person to act on."""
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A record ready to send: its dedupe key, the address, and the API's JSON object."""
+
+    key: str
+    address: str
+    payload: dict[str, str]
+
+
+def check_reject_type(value: object, allowed: tuple[str, ...], what: str = "rejectType") -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise RecordError(f"{what} {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def check_raw_log(value: object) -> str:
+    if not isinstance(value, str):
+        raise RecordError(f"rawLog must be a string, got {type(value).__name__}")
+    size = len(value.encode("utf-8"))
+    if size > MAX_RAW_LOG_BYTES:
+        raise RecordError(f"rawLog is {size} bytes in UTF-8; Wooxy accepts at most {MAX_RAW_LOG_BYTES}")
+    return value
+
+
+def normalise_email(value: object) -> str:
+    """Return the address trimmed, with its domain lower-cased (IDN domains in their ASCII form)."""
+    if not isinstance(value, str):
+        raise RecordError(_not_a_string("email address", value))
+    address = value.strip()
+    if not address:
+        raise RecordError("empty email address")
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise RecordError("not an email address: no local part and domain around an '@'")
+    if not local.isascii():
+        raise RecordError("non-ASCII characters in the local part (before the '@') are not valid in RFC 2822")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise RecordError("the domain is not a valid internationalised domain name") from None
+    domain = domain.lower()
+    if len(local) > 64:
+        raise RecordError("the local part (before the '@') is longer than 64 characters")
+    address = f"{local}@{domain}"
+    if len(address) > 254:
+        raise RecordError("the address is longer than 254 characters")
+    if not _EMAIL.fullmatch(address):
+        raise RecordError("not a valid RFC 2822 email address")
+    return address
+
+
+def normalise_phone(value: object, default_region: str | None) -> str:
+    """Return the number in E.164, reading national formats with ``default_region``."""
+    if not isinstance(value, str):
+        raise RecordError(_not_a_string("phone number", value))
+    text = value.strip()
+    if not text:
+        raise RecordError("empty phone number")
+    if _LETTERS.search(text):
+        raise RecordError("phone number contains letters (extensions and vanity numbers are not accepted)")
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except NumberParseException as exc:
+        if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE:
+            hint = "" if default_region else "; start it with + and the country code, or set default_region"
+            raise RecordError(f"phone number has no valid country code{hint}") from None
+        raise RecordError(f"not a phone number ({exc._msg})") from None
+    if number.extension:
+        raise RecordError("phone number has an extension; blacklists take whole numbers only")
+    if not phonenumbers.is_valid_number(number):
+        region = phonenumbers.region_code_for_number(number) or default_region or "unknown region"
+        raise RecordError(f"not a valid phone number (region {region})")
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _not_a_string(what: str, value: object) -> str:
+    if value is None:
+        return f"{what} is missing (null)"
+    if isinstance(value, bool | int | float):
+        return f"{what} must be a string, got the number {value!r}"
+    return f"{what} must be a string, got {type(value).__name__}"
+
+
+def field_value(item: object, field: str) -> tuple[object, Mapping[str, object]]:
+    """Split an input item into (address value, the item's other keys)."""
+    if isinstance(item, str):
+        return item, {}
+    if isinstance(item, Mapping):
+        if field not in item:
+            found = ", ".join(repr(k) for k in list(item)[:10]) or "none"
+            raise RecordError(f"no {field!r} key (keys found: {found}); set field= to the key holding the address")
+        return item[field], item
+    raise RecordError(f"expected a string or an object with {field!r}, got {type(item).__name__}")
+
+
+def _optional(item: Mapping[str, object], key: str) -> object:
+    """A per-record setting; a blank CSV cell counts as absent."""
+    value = item.get(key)
+    return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+
+class EmailRecords:
+    """Turns input items into email blacklist records: ``{"email", "rejectType", "rawLog"?}``."""
+
+    def __init__(self, *, field: str = "email", reject_type: str | None = "hard", raw_log: str | None = None,
+                 require_reject_type: bool = True, with_raw_log: bool = True) -> None:
+        self.field = field
+        self.reject_type = reject_type
+        self.raw_log = raw_log
+        self.require_reject_type = require_reject_type
+        self.with_raw_log = with_raw_log
+
+    def __call__(self, item: object) -> Normalised:
+        value, extra = field_value(item, self.field)
+        address = normalise_email(value)
+        payload = {"email": address}
+        reject_type = _optional(extra, "rejectType") or self.reject_type
+        if reject_type is not None:
+            payload["rejectType"] = check_reject_type(reject_type, EMAIL_REJECT_TYPES)
+        elif self.require_reject_type:
+            raise RecordError("no rejectType: set reject_type= or give each record one")
+        raw_log = (_optional(extra, "rawLog") or self.raw_log) if self.with_raw_log else None
+        if raw_log is not None:
+            payload["rawLog"] = check_raw_log(raw_log)
+        return Normalised(f"{address.lower()}\x00{reject_type or ''}", address, payload)
+
+
+class PhoneRecords:
+    """Turns input items into phone blacklist records: ``{"phoneNumber", "rejectType"?}`` in E.164."""
+
+    def __init__(self, *, field: str = "phoneNumber", reject_type: str | None = None,
+                 default_region: str | None = None, with_reject_type: bool = True) -> None:
+        self.field = field
+        self.reject_type = reject_type
+        self.default_region = default_region
+        self.with_reject_type = with_reject_type
+
+    def __call__(self, item: object) -> Normalised:
+        value, extra = field_value(item, self.field)
+        number = normalise_phone(value, self.default_region)
+        payload = {"phoneNumber": number}
+        reject_type = (_optional(extra, "rejectType") or self.reject_type) if self.with_reject_type else None
+        if reject_type is not None:
+            payload["rejectType"] = check_reject_type(reject_type, PHONE_REJECT_TYPES)
+        return Normalised(f"{number}\x00{reject_type or ''}", number, payload)
