@@ -121,7 +121,9 @@ class WooxySandbox:
         server = _Server((self.host, self.port), handler)
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="wooxy-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="wooxy-sandbox", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -6,6 +6,7 @@ import ipaddress
 import json
 import random
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -128,6 +129,7 @@ class WooxyHook(BaseHook):
         self._retry_lock = threading.Lock()
         self.retries = 0
         """Transient faults retried so far by this hook (all threads)."""
+        self._sleep = time.sleep
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(wooxy_conn_id={self.wooxy_conn_id!r})"
@@ -300,6 +302,7 @@ class WooxyHook(BaseHook):
             wait=self._wait,
             retry=retry_if_exception_type(WooxyTransientError),
             before_sleep=self._before_sleep,
+            sleep=self._sleep,
             reraise=True,
         )
         try:

@@ -1,0 +1,49 @@
+"""Shared fixtures: a fresh sandbox per test and a ``wooxy_default`` connection pointing at it."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+from airflow_provider_wooxy.sandbox import WooxySandbox  # noqa: E402
+
+TOKEN = "wooxy-test-token-7f3a9c2e"
+"""A recognisable token: tests scan logs, errors and XCom for it."""
+
+
+def connection_json(url: str, token: str = TOKEN, **extra: object) -> str:
+    extra = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 5, **extra}
+    return json.dumps({"conn_type": "wooxy", "host": url, "password": token, "extra": extra})
+
+
+@pytest.fixture
+def sandbox() -> Iterator[WooxySandbox]:
+    with WooxySandbox(token=TOKEN, retry_after="0") as server:
+        yield server
+
+
+@pytest.fixture
+def wooxy_conn(sandbox: WooxySandbox, monkeypatch: pytest.MonkeyPatch) -> WooxySandbox:
+    """``wooxy_default`` pointing at the sandbox, with short backoffs so retries do not slow the suite."""
+    monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url))
+    return sandbox
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]):
+    """Everything logged so far: Airflow's structlog writes to stdout, the stdlib loggers to caplog."""
+    caplog.set_level("DEBUG")
+    seen: list[str] = []
+
+    def read() -> str:
+        out = capsys.readouterr()
+        seen.append(out.out + out.err)
+        return caplog.text + "".join(seen)
+
+    return read

@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import requests
+
+from airflow.sdk.exceptions import AirflowFailException
+from airflow_provider_wooxy.exceptions import (
+    WooxyAuthError,
+    WooxyInputError,
+    WooxyPermanentError,
+    WooxyRejectedError,
+    WooxyTransientError,
+)
+from airflow_provider_wooxy.hooks.wooxy import DEFAULT_BASE_URL, WooxyHook
+from airflow_provider_wooxy.sandbox import WooxySandbox
+from tests.conftest import TOKEN, connection_json
+
+
+def set_conn(monkeypatch: pytest.MonkeyPatch, value: str, conn_id: str = "wooxy_default") -> None:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", value)
+
+
+class TestConnectionSettings:
+    @pytest.mark.parametrize(
+        ("conn", "expected"),
+        [
+            pytest.param({"conn_type": "wooxy", "password": "t0ken-abc"}, DEFAULT_BASE_URL, id="no-host-default"),
+            pytest.param(
+                {"conn_type": "wooxy", "host": "http://127.0.0.1:8080/", "password": "t0ken-abc"},
+                "http://127.0.0.1:8080",
+                id="full-url-in-host",
+            ),
+            pytest.param(
+                {"conn_type": "wooxy", "host": "api.eu.wooxy.com", "password": "t0ken-abc"},
+                "https://api.eu.wooxy.com",
+                id="bare-host-https",
+            ),
+            pytest.param(
+                {"conn_type": "wooxy", "host": "localhost", "port": 9000, "password": "t0ken-abc",
+                 "extra": {"scheme": "http"}},
+                "http://localhost:9000",
+                id="host-port-scheme-extra",
+            ),
+        ],
+    )
+    def test_base_url_json_form(self, monkeypatch, conn, expected):
+        set_conn(monkeypatch, json.dumps(conn))
+        assert WooxyHook().conn_params.base_url == expected
+
+    def test_uri_form(self, monkeypatch):
+        set_conn(monkeypatch, "wooxy://:t0ken-abc@127.0.0.1:8080/?scheme=http&timeout=7")
+        params = WooxyHook().conn_params
+        assert params.base_url == "http://127.0.0.1:8080"
+        assert params.token == "t0ken-abc"
+        assert params.timeout == 7
+
+    def test_missing_token_names_the_connection(self, monkeypatch):
+        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": "http://127.0.0.1:1"}), "wooxy_prod")
+        with pytest.raises(WooxyInputError, match=r"'wooxy_prod' has no access token"):
+            _ = WooxyHook("wooxy_prod").conn_params
+
+    def test_unknown_connection_is_clear(self):
+        with pytest.raises(Exception, match="wooxy_nowhere"):
+            _ = WooxyHook("wooxy_nowhere").conn_params
+
+    def test_plain_http_to_remote_host_refused(self, monkeypatch):
+        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": "http://api.wooxy.com", "password": "t0ken-abc"}))
+        with pytest.raises(WooxyInputError, match="unencrypted"):
+            _ = WooxyHook().conn_params
+
+    def test_plain_http_to_remote_host_with_explicit_extra_warns(self, monkeypatch, logs):
+        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": "http://10.0.0.5", "password": "t0ken-abc",
+                                          "extra": {"allow_insecure_http": "true"}}))
+        assert WooxyHook().conn_params.base_url == "http://10.0.0.5"
+        assert "plain http://" in logs()
+
+    def test_bad_numeric_extra(self, monkeypatch):
+        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "password": "t0ken-abc", "extra": {"timeout": "soon"}}))
+        with pytest.raises(WooxyInputError, match="timeout='soon' is not a number"):
+            _ = WooxyHook().conn_params
+
+    def test_session_is_shared_pooled_and_verifies_tls(self, wooxy_conn):
+        hook = WooxyHook()
+        session = hook.session
+        assert session is hook.session
+        assert session.verify is True or os.path.isfile(session.verify)  # a CA bundle from the env still verifies
+        adapter = session.get_adapter("https://api.wooxy.com")
+        assert adapter._pool_maxsize >= 10  # type: ignore[attr-defined]
+        assert "Access-Token" in session.headers
+        assert TOKEN not in repr(hook) and TOKEN not in repr(hook.conn_params)
+
+
+class TestApiMethods:
+    def test_email_add_find_remove(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        records = [{"email": "a@example.com", "rejectType": "hard", "rawLog": "bounced"},
+                   {"email": "b@example.com", "rejectType": "complaint"}]
+        assert hook.add_email_blacklist(records) == {"result": True}
+        found = hook.find_email_blacklist("hard", "a@example.com", with_raw_log=True)
+        assert found["totalCount"] == 1
+        assert found["data"][0]["rawLog"] == "bounced"
+        assert hook.find_email_blacklist("complaint")["data"][0]["email"] == "b@example.com"
+        hook.remove_email_blacklist("a@example.com", reject_type="hard")
+        assert hook.find_email_blacklist("hard")["totalCount"] == 0
+        assert wooxy_conn.email_addresses() == {"b@example.com"}
+
+    def test_phone_add_find_remove(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        hook.add_phone_blacklist([{"phoneNumber": "+14155552671", "rejectType": "unsubscribe"}])
+        found = hook.find_phone_blacklist("+14155552671")
+        assert found["data"][0]["rejectType"] == "unsubscribe"
+        hook.remove_phone_blacklist("+14155552671")
+        assert hook.find_phone_blacklist("+14155552671")["totalCount"] == 0
+
+    @pytest.mark.parametrize("method", ["add_email_blacklist", "add_phone_blacklist"])
+    def test_more_than_100_records_refused_before_sending(self, wooxy_conn: WooxySandbox, method):
+        records = [{"email": f"u{i}@example.com", "phoneNumber": "+14155552671", "rejectType": "hard"}
+                   for i in range(101)]
+        with pytest.raises(WooxyInputError, match="at most 100 records per request, got 101"):
+            getattr(WooxyHook(), method)(records)
+        assert wooxy_conn.stats()["total_requests"] == 0
+
+    def test_test_connection_true(self, wooxy_conn):
+        ok, message = WooxyHook().test_connection()
+        assert ok, message
+        assert wooxy_conn.url in message
+
+    def test_test_connection_false_hides_token(self, sandbox, monkeypatch):
+        wrong = "wrong-token-5d1e8b7a"
+        set_conn(monkeypatch, connection_json(sandbox.url, token=wrong))
+        ok, message = WooxyHook().test_connection()
+        assert not ok
+        assert "no matches found for access token ***" in message
+        assert wrong not in message
+
+
+class TestFailures:
+    @pytest.mark.parametrize("kind", ["http500", "html502", "http429", "internal200", "drop_before", "drop_after"])
+    def test_transient_fault_is_retried(self, wooxy_conn: WooxySandbox, kind):
+        wooxy_conn.inject(kind, kind)
+        hook = WooxyHook()
+        assert hook.add_email_blacklist([{"email": "a@example.com", "rejectType": "hard"}]) == {"result": True}
+        assert hook.retries == 2
+        assert wooxy_conn.stats()["faults"] == {kind: 2}
+        assert wooxy_conn.email_addresses() == {"a@example.com"}
+
+    def test_timeout_is_retried(self, sandbox: WooxySandbox, monkeypatch):
+        sandbox.slow_seconds = 1.0
+        set_conn(monkeypatch, connection_json(sandbox.url, timeout=0.2))
+        sandbox.inject("slow")
+        hook = WooxyHook()
+        hook.add_phone_blacklist([{"phoneNumber": "+14155552671"}])
+        assert hook.retries == 1
+        assert sandbox.phone_numbers() == {"+14155552671"}
+
+    def test_retry_after_is_honoured(self, wooxy_conn: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, connection_json(wooxy_conn.url, max_backoff=60))
+        wooxy_conn.retry_after = "7"
+        wooxy_conn.inject("http429")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append  # record the wait instead of sleeping it
+        hook.remove_email_blacklist("a@example.com")
+        assert len(waits) == 1
+        assert waits[0] >= 7
+
+    def test_retry_after_is_capped_by_max_backoff(self, wooxy_conn: WooxySandbox):
+        wooxy_conn.retry_after = "3600"
+        wooxy_conn.inject("http429")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert waits and waits[0] <= 0.05
+
+    def test_backoff_grows_exponentially(self, sandbox: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, connection_json(sandbox.url, backoff=1, max_backoff=100, max_attempts=5))
+        sandbox.inject("http500", "http500", "http500", "http500")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert len(waits) == 4
+        for attempt, wait in enumerate(waits):
+            assert 2**attempt / 2 <= wait <= 2**attempt  # jittered within [half, full] of the exponential step
+
+    def test_exhausted_retries_raise_retryable_error(self, wooxy_conn: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, connection_json(wooxy_conn.url, max_attempts=3))
+        wooxy_conn.inject("http500", "http500", "http500", "http500")
+        with pytest.raises(WooxyTransientError) as info:
+            WooxyHook().remove_phone_blacklist("+14155552671")
+        exc = info.value
+        assert not isinstance(exc, AirflowFailException)  # Airflow may retry the task
+        assert exc.status_code == 500
+        assert "Internal server error" in exc.errors
+        assert "phone-blacklist/remove" in str(exc)
+        assert "gave up after 3 attempts" in str(exc)
+        assert wooxy_conn.stats()["total_requests"] == 3
+
+    def test_auth_error_is_not_retried(self, sandbox: WooxySandbox, monkeypatch):
+        wrong = "wrong-token-5d1e8b7a"
+        set_conn(monkeypatch, connection_json(sandbox.url, token=wrong))
+        with pytest.raises(WooxyAuthError) as info:
+            WooxyHook().add_email_blacklist([{"email": "a@example.com", "rejectType": "hard"}])
+        assert isinstance(info.value, AirflowFailException)
+        assert sandbox.stats()["total_requests"] == 1
+        assert wrong not in str(info.value) and wrong not in repr(info.value.errors)
+
+    def test_missing_token_header_is_auth_error(self, sandbox: WooxySandbox):
+        response = requests.post(f"{sandbox.url}/v3/blacklist/find", json={"rejectType": "hard"}, timeout=5)
+        assert response.status_code == 401
+        assert response.json() == {"result": False, "errors": ["Invalid authorization token!"]}
+
+    def test_validation_error_is_permanent_with_api_errors(self, wooxy_conn: WooxySandbox):
+        with pytest.raises(WooxyRejectedError) as info:
+            WooxyHook().add_email_blacklist([{"email": "a@example.com", "rejectType": "soft"}])
+        exc = info.value
+        assert isinstance(exc, WooxyPermanentError)
+        assert exc.errors == ["Allowed rejectType is hard, complaint, list-unsubscribe, but soft given"]
+        assert exc.status_code == 400
+        assert "blacklist/add" in str(exc)
+        assert wooxy_conn.stats()["total_requests"] == 1
+
+    def test_non_json_success_is_a_failure(self, monkeypatch):
+        # A 200 HTML page (a captive proxy, a wrong base URL) must never count as success.
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+        import threading
+
+        class Html(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                body = b"<html>Welcome</html>"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = HTTPServer(("127.0.0.1", 0), Html)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            set_conn(monkeypatch, connection_json(f"http://127.0.0.1:{server.server_address[1]}"))
+            with pytest.raises(WooxyRejectedError, match="not a Wooxy JSON answer"):
+                WooxyHook().remove_email_blacklist("a@example.com")
+        finally:
+            server.shutdown()
+
+    def test_token_never_logged(self, sandbox: WooxySandbox, monkeypatch, logs):
+        set_conn(monkeypatch, connection_json(sandbox.url, max_attempts=2))
+        sandbox.inject("http500", "drop_before", "html502")
+        messages = []
+        if True:
+            hook = WooxyHook()
+            for call in (
+                lambda: hook.remove_email_blacklist("a@example.com"),
+                lambda: hook.add_email_blacklist([{"email": "x", "rejectType": "hard"}]),
+                hook.test_connection,
+            ):
+                try:
+                    call()
+                except Exception as exc:
+                    messages.append(f"{exc!s} {exc!r}")
+            set_conn(monkeypatch, connection_json(sandbox.url, token=TOKEN + "-wrong"))
+            messages.append(WooxyHook().test_connection()[1])
+        logged = logs()
+        everything = logged + " ".join(messages)
+        assert "retrying" in logged  # the failure paths really ran and logged
+        assert len(messages) >= 3
+        assert TOKEN not in everything

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from airflow_provider_wooxy.sandbox import FAULT_KINDS, WooxySandbox
+from tests.conftest import TOKEN
+
+
+def post(sandbox: WooxySandbox, method: str, body: dict, token: str = TOKEN) -> requests.Response:
+    return requests.post(f"{sandbox.url}/v3/{method}", json=body, headers={"Access-Token": token}, timeout=10)
+
+
+class TestSandboxApi:
+    @pytest.mark.parametrize(
+        ("method", "body", "error"),
+        [
+            pytest.param("blacklist/add", {"records": [{"email": "a@b.co", "rejectType": "hard"}] * 101},
+                         "Maximum count of records per transaction is 100, current 101", id="too-many"),
+            pytest.param("blacklist/add", {"records": [{"email": "nope", "rejectType": "hard"}]},
+                         "Invalid RFC2822 email nope", id="bad-email"),
+            pytest.param("blacklist/add", {"records": [{"email": "a@b.co", "rejectType": "soft"}]},
+                         "Allowed rejectType is hard, complaint, list-unsubscribe, but soft given", id="bad-type"),
+            pytest.param("blacklist/add", {"records": [{"email": "a@b.co", "rejectType": "hard", "rawLog": 5}]},
+                         "Argument rawLog must be a string", id="rawlog-type"),
+            pytest.param("blacklist/add",
+                         {"records": [{"email": "a@b.co", "rejectType": "hard", "rawLog": "é" * 513}]},
+                         "Argument rawLog cannot be longest 1024 bytes", id="rawlog-long"),
+            pytest.param("blacklist/remove", {"email": ""}, "Argument email must be a non-empty string",
+                         id="remove-empty"),
+            pytest.param("phone-blacklist/add", {"records": [{"phoneNumber": "+1555"}]},
+                         "+1555 is not a valid E.164 phone number", id="bad-phone"),
+            pytest.param("phone-blacklist/add", {"records": [{"phoneNumber": "+14155552671", "rejectType": "x"}]},
+                         "Allowed reject types are import, invalid, unsubscribe, undeliverable, but x given",
+                         id="bad-phone-type"),
+            pytest.param("phone-blacklist/remove", {"phoneNumber": "0044"}, "0044 is not a valid E.164 phone number",
+                         id="remove-bad-phone"),
+            pytest.param("blacklist/find", {}, "Argument rejectType required", id="find-needs-type"),
+        ],
+    )
+    def test_documented_errors(self, sandbox, method, body, error):
+        answer = post(sandbox, method, body).json()
+        assert answer["result"] is False
+        assert error in answer["errors"]
+
+    def test_refused_batch_stores_nothing(self, sandbox):
+        post(sandbox, "blacklist/add", {"records": [{"email": "ok@b.co", "rejectType": "hard"},
+                                                    {"email": "bad", "rejectType": "hard"}]})
+        assert sandbox.email_addresses() == set()
+
+    def test_duplicates_ignored(self, sandbox):
+        record = {"email": "a@b.co", "rejectType": "hard"}
+        assert post(sandbox, "blacklist/add", {"records": [record, record]}).json() == {"result": True}
+        assert post(sandbox, "blacklist/add", {"records": [record]}).json() == {"result": True}
+        assert post(sandbox, "blacklist/find", {"rejectType": "hard"}).json()["totalCount"] == 1
+
+    def test_refuse_list_stands_in_for_stricter_api_validation(self):
+        with WooxySandbox(token=TOKEN, refuse={"fine@example.com"}) as sandbox:
+            answer = post(sandbox, "blacklist/add", {"records": [{"email": "fine@example.com", "rejectType": "hard"}]})
+            assert answer.json()["errors"] == ["Invalid RFC2822 email fine@example.com"]
+
+
+class TestSandboxLimits:
+    def test_counts_and_refuses_beyond_ten_in_flight(self):
+        with WooxySandbox(token=TOKEN, latency=0.3) as sandbox:
+            statuses: list[int] = []
+
+            def call() -> None:
+                statuses.append(post(sandbox, "blacklist/remove", {"email": "a@b.co"}).status_code)
+
+            threads = [threading.Thread(target=call) for _ in range(14)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            stats = sandbox.stats()
+        assert stats["max_in_flight"] == 10
+        assert stats["over_limit"] == 4
+        assert sorted(statuses) == [200] * 10 + [429] * 4
+
+    @pytest.mark.parametrize("kind", FAULT_KINDS)
+    def test_fault_injection(self, sandbox, kind):
+        sandbox.slow_seconds = 0.5
+        sandbox.inject(kind)
+        try:
+            response = requests.post(f"{sandbox.url}/v3/blacklist/remove", json={"email": "a@b.co"},
+                                     headers={"Access-Token": TOKEN}, timeout=0.25)
+            outcome = (response.status_code, response.text)
+        except requests.RequestException as exc:
+            outcome = (0, type(exc).__name__)
+        expected = {
+            "http500": (500, '{"result": false, "errors": ["Internal server error"]}'),
+            "internal200": (200, '{"result": false, "errors": ["Internal server error"]}'),
+            "drop_before": (0, "ConnectionError"),
+            "drop_after": (0, "ConnectionError"),
+            "slow": (0, "ReadTimeout"),
+        }
+        if kind == "html502":
+            assert outcome[0] == 502 and "<html>" in outcome[1]
+        elif kind == "http429":
+            assert outcome[0] == 429
+        else:
+            assert outcome == expected[kind]
+        assert sandbox.stats()["faults"] == {kind: 1}
+
+    def test_random_faults_are_seeded(self):
+        def run() -> dict:
+            with WooxySandbox(token=TOKEN, fault_rate=0.5, seed=7, fault_kinds=["http500", "internal200"]) as sb:
+                for _ in range(20):
+                    post(sb, "blacklist/remove", {"email": "a@b.co"})
+                return sb.stats()["faults"]
+
+        first = run()
+        assert first == run()
+        assert 3 < sum(first.values()) < 17
+
+
+def test_command_line_serves_and_stops():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_wooxy.sandbox", "--port", "0", "--token", "cli-token-123"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert "listening on http://127.0.0.1:" in line
+        url = line.split("listening on ")[1].split()[0]
+        answer = requests.post(f"{url}/v3/blacklist/find", json={"rejectType": "hard"},
+                               headers={"Access-Token": "cli-token-123"}, timeout=5).json()
+        assert answer["result"] is True
+        assert requests.get(f"{url}/_sandbox/stats", timeout=5).json()["total_requests"] == 1
+    finally:
+        proc.terminate()
+        deadline = time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert proc.returncode == 0
