@@ -22,9 +22,7 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": "Wooxy", "python-modules": ["airflow_provider_wooxy.hooks.wooxy"]}],
-        "operators": [
-            {"integration-name": "Wooxy", "python-modules": ["airflow_provider_wooxy.operators.blacklist"]}
-        ],
+        "operators": [{"integration-name": "Wooxy", "python-modules": ["airflow_provider_wooxy.operators.blacklist"]}],
         "connection-types": [
             {
                 "connection-type": "wooxy",
@@ -46,7 +44,7 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "max_attempts": {
                         "label": "Attempts per request",
-                        "description": "Tries per request for transient faults (timeouts, 429, 5xx); 1 disables retries.",
+                        "description": "Tries per request for transient faults (timeouts, 429, 5xx); 1: no retries.",
                         "schema": {"type": ["integer", "null"], "default": 5, "minimum": 1, "maximum": 20},
                     },
                     "backoff": {

@@ -10,9 +10,12 @@ The split follows what Airflow should do with the task:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class WooxyError(AirflowException):
@@ -21,18 +24,18 @@ class WooxyError(AirflowException):
 
     :param method: the API method, e.g. ``blacklist/add``.
     :param errors: the API's ``errors`` list, or a description of the transport fault.
-    :param status_code: the HTTP status, when a response was received.
+    :param http_status: the HTTP status, when a response was received.
     """
 
-    def __init__(self, method: str, errors: Sequence[str], status_code: int | None = None) -> None:
+    def __init__(self, method: str, errors: Sequence[str], http_status: int | None = None) -> None:
         self.method = method
         self.errors = list(errors)
-        self.status_code = status_code
-        status = f" (HTTP {status_code})" if status_code is not None else ""
+        self.http_status = http_status
+        status = f" (HTTP {http_status})" if http_status is not None else ""
         super().__init__(f"Wooxy {method} failed{status}: {'; '.join(self.errors) or 'no error text'}")
 
     def __reduce__(self) -> tuple[type, tuple[str, list[str], int | None]]:
-        return (self.__class__, (self.method, self.errors, self.status_code))
+        return (self.__class__, (self.method, self.errors, self.http_status))
 
 
 class WooxyTransientError(WooxyError):
@@ -42,10 +45,10 @@ class WooxyTransientError(WooxyError):
         self,
         method: str,
         errors: Sequence[str],
-        status_code: int | None = None,
+        http_status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(method, errors, status_code)
+        super().__init__(method, errors, http_status)
         self.retry_after = retry_after
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import random
 import re
@@ -31,11 +32,13 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 FAULT_KINDS = ("http500", "html502", "http429", "internal200", "drop_before", "drop_after", "slow")
 """Transient faults the sandbox can inject: see :class:`WooxySandbox`."""
@@ -318,8 +321,13 @@ class WooxySandbox:
         if not body.get("withRawLog"):
             for row in rows:
                 row.pop("rawLog", None)
-        return {"result": True, "data": rows[offset : offset + limit], "totalCount": len(rows), "offset": offset,
-                "limit": limit}
+        return {
+            "result": True,
+            "data": rows[offset : offset + limit],
+            "totalCount": len(rows),
+            "offset": offset,
+            "limit": limit,
+        }
 
     def _phone_blacklist__add(self, body: dict[str, Any]) -> dict[str, Any]:
         records = self._records(body)
@@ -342,8 +350,11 @@ class WooxySandbox:
             for record in records:
                 self.phones.setdefault(
                     record["phoneNumber"],
-                    {"phoneNumber": record["phoneNumber"], "rejectType": record.get("rejectType") or "import",
-                     "createdAt": now},
+                    {
+                        "phoneNumber": record["phoneNumber"],
+                        "rejectType": record.get("rejectType") or "import",
+                        "createdAt": now,
+                    },
                 )
         return {"result": True}
 
@@ -366,8 +377,13 @@ class WooxySandbox:
         with self._lock:
             row = self.phones.get(number)
         rows = [dict(row)] if row and body.get("rejectType") in (None, row["rejectType"]) else []
-        return {"result": True, "data": rows[offset : offset + limit], "totalCount": len(rows), "offset": offset,
-                "limit": limit}
+        return {
+            "result": True,
+            "data": rows[offset : offset + limit],
+            "totalCount": len(rows),
+            "offset": offset,
+            "limit": limit,
+        }
 
 
 class _Server(ThreadingHTTPServer):
@@ -383,8 +399,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None,
-              content_type: str = "application/json") -> None:
+    def _send(
+        self,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         data = raw if raw is not None else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -396,10 +418,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def do_GET(self) -> None:
         sandbox = self.sandbox
@@ -420,7 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.startswith("/v3/"):
             self._send(404, {"result": False, "errors": ["Bad Request"]})
             return
-        method = self.path[len("/v3/"):]
+        method = self.path[len("/v3/") :]
         if not sandbox._enter(method):
             self._send(429, {"result": False, "errors": ["Too many concurrent requests"]}, {"Retry-After": "1"})
             return
@@ -466,10 +486,18 @@ class _Handler(BaseHTTPRequestHandler):
             elif fault == "http500":
                 self._send(500, {"result": False, "errors": ["Internal server error"]})
             elif fault == "html502":
-                self._send(502, None, raw=b"<html><body><h1>502 Bad Gateway</h1></body></html>",
-                           content_type="text/html")
+                self._send(
+                    502,
+                    None,
+                    raw=b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+                    content_type="text/html",
+                )
             elif fault == "http429":
-                self._send(429, {"result": False, "errors": ["Too many requests"]}, {"Retry-After": sandbox.retry_after})
+                self._send(
+                    429,
+                    {"result": False, "errors": ["Too many requests"]},
+                    {"Retry-After": sandbox.retry_after},
+                )
             elif fault == "internal200":
                 self._send(200, {"result": False, "errors": ["Internal server error"]})
             else:
@@ -480,7 +508,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m airflow_provider_wooxy.sandbox", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_wooxy.sandbox", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--token", default="sandbox-token", help="access token to accept")
@@ -491,8 +521,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
     sandbox = WooxySandbox(
-        host=args.host, port=args.port, token=args.token, latency=args.latency, fault_rate=args.fault_rate,
-        fault_kinds=[k for k in args.fault_kinds.split(",") if k], retry_after=args.retry_after, seed=args.seed,
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        latency=args.latency,
+        fault_rate=args.fault_rate,
+        fault_kinds=[k for k in args.fault_kinds.split(",") if k],
+        retry_after=args.retry_after,
+        seed=args.seed,
     )
     sandbox.start()
     print(f"Wooxy sandbox listening on {sandbox.url} (latency {args.latency:g} s)", flush=True)

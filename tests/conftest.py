@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 
 import pytest
 
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-from airflow_provider_wooxy.sandbox import WooxySandbox  # noqa: E402
+from typing import TYPE_CHECKING
+
+from airflow_provider_wooxy.sandbox import WooxySandbox
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 TOKEN = "wooxy-test-token-7f3a9c2e"
 """A recognisable token: tests scan logs, errors and XCom for it."""

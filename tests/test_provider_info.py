@@ -4,10 +4,10 @@ import json
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import airflow
 import jsonschema
 import pytest
 
-import airflow
 from airflow_provider_wooxy import get_provider_info
 
 AIRFLOW_DIR = Path(airflow.__file__).parent
@@ -26,7 +26,9 @@ def wooxy_type(info) -> dict:
 
 class TestProviderInfo:
     def test_entry_point_returns_it(self):
-        (ep,) = [ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("airflow_provider_wooxy")]
+        (ep,) = [
+            ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("airflow_provider_wooxy")
+        ]
         assert ep.load()() == get_provider_info()
         assert ep.dist is not None
         assert get_provider_info()["package-name"] == ep.dist.name

@@ -20,26 +20,60 @@ class TestSandboxApi:
     @pytest.mark.parametrize(
         ("method", "body", "error"),
         [
-            pytest.param("blacklist/add", {"records": [{"email": "a@b.co", "rejectType": "hard"}] * 101},
-                         "Maximum count of records per transaction is 100, current 101", id="too-many"),
-            pytest.param("blacklist/add", {"records": [{"email": "nope", "rejectType": "hard"}]},
-                         "Invalid RFC2822 email nope", id="bad-email"),
-            pytest.param("blacklist/add", {"records": [{"email": "a@b.co", "rejectType": "soft"}]},
-                         "Allowed rejectType is hard, complaint, list-unsubscribe, but soft given", id="bad-type"),
-            pytest.param("blacklist/add", {"records": [{"email": "a@b.co", "rejectType": "hard", "rawLog": 5}]},
-                         "Argument rawLog must be a string", id="rawlog-type"),
-            pytest.param("blacklist/add",
-                         {"records": [{"email": "a@b.co", "rejectType": "hard", "rawLog": "é" * 513}]},
-                         "Argument rawLog cannot be longest 1024 bytes", id="rawlog-long"),
-            pytest.param("blacklist/remove", {"email": ""}, "Argument email must be a non-empty string",
-                         id="remove-empty"),
-            pytest.param("phone-blacklist/add", {"records": [{"phoneNumber": "+1555"}]},
-                         "+1555 is not a valid E.164 phone number", id="bad-phone"),
-            pytest.param("phone-blacklist/add", {"records": [{"phoneNumber": "+14155552671", "rejectType": "x"}]},
-                         "Allowed reject types are import, invalid, unsubscribe, undeliverable, but x given",
-                         id="bad-phone-type"),
-            pytest.param("phone-blacklist/remove", {"phoneNumber": "0044"}, "0044 is not a valid E.164 phone number",
-                         id="remove-bad-phone"),
+            pytest.param(
+                "blacklist/add",
+                {"records": [{"email": "a@b.co", "rejectType": "hard"}] * 101},
+                "Maximum count of records per transaction is 100, current 101",
+                id="too-many",
+            ),
+            pytest.param(
+                "blacklist/add",
+                {"records": [{"email": "nope", "rejectType": "hard"}]},
+                "Invalid RFC2822 email nope",
+                id="bad-email",
+            ),
+            pytest.param(
+                "blacklist/add",
+                {"records": [{"email": "a@b.co", "rejectType": "soft"}]},
+                "Allowed rejectType is hard, complaint, list-unsubscribe, but soft given",
+                id="bad-type",
+            ),
+            pytest.param(
+                "blacklist/add",
+                {"records": [{"email": "a@b.co", "rejectType": "hard", "rawLog": 5}]},
+                "Argument rawLog must be a string",
+                id="rawlog-type",
+            ),
+            pytest.param(
+                "blacklist/add",
+                {"records": [{"email": "a@b.co", "rejectType": "hard", "rawLog": "é" * 513}]},
+                "Argument rawLog cannot be longest 1024 bytes",
+                id="rawlog-long",
+            ),
+            pytest.param(
+                "blacklist/remove",
+                {"email": ""},
+                "Argument email must be a non-empty string",
+                id="remove-empty",
+            ),
+            pytest.param(
+                "phone-blacklist/add",
+                {"records": [{"phoneNumber": "+1555"}]},
+                "+1555 is not a valid E.164 phone number",
+                id="bad-phone",
+            ),
+            pytest.param(
+                "phone-blacklist/add",
+                {"records": [{"phoneNumber": "+14155552671", "rejectType": "x"}]},
+                "Allowed reject types are import, invalid, unsubscribe, undeliverable, but x given",
+                id="bad-phone-type",
+            ),
+            pytest.param(
+                "phone-blacklist/remove",
+                {"phoneNumber": "0044"},
+                "0044 is not a valid E.164 phone number",
+                id="remove-bad-phone",
+            ),
             pytest.param("blacklist/find", {}, "Argument rejectType required", id="find-needs-type"),
         ],
     )
@@ -49,8 +83,11 @@ class TestSandboxApi:
         assert error in answer["errors"]
 
     def test_refused_batch_stores_nothing(self, sandbox):
-        post(sandbox, "blacklist/add", {"records": [{"email": "ok@b.co", "rejectType": "hard"},
-                                                    {"email": "bad", "rejectType": "hard"}]})
+        post(
+            sandbox,
+            "blacklist/add",
+            {"records": [{"email": "ok@b.co", "rejectType": "hard"}, {"email": "bad", "rejectType": "hard"}]},
+        )
         assert sandbox.email_addresses() == set()
 
     def test_duplicates_ignored(self, sandbox):
@@ -88,8 +125,12 @@ class TestSandboxLimits:
         sandbox.slow_seconds = 0.5
         sandbox.inject(kind)
         try:
-            response = requests.post(f"{sandbox.url}/v3/blacklist/remove", json={"email": "a@b.co"},
-                                     headers={"Access-Token": TOKEN}, timeout=0.25)
+            response = requests.post(
+                f"{sandbox.url}/v3/blacklist/remove",
+                json={"email": "a@b.co"},
+                headers={"Access-Token": TOKEN},
+                timeout=0.25,
+            )
             outcome = (response.status_code, response.text)
         except requests.RequestException as exc:
             outcome = (0, type(exc).__name__)
@@ -123,14 +164,19 @@ class TestSandboxLimits:
 def test_command_line_serves_and_stops():
     proc = subprocess.Popen(
         [sys.executable, "-m", "airflow_provider_wooxy.sandbox", "--port", "0", "--token", "cli-token-123"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         assert "listening on http://127.0.0.1:" in line
         url = line.split("listening on ")[1].split()[0]
-        answer = requests.post(f"{url}/v3/blacklist/find", json={"rejectType": "hard"},
-                               headers={"Access-Token": "cli-token-123"}, timeout=5).json()
+        answer = requests.post(
+            f"{url}/v3/blacklist/find",
+            json={"rejectType": "hard"},
+            headers={"Access-Token": "cli-token-123"},
+            timeout=5,
+        ).json()
         assert answer["result"] is True
         assert requests.get(f"{url}/_sandbox/stats", timeout=5).json()["total_requests"] == 1
     finally:

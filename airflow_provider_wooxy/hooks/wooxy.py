@@ -7,26 +7,28 @@ import json
 import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pendulum
 import requests
+from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from airflow.sdk import BaseHook
-from airflow.sdk.log import mask_secret
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyInputError,
     WooxyRejectedError,
     WooxyTransientError,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 DEFAULT_BASE_URL = "https://api.wooxy.com"
 MAX_RECORDS_PER_REQUEST = 100
@@ -182,7 +184,7 @@ class WooxyHook(BaseHook):
             if value in (None, ""):
                 return default
             try:
-                result = float(value)  # type: ignore[arg-type]
+                result = float(value)
             except (TypeError, ValueError):
                 raise WooxyInputError(
                     f"Wooxy connection {self.wooxy_conn_id!r}: extra {name}={value!r} is not a number."
@@ -259,9 +261,7 @@ class WooxyHook(BaseHook):
         if any(marker in lowered for marker in _AUTH_ERRORS) or status in (401, 403):
             raise WooxyAuthError(method, errors, status)
         if status == 429 or status >= 500 or any(marker in lowered for marker in _TRANSIENT_ERRORS):
-            raise WooxyTransientError(
-                method, errors, status, _retry_after_seconds(response.headers.get("Retry-After"))
-            )
+            raise WooxyTransientError(method, errors, status, _retry_after_seconds(response.headers.get("Retry-After")))
         raise WooxyRejectedError(method, errors, status)
 
     def _wait(self, state: RetryCallState) -> float:

@@ -7,14 +7,13 @@ import json
 import math
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 import pendulum
 import phonenumbers
-
 from airflow.sdk import BaseOperator
+
 from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError, WooxyRejectedError
 from airflow_provider_wooxy.hooks.wooxy import (
     EMAIL_ADD,
@@ -42,6 +41,8 @@ from airflow_provider_wooxy.pipeline.validation import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
     from airflow.sdk import Context
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
@@ -90,7 +91,13 @@ class WooxyBlacklistBaseOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "records", "path", "file_format", "field", "reject_type", "rejects_path", "checkpoint_path",
+        "records",
+        "path",
+        "file_format",
+        "field",
+        "reject_type",
+        "rejects_path",
+        "checkpoint_path",
     )
     ui_color = "#e8f4fd"
 
@@ -144,7 +151,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         self.max_invalid = max_invalid
         self.rejects_path = rejects_path
         self.checkpoint_path = checkpoint_path
-        self.dry_run = dry_run
+        self.is_dry_run = dry_run
         self.allow_empty = allow_empty
         self.wooxy_conn_id = wooxy_conn_id
         self.progress_interval = progress_interval
@@ -175,8 +182,11 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         builder = self.record_builder()
         field = self.field or self.address_key
         items = iter_input(
-            records=self.records, path=self.path or None, file_format=self.file_format,
-            conn_id=self.storage_conn_id, field=field,
+            records=self.records,
+            path=self.path or None,
+            file_format=self.file_format,
+            conn_id=self.storage_conn_id,
+            field=field,
         )
         rejects = Rejects()
         with tempfile.TemporaryFile(prefix="wooxy-spool-") as spool:
@@ -196,8 +206,12 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         return summary
 
     def _validate(
-        self, items: Iterator[tuple[int, object]], builder: Callable[[object], Normalised], spool: IO[bytes],
-        rejects: Rejects, field: str,
+        self,
+        items: Iterator[tuple[int, object]],
+        builder: Callable[[object], Normalised],
+        spool: IO[bytes],
+        rejects: Rejects,
+        field: str,
     ) -> _Validated:
         result = _Validated(spool)
         seen: set[bytes] = set()
@@ -235,7 +249,11 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         source = self.path or "records"
         self.log.info(
             "Read %d records from %s: %d valid, %d invalid, %d duplicates.",
-            received, source, valid, rejects.count, duplicates,
+            received,
+            source,
+            valid,
+            rejects.count,
+            duplicates,
         )
         if received == 0:
             if self.allow_empty:
@@ -283,10 +301,10 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             "resumed": 0,
             "requests": 0,
             "retries": 0,
-            "dry_run": bool(self.dry_run),
+            "dry_run": bool(self.is_dry_run),
         }
-        if self.dry_run or validated.valid == 0:
-            if self.dry_run:
+        if self.is_dry_run or validated.valid == 0:
+            if self.is_dry_run:
                 self.log.info("Dry run: %d valid records would be sent; nothing was sent.", validated.valid)
             summary["rejects_sample"] = rejects.sample
             return summary
@@ -298,25 +316,34 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             checkpoint = Checkpoint(self.checkpoint_path, validated.fingerprint, conn_id=self.storage_conn_id)
             skip = checkpoint.load()
             if checkpoint.stale:
-                self.log.info("Checkpoint %s belongs to other input: starting from the beginning.", self.checkpoint_path)
+                self.log.info(
+                    "Checkpoint %s belongs to other input: starting from the beginning.", self.checkpoint_path
+                )
             elif skip:
                 self.log.info(
                     "Resuming from checkpoint %s: %d of %d batches were already accepted and are skipped.",
-                    self.checkpoint_path, len(skip), batches_total,
+                    self.checkpoint_path,
+                    len(skip),
+                    batches_total,
                 )
         resumed = self._records_in(skip, validated.valid)
         sender = BatchSender(
-            self.hook, self.method,
+            self.hook,
+            self.method,
             encode=encode_add if self.is_add else encode_single,
             max_concurrency=self.max_concurrency,
             split_refused=self.is_add,
             on_batch_done=self._checkpoint_marker(checkpoint),
-            log=self.log, progress_interval=self.progress_interval,
+            log=self.log,
+            progress_interval=self.progress_interval,
             total=validated.valid - resumed,
         )
         self.log.info(
             "Sending %d records in %d requests of up to %d, %d in flight.",
-            validated.valid - resumed, batches_total - len(skip), self.batch_size, self.max_concurrency,
+            validated.valid - resumed,
+            batches_total - len(skip),
+            self.batch_size,
+            self.max_concurrency,
         )
         try:
             report = sender.run(self._batches(validated, skip))
@@ -338,13 +365,20 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             reason = "; ".join(refusal.errors)
             rejects.add(refusal.row, value, f"refused by Wooxy: {reason}", source="api")
         summary.update(
-            sent=report.sent + resumed, refused_by_api=len(report.refused), resumed=resumed,
-            requests=report.requests, invalid=rejects.count - len(report.refused),
+            sent=report.sent + resumed,
+            refused_by_api=len(report.refused),
+            resumed=resumed,
+            requests=report.requests,
+            invalid=rejects.count - len(report.refused),
         )
         summary["rejects_sample"] = rejects.sample
         self.log.info(
             "Done: %d records accepted by Wooxy (%d from an earlier attempt), %d refused, %d requests, %d retries.",
-            summary["sent"], resumed, len(report.refused), report.requests, summary["retries"],
+            summary["sent"],
+            resumed,
+            len(report.refused),
+            report.requests,
+            summary["retries"],
         )
         if checkpoint is not None:
             checkpoint.complete()
@@ -357,8 +391,11 @@ class WooxyBlacklistBaseOperator(BaseOperator):
                 ]
                 raise WooxyRejectedError(
                     self.method,
-                    [f"{len(report.refused)} records refused (max_invalid={self.max_invalid}, "
-                     f"{rejects.count} rejects in all); the other {summary['sent']} were accepted", *first],
+                    [
+                        f"{len(report.refused)} records refused (max_invalid={self.max_invalid}, "
+                        f"{rejects.count} rejects in all); the other {summary['sent']} were accepted",
+                        *first,
+                    ],
                 )
         return summary
 
@@ -370,9 +407,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
 
     def _records_in(self, batch_numbers: set[int], valid: int) -> int:
         last = math.ceil(valid / self.batch_size) - 1
-        return sum(
-            self.batch_size if n < last else valid - last * self.batch_size for n in batch_numbers if n <= last
-        )
+        return sum(self.batch_size if n < last else valid - last * self.batch_size for n in batch_numbers if n <= last)
 
 
 class WooxyAddEmailBlacklistOperator(WooxyBlacklistBaseOperator):
@@ -422,7 +457,9 @@ class WooxyRemoveEmailBlacklistOperator(WooxyBlacklistBaseOperator):
 
     def record_builder(self) -> Callable[[object], Normalised]:
         return EmailRecords(
-            field=self.field or "email", reject_type=self._rendered_reject_type(), require_reject_type=False,
+            field=self.field or "email",
+            reject_type=self._rendered_reject_type(),
+            require_reject_type=False,
             with_raw_log=False,
         )
 
@@ -433,7 +470,9 @@ class _PhoneOperatorMixin:
     def _rendered_region(self) -> str | None:
         region = (self.default_region or "").strip().upper() or None
         if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
-            raise WooxyInputError(f"default_region {self.default_region!r} is not an ISO 3166 country code phonenumbers knows.")
+            raise WooxyInputError(
+                f"default_region {self.default_region!r} is not an ISO 3166 country code phonenumbers knows."
+            )
         return region
 
 
@@ -462,7 +501,8 @@ class WooxyAddPhoneBlacklistOperator(_PhoneOperatorMixin, WooxyBlacklistBaseOper
 
     def record_builder(self) -> Callable[[object], Normalised]:
         return PhoneRecords(
-            field=self.field or "phoneNumber", reject_type=self._rendered_reject_type(),
+            field=self.field or "phoneNumber",
+            reject_type=self._rendered_reject_type(),
             default_region=self._rendered_region(),
         )
 

@@ -71,7 +71,11 @@ class Checkpoint:
         with self._lock:  # held while writing, so an older snapshot can never overwrite a newer one
             if not self._dirty:
                 return
-            state = {"fingerprint": self.fingerprint, "done": _to_ranges(self.done), "updated_at": time.time()}
+            state = {
+                "fingerprint": self.fingerprint,
+                "done": _to_ranges(self.done),
+                "updated_at": time.time(),
+            }
             self.location.parent.mkdir(parents=True, exist_ok=True)
             self.location.write_text(json.dumps(state))
             self._dirty = False

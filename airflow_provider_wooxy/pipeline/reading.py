@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
 from airflow.sdk import ObjectStoragePath
+
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
@@ -58,11 +59,9 @@ def detect_format(path: str, file_format: str | None) -> tuple[str, bool]:
 
 def iter_xcom_records(records: object) -> Iterator[Item]:
     """Items from a ``records`` argument: a list of strings or objects (typically an upstream task's XCom)."""
-    if isinstance(records, str | bytes) or isinstance(records, Mapping) or not isinstance(records, Iterable):
+    if isinstance(records, (str | bytes, Mapping)) or not isinstance(records, Iterable):
         hint = " (a JSON string? decode it upstream, or pass a file via path=)" if isinstance(records, str) else ""
-        raise WooxyInputError(
-            f"records must be a list of addresses or of objects, got {type(records).__name__}{hint}."
-        )
+        raise WooxyInputError(f"records must be a list of addresses or of objects, got {type(records).__name__}{hint}.")
     yield from enumerate(records, start=1)
 
 
@@ -90,7 +89,7 @@ def iter_file_records(
     row = 0
     try:
         with _open_text(path, conn_id, gzipped) as text:
-            for row, item in readers[fmt](text, field):  # noqa: B007 - row is reported if reading breaks
+            for row, item in readers[fmt](text, field):
                 yield row, item
     except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
         raise WooxyInputError(f"{path} is not a readable gzip file ({exc}).") from None
@@ -119,7 +118,7 @@ def _iter_csv(text: IO[str], field: str) -> Iterator[Item]:
     extra = [(i, name) for i, name in enumerate(header) if name in ("rejectType", "rawLog")]
     width = len(header)
     row = 0
-    for row, values in enumerate(reader, start=1):  # noqa: B007
+    for row, values in enumerate(reader, start=1):
         if len(values) != width:
             if not values or (len(values) == 1 and not values[0].strip()):
                 yield row, RecordError("empty CSV row")
@@ -212,8 +211,12 @@ def _iter_json_array(text: IO[str], field: str) -> Iterator[Item]:
 
 
 def iter_input(
-    *, records: Any = None, path: str | None = None, file_format: str | None = None,
-    conn_id: str | None = None, field: str
+    *,
+    records: Any = None,
+    path: str | None = None,
+    file_format: str | None = None,
+    conn_id: str | None = None,
+    field: str,
 ) -> Iterator[Item]:
     """The items of whichever input the operator was given: exactly one of ``records`` and ``path``."""
     if (records is None) == (path is None or path == ""):

@@ -26,13 +26,21 @@ class Rejects:
     def __init__(self) -> None:
         self.count = 0
         self.sample: list[dict[str, Any]] = []
-        self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="wooxy-rejects-")
+        # Lives as long as this object: closed by close().
+        self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="wooxy-rejects-")  # noqa: SIM115
 
     def add(self, row: int, value: object, reason: str, source: str = "validation") -> None:
         self.count += 1
         self._file.write(
-            json.dumps({"row": row, "value": value if isinstance(value, str) else repr(value),
-                        "reason": reason, "source": source}) + "\n"
+            json.dumps(
+                {
+                    "row": row,
+                    "value": value if isinstance(value, str) else repr(value),
+                    "reason": reason,
+                    "source": source,
+                }
+            )
+            + "\n"
         )
         if len(self.sample) < SAMPLE_SIZE:
             self.sample.append(

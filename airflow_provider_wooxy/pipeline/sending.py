@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyRejectedError
-from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 
 Record = tuple[int, bytes]
 """A record as the sender sees it: its input row and its encoded JSON object."""
@@ -74,7 +78,7 @@ class BatchSender:
         max_concurrency: int,
         split_refused: bool,
         on_batch_done: Callable[[Batch], None] | None = None,
-        log: logging.Logger | None = None,
+        log: Any = None,
         progress_interval: float = 30.0,
         total: int | None = None,
     ) -> None:
@@ -115,8 +119,7 @@ class BatchSender:
                     return
 
         threads = [
-            threading.Thread(target=worker, name=f"wooxy-sender-{i}", daemon=True)
-            for i in range(self.max_concurrency)
+            threading.Thread(target=worker, name=f"wooxy-sender-{i}", daemon=True) for i in range(self.max_concurrency)
         ]
         started = time.monotonic()
         for thread in threads:
@@ -137,8 +140,14 @@ class BatchSender:
         total = f" / {self.total:,}" if self.total else ""
         self.log.info(
             "Wooxy %s progress: %s%s records accepted, %d refused, %.0f records/s, %d requests, %d retries, %.0f s",
-            self.method, f"{self.report.sent:,}", total, len(self.report.refused), rate, self.report.requests,
-            self.hook.retries, elapsed,
+            self.method,
+            f"{self.report.sent:,}",
+            total,
+            len(self.report.refused),
+            rate,
+            self.report.requests,
+            self.hook.retries,
+            elapsed,
         )
 
     def _fail(self, exc: BaseException) -> None:

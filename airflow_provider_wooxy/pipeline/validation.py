@@ -18,7 +18,9 @@ MAX_RAW_LOG_BYTES = 1024
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 _LOCAL = rf'(?:{_ATEXT}+(?:\.{_ATEXT}+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*")'
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_DOMAIN = rf"(?:{_LABEL}(?:\.{_LABEL})*\.(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})|\[(?:\d{{1,3}}\.){{3}}\d{{1,3}}\])"
+_DOMAIN = (
+    rf"(?:{_LABEL}(?:\.{_LABEL})*\.(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})|\[(?:\d{{1,3}}\.){{3}}\d{{1,3}}\])"
+)
 _EMAIL = re.compile(rf"({_LOCAL})@({_DOMAIN})")
 _LETTERS = re.compile(r"[A-Za-z]")
 
@@ -132,8 +134,15 @@ def _optional(item: Mapping[str, object], key: str) -> object:
 class EmailRecords:
     """Turns input items into email blacklist records: ``{"email", "rejectType", "rawLog"?}``."""
 
-    def __init__(self, *, field: str = "email", reject_type: str | None = "hard", raw_log: str | None = None,
-                 require_reject_type: bool = True, with_raw_log: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        field: str = "email",
+        reject_type: str | None = "hard",
+        raw_log: str | None = None,
+        require_reject_type: bool = True,
+        with_raw_log: bool = True,
+    ) -> None:
         self.field = field
         self.reject_type = reject_type
         self.raw_log = raw_log
@@ -158,8 +167,14 @@ class EmailRecords:
 class PhoneRecords:
     """Turns input items into phone blacklist records: ``{"phoneNumber", "rejectType"?}`` in E.164."""
 
-    def __init__(self, *, field: str = "phoneNumber", reject_type: str | None = None,
-                 default_region: str | None = None, with_reject_type: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        field: str = "phoneNumber",
+        reject_type: str | None = None,
+        default_region: str | None = None,
+        with_reject_type: bool = True,
+    ) -> None:
         self.field = field
         self.reject_type = reject_type
         self.default_region = default_region

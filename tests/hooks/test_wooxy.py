@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
-
 from airflow.sdk.exceptions import AirflowFailException
+
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyInputError,
@@ -15,8 +16,10 @@ from airflow_provider_wooxy.exceptions import (
     WooxyTransientError,
 )
 from airflow_provider_wooxy.hooks.wooxy import DEFAULT_BASE_URL, WooxyHook
-from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.conftest import TOKEN, connection_json
+
+if TYPE_CHECKING:
+    from airflow_provider_wooxy.sandbox import WooxySandbox
 
 
 def set_conn(monkeypatch: pytest.MonkeyPatch, value: str, conn_id: str = "wooxy_default") -> None:
@@ -39,8 +42,13 @@ class TestConnectionSettings:
                 id="bare-host-https",
             ),
             pytest.param(
-                {"conn_type": "wooxy", "host": "localhost", "port": 9000, "password": "t0ken-abc",
-                 "extra": {"scheme": "http"}},
+                {
+                    "conn_type": "wooxy",
+                    "host": "localhost",
+                    "port": 9000,
+                    "password": "t0ken-abc",
+                    "extra": {"scheme": "http"},
+                },
                 "http://localhost:9000",
                 id="host-port-scheme-extra",
             ),
@@ -67,18 +75,33 @@ class TestConnectionSettings:
             _ = WooxyHook("wooxy_nowhere").conn_params
 
     def test_plain_http_to_remote_host_refused(self, monkeypatch):
-        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": "http://api.wooxy.com", "password": "t0ken-abc"}))
+        set_conn(
+            monkeypatch,
+            json.dumps({"conn_type": "wooxy", "host": "http://api.wooxy.com", "password": "t0ken-abc"}),
+        )
         with pytest.raises(WooxyInputError, match="unencrypted"):
             _ = WooxyHook().conn_params
 
     def test_plain_http_to_remote_host_with_explicit_extra_warns(self, monkeypatch, logs):
-        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": "http://10.0.0.5", "password": "t0ken-abc",
-                                          "extra": {"allow_insecure_http": "true"}}))
+        set_conn(
+            monkeypatch,
+            json.dumps(
+                {
+                    "conn_type": "wooxy",
+                    "host": "http://10.0.0.5",
+                    "password": "t0ken-abc",
+                    "extra": {"allow_insecure_http": "true"},
+                }
+            ),
+        )
         assert WooxyHook().conn_params.base_url == "http://10.0.0.5"
         assert "plain http://" in logs()
 
     def test_bad_numeric_extra(self, monkeypatch):
-        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "password": "t0ken-abc", "extra": {"timeout": "soon"}}))
+        set_conn(
+            monkeypatch,
+            json.dumps({"conn_type": "wooxy", "password": "t0ken-abc", "extra": {"timeout": "soon"}}),
+        )
         with pytest.raises(WooxyInputError, match="timeout='soon' is not a number"):
             _ = WooxyHook().conn_params
 
@@ -96,8 +119,10 @@ class TestConnectionSettings:
 class TestApiMethods:
     def test_email_add_find_remove(self, wooxy_conn: WooxySandbox):
         hook = WooxyHook()
-        records = [{"email": "a@example.com", "rejectType": "hard", "rawLog": "bounced"},
-                   {"email": "b@example.com", "rejectType": "complaint"}]
+        records = [
+            {"email": "a@example.com", "rejectType": "hard", "rawLog": "bounced"},
+            {"email": "b@example.com", "rejectType": "complaint"},
+        ]
         assert hook.add_email_blacklist(records) == {"result": True}
         found = hook.find_email_blacklist("hard", "a@example.com", with_raw_log=True)
         assert found["totalCount"] == 1
@@ -117,8 +142,9 @@ class TestApiMethods:
 
     @pytest.mark.parametrize("method", ["add_email_blacklist", "add_phone_blacklist"])
     def test_more_than_100_records_refused_before_sending(self, wooxy_conn: WooxySandbox, method):
-        records = [{"email": f"u{i}@example.com", "phoneNumber": "+14155552671", "rejectType": "hard"}
-                   for i in range(101)]
+        records = [
+            {"email": f"u{i}@example.com", "phoneNumber": "+14155552671", "rejectType": "hard"} for i in range(101)
+        ]
         with pytest.raises(WooxyInputError, match="at most 100 records per request, got 101"):
             getattr(WooxyHook(), method)(records)
         assert wooxy_conn.stats()["total_requests"] == 0
@@ -194,7 +220,7 @@ class TestFailures:
             WooxyHook().remove_phone_blacklist("+14155552671")
         exc = info.value
         assert not isinstance(exc, AirflowFailException)  # Airflow may retry the task
-        assert exc.status_code == 500
+        assert exc.http_status == 500
         assert "Internal server error" in exc.errors
         assert "phone-blacklist/remove" in str(exc)
         assert "gave up after 3 attempts" in str(exc)
@@ -220,14 +246,14 @@ class TestFailures:
         exc = info.value
         assert isinstance(exc, WooxyPermanentError)
         assert exc.errors == ["Allowed rejectType is hard, complaint, list-unsubscribe, but soft given"]
-        assert exc.status_code == 400
+        assert exc.http_status == 400
         assert "blacklist/add" in str(exc)
         assert wooxy_conn.stats()["total_requests"] == 1
 
     def test_non_json_success_is_a_failure(self, monkeypatch):
         # A 200 HTML page (a captive proxy, a wrong base URL) must never count as success.
-        from http.server import BaseHTTPRequestHandler, HTTPServer
         import threading
+        from http.server import BaseHTTPRequestHandler, HTTPServer
 
         class Html(BaseHTTPRequestHandler):
             def do_POST(self):

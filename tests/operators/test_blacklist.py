@@ -3,11 +3,11 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-
 from airflow.sdk.exceptions import AirflowFailException
+
 from airflow_provider_wooxy.exceptions import WooxyAuthError, WooxyInputError, WooxyRejectedError
 from airflow_provider_wooxy.operators.blacklist import (
     WooxyAddEmailBlacklistOperator,
@@ -17,6 +17,9 @@ from airflow_provider_wooxy.operators.blacklist import (
 )
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.conftest import connection_json
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def write_input(path: Path, rows: list[dict], fmt: str, gz: bool = False) -> Path:
@@ -121,7 +124,12 @@ class TestPhoneAdd:
             task_id="add", records=records, default_region="gb", reject_type="unsubscribe"
         ).execute({})
         assert summary["sent"] == 4
-        assert wooxy_conn.phone_numbers() == {"+442079460018", "+442079460019", "+14155552671", "+447911123456"}
+        assert wooxy_conn.phone_numbers() == {
+            "+442079460018",
+            "+442079460019",
+            "+14155552671",
+            "+447911123456",
+        }
         assert {row["rejectType"] for row in wooxy_conn.phones.values()} == {"unsubscribe"}
 
     def test_without_region_national_numbers_are_invalid(self, wooxy_conn: WooxySandbox):
@@ -132,7 +140,9 @@ class TestPhoneAdd:
 
     @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
     def test_from_file_with_field(self, wooxy_conn: WooxySandbox, tmp_path, fmt):
-        path = write_input(tmp_path / "optouts", [{"phone": "+4420794600%02d" % i} for i in range(10, 30)], fmt, gz=True)
+        path = write_input(
+            tmp_path / "optouts", [{"phone": f"+4420794600{i:02d}"} for i in range(10, 30)], fmt, gz=True
+        )
         summary = WooxyAddPhoneBlacklistOperator(task_id="add", path=str(path), field="phone").execute({})
         assert summary["sent"] == 20
         assert len(wooxy_conn.phone_numbers()) == 20
@@ -187,8 +197,9 @@ class TestInvalidRecords:
 
     def test_max_invalid_exceeded_fails_before_any_request(self, wooxy_conn: WooxySandbox, tmp_path):
         rejects = tmp_path / "rejects.csv"
-        op = WooxyAddEmailBlacklistOperator(task_id="add", records=self.RECORDS, max_invalid=2,
-                                            rejects_path=str(rejects))
+        op = WooxyAddEmailBlacklistOperator(
+            task_id="add", records=self.RECORDS, max_invalid=2, rejects_path=str(rejects)
+        )
         with pytest.raises(WooxyInputError) as info:
             op.execute({})
         message = str(info.value)
@@ -201,15 +212,20 @@ class TestInvalidRecords:
     @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".csv.gz"])
     def test_rejects_file_contents(self, wooxy_conn: WooxySandbox, tmp_path, suffix):
         rejects = tmp_path / f"rejects{suffix}"
-        WooxyAddEmailBlacklistOperator(task_id="add", records=self.RECORDS, max_invalid=10,
-                                       rejects_path=str(rejects)).execute({})
+        WooxyAddEmailBlacklistOperator(
+            task_id="add", records=self.RECORDS, max_invalid=10, rejects_path=str(rejects)
+        ).execute({})
         data = rejects.read_bytes()
         text = (gzip.decompress(data) if suffix.endswith(".gz") else data).decode()
         if ".csv" in suffix:
             rows = list(csv.DictReader(text.splitlines()))
         else:
             rows = [json.loads(line) for line in text.splitlines()]
-        assert [(int(r["row"]), r["value"]) for r in rows] == [(2, "not-an-email"), (4, ""), (5, "x@@example.com")]
+        assert [(int(r["row"]), r["value"]) for r in rows] == [
+            (2, "not-an-email"),
+            (4, ""),
+            (5, "x@@example.com"),
+        ]
         assert all(r["reason"] and r["source"] == "validation" for r in rows)
 
     def test_summary_and_logs_mask_addresses(self, wooxy_conn: WooxySandbox, logs):
@@ -222,8 +238,9 @@ class TestInvalidRecords:
 
 class TestDryRunAndErrors:
     def test_dry_run_sends_nothing(self, wooxy_conn: WooxySandbox):
-        summary = WooxyAddEmailBlacklistOperator(task_id="add", records=emails(10) + ["bad"], max_invalid=1,
-                                                 dry_run=True).execute({})
+        summary = WooxyAddEmailBlacklistOperator(
+            task_id="add", records=[*emails(10), "bad"], max_invalid=1, dry_run=True
+        ).execute({})
         assert summary["dry_run"] is True
         assert (summary["valid"], summary["invalid"], summary["sent"], summary["requests"]) == (10, 1, 0, 0)
         assert wooxy_conn.stats()["total_requests"] == 0
@@ -246,8 +263,19 @@ class TestDryRunAndErrors:
 
     def test_summary_fields(self, wooxy_conn: WooxySandbox):
         summary = WooxyAddEmailBlacklistOperator(task_id="add", records=emails(5) + emails(1)).execute({})
-        for key in ("received", "valid", "invalid", "duplicates", "sent", "requests", "retries", "dry_run",
-                    "started_at", "finished_at", "rejects_sample"):
+        for key in (
+            "received",
+            "valid",
+            "invalid",
+            "duplicates",
+            "sent",
+            "requests",
+            "retries",
+            "dry_run",
+            "started_at",
+            "finished_at",
+            "rejects_sample",
+        ):
             assert key in summary
         assert summary["started_at"] <= summary["finished_at"]
         json.dumps(summary)  # XCom-serialisable
