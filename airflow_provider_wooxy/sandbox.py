@@ -108,6 +108,7 @@ class WooxySandbox:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._queued_faults: collections.deque[str] = collections.deque()
+        self._outage: tuple[int, str] | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.reset()
@@ -165,6 +166,19 @@ class WooxySandbox:
             self.max_batch = 0
             self.records_received = 0
             self._queued_faults.clear()
+            self._outage = None
+
+    def outage(self, after: int = 0, kind: str = "http500") -> None:
+        """After ``after`` more API requests, answer every request with the fault ``kind`` until :meth:`recover`."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; known: {FAULT_KINDS}")
+        with self._lock:
+            self._outage = (after, kind)
+
+    def recover(self) -> None:
+        """End an :meth:`outage`."""
+        with self._lock:
+            self._outage = None
 
     def inject(self, *kinds: str) -> None:
         """Queue faults for the next API requests, in order (before any random ones)."""
@@ -198,6 +212,11 @@ class WooxySandbox:
 
     def _next_fault(self) -> str | None:
         with self._lock:
+            if self._outage is not None:
+                after, kind = self._outage
+                if after <= 0:
+                    return kind
+                self._outage = (after - 1, kind)
             if self._queued_faults:
                 return self._queued_faults.popleft()
             if self.fault_rate and self.fault_kinds and self._random.random() < self.fault_rate:
@@ -390,6 +409,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default backlog of 5 refuses bursts of new connections
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout) closes its end: not worth a traceback on stderr.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     sandbox: WooxySandbox
@@ -430,6 +454,14 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, {"result": False, "errors": ["Bad Request"]})
 
+    def _process(self, method: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            return 200, self.sandbox.handle(method, json.loads(raw))
+        except ValueError:
+            return 400, {"result": False, "errors": ["Bad Request"]}
+        except _Refused as refused:
+            return refused.status, {"result": False, "errors": refused.errors}
+
     def do_POST(self) -> None:
         sandbox = self.sandbox
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -444,67 +476,44 @@ class _Handler(BaseHTTPRequestHandler):
         if not sandbox._enter(method):
             self._send(429, {"result": False, "errors": ["Too many concurrent requests"]}, {"Retry-After": "1"})
             return
-        left = False
+        # Decide the answer while counted in flight; leave before answering, so that a client that sends its next
+        # request the moment it reads this answer is never counted twice.
+        headers: dict[str, str] = {}
         try:
             if sandbox.latency:
                 time.sleep(sandbox.latency)
             token = self.headers.get("Access-Token")
+            fault = None
             if not token:
-                sandbox._leave()
-                left = True
-                self._send(401, {"result": False, "errors": ["Invalid authorization token!"]})
-                return
-            if token != sandbox.token:
-                sandbox._leave()
-                left = True
+                status, payload = 401, {"result": False, "errors": ["Invalid authorization token!"]}
+            elif token != sandbox.token:
                 # The real API echoes the token back: clients must keep it out of their errors and logs.
-                self._send(200, {"result": False, "errors": [f"no matches found for access token {token}"]})
-                return
-            fault = sandbox._next_fault()
-            if fault:
-                with sandbox._lock:
-                    sandbox.faults[fault] += 1
-            if fault == "drop_before":
-                sandbox._leave()
-                left = True
-                self._drop()
-                return
-            try:
-                body = json.loads(raw)
-                outcome: tuple[int, dict[str, Any]] = (200, sandbox.handle(method, body))
-            except ValueError:
-                outcome = (400, {"result": False, "errors": ["Bad Request"]})
-            except _Refused as refused:
-                outcome = (refused.status, {"result": False, "errors": refused.errors})
-            sandbox._leave()
-            left = True
-            if fault == "drop_after":
-                self._drop()
-            elif fault == "slow":
-                time.sleep(sandbox.slow_seconds)
-                self._send(*outcome)
-            elif fault == "http500":
-                self._send(500, {"result": False, "errors": ["Internal server error"]})
-            elif fault == "html502":
-                self._send(
-                    502,
-                    None,
-                    raw=b"<html><body><h1>502 Bad Gateway</h1></body></html>",
-                    content_type="text/html",
-                )
-            elif fault == "http429":
-                self._send(
-                    429,
-                    {"result": False, "errors": ["Too many requests"]},
-                    {"Retry-After": sandbox.retry_after},
-                )
-            elif fault == "internal200":
-                self._send(200, {"result": False, "errors": ["Internal server error"]})
+                status, payload = 200, {"result": False, "errors": [f"no matches found for access token {token}"]}
             else:
-                self._send(*outcome)
+                fault = sandbox._next_fault()
+                if fault:
+                    with sandbox._lock:
+                        sandbox.faults[fault] += 1
+                # Only drop_after and slow do the work before failing; the other faults answer without it.
+                if fault in (None, "drop_after", "slow"):
+                    status, payload = self._process(method, raw)
+                elif fault == "http429":
+                    status, payload = 429, {"result": False, "errors": ["Too many requests"]}
+                    headers["Retry-After"] = sandbox.retry_after
+                elif fault == "internal200":
+                    status, payload = 200, {"result": False, "errors": ["Internal server error"]}
+                else:
+                    status, payload = 500, {"result": False, "errors": ["Internal server error"]}
         finally:
-            if not left:
-                sandbox._leave()
+            sandbox._leave()
+        if fault in ("drop_before", "drop_after"):
+            self._drop()
+        elif fault == "html502":
+            self._send(502, None, raw=b"<html><body><h1>502 Bad Gateway</h1></body></html>", content_type="text/html")
+        else:
+            if fault == "slow":
+                time.sleep(sandbox.slow_seconds)
+            self._send(status, payload, headers)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -180,6 +180,8 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         started = pendulum.now("UTC")
         clock = time.monotonic()
         builder = self.record_builder()
+        if not self.is_dry_run:
+            _ = self.hook.conn_params  # a missing or broken connection fails now, before the input is read
         field = self.field or self.address_key
         items = iter_input(
             records=self.records,

@@ -1,0 +1,316 @@
+"""Failure handling of the operators: transient faults, refused batches, resume, bad input, secrets and PII."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyRejectedError, WooxyTransientError
+from airflow_provider_wooxy.operators.blacklist import (
+    WooxyAddEmailBlacklistOperator,
+    WooxyAddPhoneBlacklistOperator,
+    WooxyRemoveEmailBlacklistOperator,
+    WooxyRemovePhoneBlacklistOperator,
+)
+from airflow_provider_wooxy.sandbox import FAULT_KINDS, WooxySandbox
+from tests.conftest import TOKEN, connection_json
+
+
+def emails(n: int, start: int = 0) -> list[str]:
+    return [f"user{i}@example.com" for i in range(start, start + n)]
+
+
+class TestTransientFaults:
+    """About 20% of requests fail transiently, in every way the sandbox knows; nothing may be lost."""
+
+    @pytest.fixture
+    def flaky(self, monkeypatch) -> WooxySandbox:
+        sandbox = WooxySandbox(
+            token=TOKEN, latency=0.002, fault_rate=0.2, fault_kinds=FAULT_KINDS, seed=20, retry_after="0",
+            slow_seconds=0.4,
+        )
+        sandbox.start()
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_WOOXY_DEFAULT",
+            connection_json(sandbox.url, timeout=0.25, max_attempts=12, backoff=0.005, max_backoff=0.02),
+        )
+        yield sandbox
+        sandbox.stop()
+
+    def test_10000_record_add_survives(self, flaky: WooxySandbox):
+        records = emails(10_000)
+        summary = WooxyAddEmailBlacklistOperator(task_id="add", records=records).execute({})
+        stats = flaky.stats()
+        assert summary["sent"] == 10_000
+        assert flaky.email_addresses() == set(records)
+        assert summary["retries"] == sum(stats["faults"].values()) > 0
+        assert set(stats["faults"]) == set(FAULT_KINDS)  # every kind of fault really happened
+        assert stats["max_in_flight"] <= 10
+        assert stats["over_limit"] == 0
+        assert summary["requests"] == 100  # retries are counted apart from requests
+
+    def test_300_record_remove_survives(self, flaky: WooxySandbox):
+        WooxyAddEmailBlacklistOperator(task_id="add", records=emails(400)).execute({})
+        summary = WooxyRemoveEmailBlacklistOperator(task_id="rm", records=emails(300)).execute({})
+        assert summary["sent"] == 300
+        assert flaky.email_addresses() == set(emails(100, start=300))
+        assert summary["retries"] > 0
+        assert flaky.stats()["max_in_flight"] <= 10
+
+    def test_outlasting_the_retry_budget_fails_retryable_and_says_how_far(self, sandbox, monkeypatch):
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, max_attempts=3))
+        sandbox.outage(after=3)
+        op = WooxyAddEmailBlacklistOperator(task_id="add", records=emails(1000), max_concurrency=1)
+        with pytest.raises(WooxyTransientError) as info:
+            op.execute({})
+        assert isinstance(info.value, AirflowException)
+        assert not isinstance(info.value, AirflowFailException)
+        assert "300 of 1000 valid records were accepted before this failure" in str(info.value)
+        assert "gave up after 3 attempts" in str(info.value)
+        assert len(sandbox.email_addresses()) == 300
+
+
+class TestRefusedBatches:
+    def test_bisection_isolates_refused_records(self, monkeypatch):
+        refused = {"user17@example.com", "user503@example.com", "user504@example.com"}
+        with WooxySandbox(token=TOKEN, refuse=refused) as sandbox:
+            monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url))
+            summary = WooxyAddEmailBlacklistOperator(task_id="add", records=emails(1000), max_invalid=3).execute({})
+            assert sandbox.email_addresses() == set(emails(1000)) - refused
+        assert (summary["sent"], summary["refused_by_api"], summary["invalid"]) == (997, 3, 0)
+        rows = sorted(r["row"] for r in summary["rejects_sample"])
+        assert rows == [18, 504, 505]
+        assert all(r["source"] == "api" and "Invalid RFC2822 email" in r["reason"] for r in summary["rejects_sample"])
+        # 10 batches, two of them refused and split down to single records: far fewer than 1000 requests.
+        assert 10 < summary["requests"] < 60
+
+    def test_refused_records_count_against_max_invalid(self, monkeypatch, tmp_path):
+        with WooxySandbox(token=TOKEN, refuse={"user5@example.com"}) as sandbox:
+            monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url))
+            rejects = tmp_path / "rejects.jsonl"
+            op = WooxyAddEmailBlacklistOperator(
+                task_id="add", records=[*emails(10), "bad"], max_invalid=1, rejects_path=str(rejects)
+            )
+            with pytest.raises(WooxyRejectedError, match="1 records refused"):
+                op.execute({})
+            assert len(sandbox.email_addresses()) == 9
+        lines = [json.loads(line) for line in rejects.read_text().splitlines()]
+        assert [(r["row"], r["value"], r["source"]) for r in lines] == [
+            (11, "bad", "validation"),
+            (6, "user5@example.com", "api"),
+        ]
+        assert lines[1]["reason"] == "refused by Wooxy: Invalid RFC2822 email user5@example.com"
+
+    def test_refused_remove_is_a_reject(self, monkeypatch):
+        with WooxySandbox(token=TOKEN, refuse={"+14155552671"}) as sandbox:
+            monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url))
+            summary = WooxyRemovePhoneBlacklistOperator(
+                task_id="rm", records=["+14155552671", "+14155552672"], max_invalid=1
+            ).execute({})
+        assert (summary["sent"], summary["refused_by_api"]) == (1, 1)
+
+    def test_auth_errors_are_never_bisected(self, sandbox, monkeypatch):
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, token="wrong-token-123"))
+        with pytest.raises(AirflowFailException, match="no matches found for access token \\*\\*\\*"):
+            WooxyAddEmailBlacklistOperator(task_id="add", records=emails(1000), max_concurrency=1).execute({})
+        assert sandbox.stats()["total_requests"] == 1
+
+
+class TestResume:
+    def test_retry_skips_batches_already_accepted(self, sandbox, monkeypatch, tmp_path, logs):
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, max_attempts=2))
+        checkpoint = tmp_path / "state" / "checkpoint.json"
+        make = lambda: WooxyAddEmailBlacklistOperator(  # noqa: E731
+            task_id="add", records=emails(1000), max_concurrency=1, checkpoint_path=str(checkpoint)
+        )
+        sandbox.outage(after=4)
+        with pytest.raises(WooxyTransientError, match="400 of 1000 valid records were accepted"):
+            make().execute({})
+        assert checkpoint.exists()
+        assert json.loads(checkpoint.read_text())["done"] == [[0, 3]]
+
+        sandbox.recover()
+        before = sandbox.stats()["requests"]["blacklist/add"]
+        summary = make().execute({})
+        assert (summary["sent"], summary["resumed"], summary["requests"]) == (1000, 400, 6)
+        assert sandbox.stats()["requests"]["blacklist/add"] - before == 6
+        assert sandbox.email_addresses() == set(emails(1000))
+        assert "Resuming from checkpoint" in logs()
+        assert not checkpoint.exists()  # a finished run leaves no checkpoint behind
+
+    def test_changed_input_does_not_reuse_a_checkpoint(self, sandbox, monkeypatch, tmp_path, logs):
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, max_attempts=1))
+        checkpoint = tmp_path / "checkpoint.json"
+        sandbox.outage(after=2)
+        with pytest.raises(WooxyTransientError):
+            WooxyAddEmailBlacklistOperator(
+                task_id="add", records=emails(500), max_concurrency=1, checkpoint_path=str(checkpoint)
+            ).execute({})
+        sandbox.recover()
+        summary = WooxyAddEmailBlacklistOperator(
+            task_id="add", records=emails(500, start=1), max_concurrency=1, checkpoint_path=str(checkpoint)
+        ).execute({})
+        assert (summary["sent"], summary["resumed"], summary["requests"]) == (500, 0, 5)
+        assert "belongs to other input" in logs()
+
+
+def _csv(tmp_path: Path, text: str | bytes, name: str = "in.csv") -> str:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return str(path)
+
+
+# (id, operator class, kwargs (a callable of tmp_path when it needs files), expected error type, message fragment)
+BAD_INPUTS = [
+    ("empty-records", WooxyAddEmailBlacklistOperator, {"records": []}, WooxyInputError, "holds no records"),
+    ("empty-file", WooxyAddEmailBlacklistOperator, lambda p: {"path": _csv(p, "")}, WooxyInputError,
+     "holds no records"),
+    ("missing-file", WooxyAddEmailBlacklistOperator, lambda p: {"path": str(p / "nope.csv")}, WooxyInputError,
+     "input file not found"),
+    ("json-that-is-csv", WooxyAddEmailBlacklistOperator, lambda p: {"path": _csv(p, "email\na@b.co\n", "x.json")},
+     WooxyInputError, "expected a JSON array of records, but the document starts with 'e'"),
+    ("gz-that-is-not", WooxyAddEmailBlacklistOperator, lambda p: {"path": _csv(p, "email\na@b.co\n", "x.csv.gz")},
+     WooxyInputError, "is not a readable gzip file"),
+    ("unknown-suffix", WooxyAddEmailBlacklistOperator, lambda p: {"path": _csv(p, "email\n", "x.xlsx")},
+     WooxyInputError, "cannot tell the format"),
+    ("ragged-csv", WooxyAddEmailBlacklistOperator, lambda p: {"path": _csv(p, "email,name\na@b.co,A\nc@d.co,C,x\n")},
+     WooxyInputError, "row 2: CSV row has 3 fields but the header has 2"),
+    ("unclosed-quote-csv", WooxyAddEmailBlacklistOperator, lambda p: {"path": _csv(p, 'email\n"a@b.co\n')},
+     WooxyInputError, "is not valid CSV near row 1"),
+    ("non-utf8-csv", WooxyAddEmailBlacklistOperator, lambda p: {"path": _csv(p, b"email\nj\xf6rg@b.co\n")},
+     WooxyInputError, "is not UTF-8 text: byte 0xf6"),
+    ("json-object-not-list", WooxyAddEmailBlacklistOperator,
+     lambda p: {"path": _csv(p, '{"records": ["a@b.co"]}', "x.json")}, WooxyInputError, "starts with an object"),
+    ("json-broken-array", WooxyAddEmailBlacklistOperator, lambda p: {"path": _csv(p, '["a@b.co", "c@d.co"', "x.json")},
+     WooxyInputError, "broken after element 2"),
+    ("jsonl-broken-line", WooxyAddEmailBlacklistOperator,
+     lambda p: {"path": _csv(p, '{"email": "a@b.co"}\n{"email": "c@d.co"\n{"email": "e@f.co"}\n', "x.jsonl")},
+     WooxyInputError, "row 2: line is not valid JSON"),
+    ("wrong-column", WooxyAddEmailBlacklistOperator, lambda p: {"path": _csv(p, "mail,name\na@b.co,A\n")},
+     WooxyInputError, "CSV header has no 'email' column (columns found: 'mail', 'name')"),
+    ("wrong-key", WooxyAddEmailBlacklistOperator, {"records": [{"mail": "a@b.co"}, {"mail": "c@d.co"}]},
+     WooxyInputError, "none of the 2 records has the key 'email'"),
+    ("number-value", WooxyAddPhoneBlacklistOperator, {"records": [{"phoneNumber": 14155552671}]}, WooxyInputError,
+     "row 1: phone number must be a string, got the number 14155552671"),
+    ("null-value", WooxyAddEmailBlacklistOperator, {"records": [{"email": None}]}, WooxyInputError,
+     "row 1: email address is missing (null)"),
+    ("nested-value", WooxyAddEmailBlacklistOperator, {"records": [{"email": {"address": "a@b.co"}}]},
+     WooxyInputError, "row 1: email address must be a string, got dict"),
+    ("list-item", WooxyAddEmailBlacklistOperator, {"records": [["a@b.co"]]}, WooxyInputError,
+     "row 1: expected a string or an object with 'email', got list"),
+    ("whitespace-value", WooxyAddEmailBlacklistOperator, {"records": ["a@b.co", "   "]}, WooxyInputError,
+     "row 2: empty email address"),
+    ("non-ascii-local-part", WooxyAddEmailBlacklistOperator, {"records": ["jörg@example.com"]}, WooxyInputError,
+     "row 1: non-ASCII characters in the local part"),
+    ("phone-extension", WooxyAddPhoneBlacklistOperator, {"records": ["+1 415 555 2671 ext. 12"]}, WooxyInputError,
+     "row 1: phone number contains letters"),
+    ("phone-letters", WooxyAddPhoneBlacklistOperator, {"records": ["1-800-FLOWERS"], "default_region": "US"},
+     WooxyInputError, "row 1: phone number contains letters"),
+    ("raw-log-too-long", WooxyAddEmailBlacklistOperator, {"records": [{"email": "a@b.co", "rawLog": "é" * 600}]},
+     WooxyInputError, "row 1: rawLog is 1200 bytes in UTF-8; Wooxy accepts at most 1024"),
+    ("raw-log-argument-too-long", WooxyAddEmailBlacklistOperator, {"records": ["a@b.co"], "raw_log": "x" * 1025},
+     WooxyInputError, "raw_log: rawLog is 1025 bytes"),
+    ("bad-reject-type", WooxyAddEmailBlacklistOperator, {"records": ["a@b.co"], "reject_type": "soft"},
+     WooxyInputError, "reject_type 'soft' is not one of hard, complaint, list-unsubscribe"),
+    ("bad-record-reject-type", WooxyAddPhoneBlacklistOperator,
+     {"records": [{"phoneNumber": "+14155552671", "rejectType": "spam"}]}, WooxyInputError,
+     "row 1: rejectType 'spam' is not one of import, invalid, unsubscribe, undeliverable"),
+    ("bad-region", WooxyAddPhoneBlacklistOperator, {"records": ["020 7946 0018"], "default_region": "UK"},
+     WooxyInputError, "default_region 'UK' is not an ISO 3166 country code"),
+    ("records-and-path", WooxyAddEmailBlacklistOperator, {"records": ["a@b.co"], "path": "/tmp/x.csv"},
+     WooxyInputError, "give exactly one of records="),
+    ("neither-records-nor-path", WooxyAddEmailBlacklistOperator, {}, WooxyInputError, "give exactly one of records="),
+    ("records-is-a-string", WooxyAddEmailBlacklistOperator, {"records": '["a@b.co"]'}, WooxyInputError,
+     "records must be a list of addresses or of objects, got str"),
+]
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("operator", "kwargs", "error", "fragment"),
+        [pytest.param(op, kw, err, frag, id=case_id) for case_id, op, kw, err, frag in BAD_INPUTS],
+    )
+    def test_clear_error_and_nothing_sent(self, wooxy_conn: WooxySandbox, tmp_path, operator, kwargs, error, fragment):
+        kwargs = kwargs(tmp_path) if callable(kwargs) else kwargs
+        with pytest.raises(error) as info:
+            operator(task_id="op", **kwargs).execute({})
+        message = str(info.value)
+        assert fragment in message
+        assert "Traceback" not in message
+        assert info.value.__cause__ is None  # raised "from None": one message, no chained internals
+        assert isinstance(info.value, AirflowFailException)  # retrying cannot fix input
+        assert wooxy_conn.stats()["total_requests"] == 0
+
+    @pytest.mark.parametrize(
+        ("kwargs", "fragment"),
+        [
+            pytest.param({"batch_size": 101}, "batch_size must be between 1 and 100", id="batch-size-over-100"),
+            pytest.param({"batch_size": 0}, "batch_size must be between 1 and 100", id="batch-size-zero"),
+            pytest.param({"max_concurrency": 11}, "max_concurrency must be between 1 and 10", id="concurrency-11"),
+            pytest.param({"max_concurrency": 0}, "max_concurrency must be between 1 and 10", id="concurrency-0"),
+            pytest.param({"max_invalid": -1}, "max_invalid must be a whole number >= 0", id="max-invalid-negative"),
+        ],
+    )
+    def test_bad_arguments_fail_when_the_dag_is_parsed(self, kwargs, fragment):
+        with pytest.raises(WooxyInputError, match=fragment):
+            WooxyAddEmailBlacklistOperator(task_id="op", records=["a@b.co"], **kwargs)
+
+    def test_unknown_connection(self, sandbox):
+        with pytest.raises(AirflowException, match="wooxy_missing"):
+            WooxyAddEmailBlacklistOperator(task_id="op", records=["a@b.co"], wooxy_conn_id="wooxy_missing").execute({})
+        assert sandbox.stats()["total_requests"] == 0
+
+    def test_connection_without_token(self, sandbox, monkeypatch):
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", json.dumps({"conn_type": "wooxy", "host": sandbox.url}))
+        with pytest.raises(WooxyInputError, match="'wooxy_default' has no access token"):
+            WooxyAddEmailBlacklistOperator(task_id="op", records=["a@b.co"]).execute({})
+        assert sandbox.stats()["total_requests"] == 0
+
+    def test_bom_and_idn_are_fine(self, wooxy_conn: WooxySandbox, tmp_path):
+        path = _csv(tmp_path, "\ufeffemail\nAnn@Bücher.DE\n".encode())
+        WooxyAddEmailBlacklistOperator(task_id="op", path=path).execute({})
+        assert wooxy_conn.email_addresses() == {"Ann@xn--bcher-kva.de"}
+
+
+class TestSecretsAndPersonalData:
+    def test_token_and_addresses_stay_out_of_logs_errors_and_xcom(self, sandbox, monkeypatch, logs, tmp_path):
+        people = [f"private.person{i}@family-domain.net" for i in range(30)]
+        texts: list[str] = []
+
+        def run(op) -> None:
+            try:
+                texts.append(json.dumps(op.execute({})))
+            except Exception as exc:
+                texts.append(f"{exc!s} {exc!r} {getattr(exc, 'errors', '')}")
+
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, max_attempts=2))
+        sandbox.inject("http500", "html502", "drop_after")
+        run(WooxyAddEmailBlacklistOperator(task_id="a", records=[*people, "broken@family-domain"], max_invalid=1))
+        sandbox.refuse = {people[3]}
+        run(WooxyAddEmailBlacklistOperator(task_id="b", records=people))  # API refusal fails the task
+        sandbox.outage(after=0)
+        run(WooxyRemoveEmailBlacklistOperator(task_id="c", records=people[:3]))  # retries exhausted
+        sandbox.recover()
+        run(WooxyAddPhoneBlacklistOperator(task_id="d", records=["+14155552671", "+1 415 555 267"], max_invalid=1))
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, token=TOKEN + "-x"))
+        run(WooxyAddEmailBlacklistOperator(task_id="e", records=people))  # auth error echoing the token
+
+        everything = logs() + "\n".join(texts)
+        assert len(texts) == 5
+        assert "refused" in everything and "gave up" in everything and "access token ***" in everything
+        assert TOKEN not in everything
+        for person in people:
+            assert person not in everything
+        assert "broken@family-domain" not in everything
+        assert "+14155552671" not in everything
+        assert "p***@f***.net" in everything
+
+    def test_tls_verification_cannot_be_switched_off_by_environment(self, wooxy_conn, monkeypatch):
+        from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", "")
+        monkeypatch.setenv("CURL_CA_BUNDLE", "")
+        assert WooxyHook().session.verify is True
