@@ -27,6 +27,7 @@ from airflow_provider_wooxy.pipeline.validation import RecordError
 FILE_FORMATS = ("csv", "json", "jsonl")
 _SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _CHUNK = 1 << 16
+_NUMBER_CHARS = frozenset("0123456789.eE+-")
 
 Item = tuple[int, object]
 
@@ -191,8 +192,14 @@ def _iter_json_array(text: IO[str], field: str) -> Iterator[Item]:
                 if not eof and fill():
                     continue
                 raise WooxyInputError(f"the JSON array is broken at element {row + 1}: {exc}.") from None
-            # A number or literal cut at the buffer's end decodes "successfully" too short: read on first.
-            if end == len(buffer) and not eof and fill():
+            # A number cut by the buffer's end ("12" of "12.5e3") decodes "successfully", too short: read on.
+            if (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and (end == len(buffer) or buffer[end] in _NUMBER_CHARS)
+                and not eof
+                and fill()
+            ):
                 continue
             break
         row += 1

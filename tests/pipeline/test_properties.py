@@ -1,0 +1,123 @@
+"""Property-based tests of the read -> validate -> batch -> send path (hypothesis)."""
+
+from __future__ import annotations
+
+import io
+import json
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator
+from airflow_provider_wooxy.pipeline import reading
+from airflow_provider_wooxy.pipeline.validation import RecordError, normalise_email
+from airflow_provider_wooxy.sandbox import WooxySandbox
+from tests.conftest import TOKEN, connection_json
+
+local = st.from_regex(r"[a-z0-9]{1,8}(\.[a-z0-9]{1,5})?", fullmatch=True)
+domain = st.sampled_from(["example.com", "Example.COM", "mail.example.org", "bücher.de"])
+good_email = st.builds(lambda lp, d, pad: f"{pad}{lp}@{d}{pad}", local, domain, st.sampled_from(["", " ", "\t"]))
+junk = st.one_of(
+    st.text(max_size=12),
+    st.integers(),
+    st.none(),
+    st.just({"mail": "a@b.co"}),
+    st.just(["a@b.co"]),
+    st.just("x@@example.com"),
+)
+item = st.one_of(
+    good_email,
+    good_email.map(lambda e: {"email": e}),
+    good_email.map(lambda e: {"email": e, "rejectType": "complaint"}),
+    junk,
+)
+
+
+def expected_outcome(items: list) -> tuple[set[tuple[str, str]], int, int]:
+    """Independent bookkeeping: the (address, type) pairs that must reach Wooxy, and the invalid/duplicate counts."""
+    seen: dict[tuple[str, str], str] = {}
+    invalid = duplicates = 0
+    for it in items:
+        value, reject_type = it, "hard"
+        if isinstance(it, dict):
+            value, reject_type = it.get("email"), it.get("rejectType", "hard")
+        try:
+            address = normalise_email(value)
+        except RecordError:
+            invalid += 1
+            continue
+        key = (address.lower(), reject_type)
+        if key in seen:
+            duplicates += 1
+        else:
+            seen[key] = address
+    return {(address, t) for (_, t), address in seen.items()}, invalid, duplicates
+
+
+@pytest.fixture(scope="module")
+def shared_sandbox():
+    with WooxySandbox(token=TOKEN) as sandbox:
+        yield sandbox
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(items=st.lists(item, max_size=250), batch_size=st.integers(1, 100), concurrency=st.integers(1, 10))
+def test_every_record_ends_in_exactly_one_bucket(shared_sandbox, monkeypatch, items, batch_size, concurrency):
+    shared_sandbox.reset()
+    monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(shared_sandbox.url))
+    op = WooxyAddEmailBlacklistOperator(
+        task_id="p", records=items, batch_size=batch_size, max_concurrency=concurrency, max_invalid=len(items)
+    )
+    delivered, invalid, duplicates = expected_outcome(items)
+    try:
+        summary = op.execute({})
+    except WooxyInputError as exc:
+        # Only a whole-input problem may stop the run: empty input, or no record carrying the 'email' key.
+        assert not delivered
+        assert "holds no records" in str(exc) or "has the key 'email'" in str(exc)
+        assert shared_sandbox.stats()["total_requests"] == 0
+        return
+    assert summary["received"] == len(items)
+    assert summary["received"] == summary["sent"] + summary["invalid"] + summary["duplicates"]
+    assert (summary["invalid"], summary["duplicates"]) == (invalid, duplicates)
+    got = {(row["email"], row["type"]) for types in shared_sandbox.emails.values() for row in types.values()}
+    assert got == delivered
+    stats = shared_sandbox.stats()
+    assert stats["max_batch"] <= batch_size
+    assert stats["max_in_flight"] <= concurrency
+    assert summary["requests"] == -(-len(delivered) // batch_size)
+
+
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(json_value, max_size=30), indent=st.sampled_from([None, 0, 2]), chunk=st.integers(1, 64))
+def test_streamed_json_array_matches_json_loads(values, indent, chunk):
+    text = json.dumps(values, indent=indent)
+    with mock.patch.object(reading, "_CHUNK", chunk):  # tiny chunks cut values at every possible place
+        parsed = [value for _, value in reading._iter_json_array(io.StringIO(text), "email")]
+    assert parsed == json.loads(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=20), max_size=30))
+def test_csv_rows_round_trip_with_their_row_numbers(rows):
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["email", "other"])
+    for value in rows:
+        writer.writerow([value, "x"])
+    buffer.seek(0)
+    got = list(reading._iter_csv(buffer, "email"))
+    assert [row for row, _ in got] == list(range(1, len(rows) + 1))
+    assert [value for _, value in got] == rows
