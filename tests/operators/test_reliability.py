@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
 from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyRejectedError, WooxyTransientError
 from airflow_provider_wooxy.operators.blacklist import (
     WooxyAddEmailBlacklistOperator,
@@ -17,6 +17,9 @@ from airflow_provider_wooxy.operators.blacklist import (
 )
 from airflow_provider_wooxy.sandbox import FAULT_KINDS, WooxySandbox
 from tests.conftest import TOKEN, connection_json
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def emails(n: int, start: int = 0) -> list[str]:
