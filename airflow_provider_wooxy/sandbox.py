@@ -66,7 +66,7 @@ class WooxySandbox:
     :param host: address to listen on.
     :param port: port to listen on; 0 picks a free one (read :attr:`url`).
     :param token: the access token it accepts.
-    :param latency: seconds each API request takes before it is answered.
+    :param latency: seconds each API request takes to be answered (its processing included).
     :param max_in_flight: concurrent requests allowed; beyond it a request is refused with 429 and counted.
     :param fault_rate: probability (0..1) that an API request gets a random transient fault.
     :param fault_kinds: the faults ``fault_rate`` draws from (a subset of :data:`FAULT_KINDS`).
@@ -423,6 +423,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def parse_request(self) -> bool:
+        self.received_at = time.monotonic()  # the request line is in: the answer's clock starts
+        return super().parse_request()
+
     def _send(
         self,
         status: int,
@@ -479,9 +483,9 @@ class _Handler(BaseHTTPRequestHandler):
         # Decide the answer while counted in flight; leave before answering, so that a client that sends its next
         # request the moment it reads this answer is never counted twice.
         headers: dict[str, str] = {}
+        # The latency is the whole time the API takes to answer: the sandbox's own processing comes out of it.
+        answer_at = self.received_at + sandbox.latency
         try:
-            if sandbox.latency:
-                time.sleep(sandbox.latency)
             token = self.headers.get("Access-Token")
             fault = None
             if not token:
@@ -504,6 +508,9 @@ class _Handler(BaseHTTPRequestHandler):
                     status, payload = 200, {"result": False, "errors": ["Internal server error"]}
                 else:
                     status, payload = 500, {"result": False, "errors": ["Internal server error"]}
+            pause = answer_at - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
         finally:
             sandbox._leave()
         if fault in ("drop_before", "drop_after"):

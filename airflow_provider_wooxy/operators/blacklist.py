@@ -48,16 +48,15 @@ if TYPE_CHECKING:
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
-class _Validated:
-    """What the validation pass learnt: counts, and the spool of encoded records waiting to be sent."""
+class _Tally:
+    """Counts of the validation pass, and the fingerprint of what it let through."""
 
-    def __init__(self, spool: IO[bytes]) -> None:
-        self.spool = spool
+    def __init__(self, method: str, batch_size: int) -> None:
         self.received = 0
         self.valid = 0
         self.duplicates = 0
         self.missing_field = 0
-        self.fingerprint = ""
+        self.fingerprint = hashlib.blake2b(f"{method}\n{batch_size}\n".encode(), digest_size=16)
 
 
 class WooxyBlacklistBaseOperator(BaseOperator):
@@ -65,8 +64,8 @@ class WooxyBlacklistBaseOperator(BaseOperator):
     Shared pipeline of the Wooxy blacklist operators: read -> validate -> batch -> send -> summarise.
 
     Every input record ends in exactly one of: sent, invalid (with its 1-based row and the reason) or duplicate.
-    Nothing is sent until the whole input has been read and validated, so an input with more than
-    ``max_invalid`` invalid records fails the task before any request is made.
+    Nothing is sent until the whole input has been read and validated (into a temporary spool file), so an input
+    with more than ``max_invalid`` invalid records fails the task before any request is made.
 
     :param records: a list of addresses, or of objects with the API's keys; typically an XComArg. (templated)
     :param path: a local path or an object storage URI (``s3://``, ``gs://``, ``file://``...) of a CSV (with a
@@ -80,6 +79,8 @@ class WooxyBlacklistBaseOperator(BaseOperator):
     :param max_concurrency: requests in flight at once, 1 to 10. ``pool_slots`` defaults to it, so a pool of 10
         slots caps all Wooxy tasks of an account at 10 requests in flight.
     :param max_invalid: how many records may be rejected (by validation, or by the API) before the task fails.
+        ``None`` accepts any number and streams: sending starts while the input is still being read, instead of
+        after a validation pass (faster on large inputs; rejects are still reported, and no checkpoint).
     :param rejects_path: where to write every rejected record with its row and reason: ``.csv`` or JSON Lines,
         local or object storage. (templated)
     :param checkpoint_path: where to record accepted batches, so that a retry of a failed task skips them.
@@ -117,7 +118,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         reject_type: str | None = None,
         batch_size: int = MAX_RECORDS_PER_REQUEST,
         max_concurrency: int = MAX_CONCURRENT_REQUESTS,
-        max_invalid: int = 0,
+        max_invalid: int | None = 0,
         rejects_path: str | None = None,
         checkpoint_path: str | None = None,
         dry_run: bool = False,
@@ -136,8 +137,12 @@ class WooxyBlacklistBaseOperator(BaseOperator):
                 f"batch_size must be between 1 and {MAX_RECORDS_PER_REQUEST} (Wooxy takes at most "
                 f"{MAX_RECORDS_PER_REQUEST} records per request), got {batch_size!r}."
             )
-        if not isinstance(max_invalid, int) or max_invalid < 0:
-            raise WooxyInputError(f"max_invalid must be a whole number >= 0, got {max_invalid!r}.")
+        if max_invalid is not None and (not isinstance(max_invalid, int) or max_invalid < 0):
+            raise WooxyInputError(f"max_invalid must be a whole number >= 0 or None, got {max_invalid!r}.")
+        if max_invalid is None and checkpoint_path:
+            raise WooxyInputError(
+                "checkpoint_path needs a validation pass to fingerprint the input: set max_invalid to a number."
+            )
         kwargs.setdefault("pool_slots", max_concurrency)
         super().__init__(**kwargs)
         self.records = records
@@ -190,16 +195,29 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             conn_id=self.storage_conn_id,
             field=field,
         )
+        tally = _Tally(self.method, self.batch_size)
         rejects = Rejects()
-        with tempfile.TemporaryFile(prefix="wooxy-spool-") as spool:
-            try:
-                validated = self._validate(items, builder, spool, rejects, field)
-                summary = self._send(validated, rejects)
-            finally:
-                if self.rejects_path and rejects.count:
-                    rejects.export(self.rejects_path, self.storage_conn_id)
-                    self.log.info("Wrote %d rejected records to %s", rejects.count, self.rejects_path)
-                rejects.close()
+        try:
+            valid = self._validated(items, builder, tally, rejects, field)
+            if self.max_invalid is None and not self.is_dry_run:
+                summary = self._send(tally, rejects, valid, None)  # streaming: validation runs as batches are taken
+                self._check_input(tally, rejects, field)
+            else:
+                with tempfile.TemporaryFile(prefix="wooxy-spool-") as spool:
+                    for row, payload in valid:
+                        line = b"%d\t%b\n" % (row, payload.encode())
+                        spool.write(line)
+                        tally.fingerprint.update(line)
+                    validation_seconds = time.monotonic() - clock
+                    self._check_input(tally, rejects, field)
+                    spool.seek(0)
+                    summary = self._send(tally, rejects, _read_spool(spool), tally.fingerprint.hexdigest())
+                    summary["validation_seconds"] = round(validation_seconds, 3)
+        finally:
+            if self.rejects_path and rejects.count:
+                rejects.export(self.rejects_path, self.storage_conn_id)
+                self.log.info("Wrote %d rejected records to %s", rejects.count, self.rejects_path)
+            rejects.close()
         summary.update(
             started_at=started.to_iso8601_string(),
             finished_at=pendulum.now("UTC").to_iso8601_string(),
@@ -207,82 +225,72 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         )
         return summary
 
-    def _validate(
+    def _validated(
         self,
         items: Iterator[tuple[int, object]],
         builder: Callable[[object], Normalised],
-        spool: IO[bytes],
+        tally: _Tally,
         rejects: Rejects,
         field: str,
-    ) -> _Validated:
-        result = _Validated(spool)
-        seen: set[bytes] = set()
-        fingerprint = hashlib.blake2b(f"{self.method}\n{self.batch_size}\n".encode(), digest_size=16)
+    ) -> Iterator[tuple[int, str]]:
+        """Yield ``(row, JSON record)`` for each valid, first-seen record; count and reject the others."""
+        seen: set[bytes] = set()  # 16-byte digests: the only state that grows with the input
         digest = hashlib.blake2b
-        write = spool.write
-        received = valid = duplicates = 0
+        missing_key = f"no {field!r} key"
         for row, item in items:
-            received += 1
+            tally.received += 1
             if isinstance(item, RecordError):
                 rejects.add(row, "", str(item))
                 continue
             try:
-                record = builder(item)
+                key, payload = builder(item)
             except RecordError as exc:
                 reason = str(exc)
-                if reason.startswith(f"no {field!r} key"):
-                    result.missing_field += 1
-                value = item.get(field) if isinstance(item, dict) else item
-                rejects.add(row, value, reason)
+                if reason.startswith(missing_key):
+                    tally.missing_field += 1
+                rejects.add(row, item.get(field) if isinstance(item, dict) else item, reason)
                 continue
-            key = digest(record.key.encode(), digest_size=16).digest()
-            if key in seen:
-                duplicates += 1
+            hashed = digest(key.encode(), digest_size=16).digest()
+            if hashed in seen:
+                tally.duplicates += 1
                 continue
-            seen.add(key)
-            valid += 1
-            line = b"%d\t%b\n" % (row, _encode(record.payload).encode())
-            write(line)
-            fingerprint.update(line)
-        result.received, result.valid, result.duplicates = received, valid, duplicates
-        result.fingerprint = fingerprint.hexdigest()
-        spool.flush()
+            seen.add(hashed)
+            tally.valid += 1
+            yield row, payload
 
+    def _check_input(self, tally: _Tally, rejects: Rejects, field: str) -> None:
+        """After the validation pass: fail (before sending, unless streaming) on an unusable input."""
         source = self.path or "records"
         self.log.info(
             "Read %d records from %s: %d valid, %d invalid, %d duplicates.",
-            received,
+            tally.received,
             source,
-            valid,
+            tally.valid,
             rejects.count,
-            duplicates,
+            tally.duplicates,
         )
-        if received == 0:
+        if tally.received == 0:
             if self.allow_empty:
                 self.log.warning("The input is empty: nothing to send (allow_empty=True).")
-                return result
+                return
             raise WooxyInputError(f"the input ({source}) holds no records; set allow_empty=True if that can be normal.")
-        if result.missing_field and result.missing_field == received:
-            raise WooxyInputError(f"none of the {received} records has the key {field!r}: {rejects.describe(1)}.")
+        if tally.missing_field and tally.missing_field == tally.received:
+            raise WooxyInputError(f"none of the {tally.received} records has the key {field!r}: {rejects.describe(1)}.")
         if rejects.count:
             self.log.warning("Invalid records (first %d): %s", min(rejects.count, 10), rejects.describe(10))
-        if rejects.count > self.max_invalid:
+        if self.max_invalid is not None and rejects.count > self.max_invalid:
             where = f" All rejects are listed in {self.rejects_path}." if self.rejects_path else ""
             raise WooxyInputError(
-                f"{rejects.count} of {received} records are invalid, more than max_invalid={self.max_invalid}; "
+                f"{rejects.count} of {tally.received} records are invalid, more than max_invalid={self.max_invalid}; "
                 f"nothing was sent.{where} First problems: {rejects.describe()}."
             )
-        return result
 
-    def _batches(self, validated: _Validated, skip: set[int]) -> Iterator[Batch]:
-        spool = validated.spool
-        spool.seek(0)
+    def _batches(self, records: Iterator[tuple[int, bytes]], skip: set[int]) -> Iterator[Batch]:
         size = self.batch_size
         number = 0
         batch: list[Record] = []
-        for line in spool:
-            row, _, payload = line.rstrip(b"\n").partition(b"\t")
-            batch.append((int(row), payload))
+        for record in records:
+            batch.append(record)
             if len(batch) == size:
                 if number not in skip:
                     yield Batch(number, batch)
@@ -291,13 +299,15 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         if batch and number not in skip:
             yield Batch(number, batch)
 
-    def _send(self, validated: _Validated, rejects: Rejects) -> dict[str, Any]:
+    def _send(
+        self, tally: _Tally, rejects: Rejects, records: Iterator[tuple[int, Any]], fingerprint: str | None
+    ) -> dict[str, Any]:
         summary: dict[str, Any] = {
             "operation": self.method,
-            "received": validated.received,
-            "valid": validated.valid,
+            "received": tally.received,
+            "valid": tally.valid,
             "invalid": rejects.count,
-            "duplicates": validated.duplicates,
+            "duplicates": tally.duplicates,
             "sent": 0,
             "refused_by_api": 0,
             "resumed": 0,
@@ -305,17 +315,16 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             "retries": 0,
             "dry_run": bool(self.is_dry_run),
         }
-        if self.is_dry_run or validated.valid == 0:
-            if self.is_dry_run:
-                self.log.info("Dry run: %d valid records would be sent; nothing was sent.", validated.valid)
+        if self.is_dry_run:
+            self.log.info("Dry run: %d valid records would be sent; nothing was sent.", tally.valid)
             summary["rejects_sample"] = rejects.sample
             return summary
 
-        batches_total = math.ceil(validated.valid / self.batch_size)
+        streaming = fingerprint is None
         checkpoint = None
         skip: set[int] = set()
-        if self.checkpoint_path:
-            checkpoint = Checkpoint(self.checkpoint_path, validated.fingerprint, conn_id=self.storage_conn_id)
+        if self.checkpoint_path and fingerprint is not None:
+            checkpoint = Checkpoint(self.checkpoint_path, fingerprint, conn_id=self.storage_conn_id)
             skip = checkpoint.load()
             if checkpoint.stale:
                 self.log.info(
@@ -323,12 +332,14 @@ class WooxyBlacklistBaseOperator(BaseOperator):
                 )
             elif skip:
                 self.log.info(
-                    "Resuming from checkpoint %s: %d of %d batches were already accepted and are skipped.",
+                    "Resuming from checkpoint %s: %d batches were already accepted and are skipped.",
                     self.checkpoint_path,
                     len(skip),
-                    batches_total,
                 )
-        resumed = self._records_in(skip, validated.valid)
+        resumed = 0 if streaming else self._records_in(skip, tally.valid)
+        encoded = (
+            ((row, payload.encode()) for row, payload in records) if streaming else records
+        )  # the spool holds bytes already
         sender = BatchSender(
             self.hook,
             self.method,
@@ -338,23 +349,27 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             on_batch_done=self._checkpoint_marker(checkpoint),
             log=self.log,
             progress_interval=self.progress_interval,
-            total=validated.valid - resumed,
+            total=None if streaming else tally.valid - resumed,
         )
-        self.log.info(
-            "Sending %d records in %d requests of up to %d, %d in flight.",
-            validated.valid - resumed,
-            batches_total - len(skip),
-            self.batch_size,
-            self.max_concurrency,
-        )
+        if streaming:
+            self.log.info("Streaming: validating and sending together, %d requests in flight.", self.max_concurrency)
+        else:
+            self.log.info(
+                "Sending %d records in requests of up to %d, %d in flight.",
+                tally.valid - resumed,
+                self.batch_size,
+                self.max_concurrency,
+            )
+        clock = time.monotonic()
         try:
-            report = sender.run(self._batches(validated, skip))
+            report = sender.run(self._batches(encoded, skip))
         except WooxyError as exc:
             if checkpoint is not None:
                 checkpoint.save()
+            of = "" if streaming else f" of {tally.valid}"
             progress = (
-                f"{sender.report.sent + resumed} of {validated.valid} valid records were accepted before this "
-                "failure; re-sending is harmless (Wooxy ignores duplicates)"
+                f"{sender.report.sent + resumed}{of} valid records were accepted before this failure; re-sending is "
+                "harmless (Wooxy ignores duplicates)"
                 + (", and a retry skips them (checkpoint_path)." if checkpoint else ".")
             )
             self.log.error("%s", progress)
@@ -364,16 +379,19 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             summary["retries"] = self.hook.retries
         for refusal in report.refused:
             value = json.loads(refusal.payload).get(self.address_key, "")
-            reason = "; ".join(refusal.errors)
-            rejects.add(refusal.row, value, f"refused by Wooxy: {reason}", source="api")
+            rejects.add(refusal.row, value, f"refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
         summary.update(
+            received=tally.received,
+            valid=tally.valid,
+            duplicates=tally.duplicates,
             sent=report.sent + resumed,
             refused_by_api=len(report.refused),
             resumed=resumed,
             requests=report.requests,
             invalid=rejects.count - len(report.refused),
+            send_seconds=round(time.monotonic() - clock, 3),
+            rejects_sample=rejects.sample,
         )
-        summary["rejects_sample"] = rejects.sample
         self.log.info(
             "Done: %d records accepted by Wooxy (%d from an earlier attempt), %d refused, %d requests, %d retries.",
             summary["sent"],
@@ -386,7 +404,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             checkpoint.complete()
         if report.refused:
             self.log.warning("Records refused by Wooxy: %s", rejects.describe(10))
-            if rejects.count > self.max_invalid:
+            if self.max_invalid is not None and rejects.count > self.max_invalid:
                 first = [
                     f"row {r.row}: {mask_in('; '.join(r.errors), json.loads(r.payload).get(self.address_key))}"
                     for r in report.refused[:5]
@@ -410,6 +428,12 @@ class WooxyBlacklistBaseOperator(BaseOperator):
     def _records_in(self, batch_numbers: set[int], valid: int) -> int:
         last = math.ceil(valid / self.batch_size) - 1
         return sum(self.batch_size if n < last else valid - last * self.batch_size for n in batch_numbers if n <= last)
+
+
+def _read_spool(spool: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    for line in spool:
+        row, _, payload = line.rstrip(b"\n").partition(b"\t")
+        yield int(row), payload
 
 
 class WooxyAddEmailBlacklistOperator(WooxyBlacklistBaseOperator):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _json_string
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import NumberParseException, is_valid_number_for_region, national_significant_number
 
 EMAIL_REJECT_TYPES = ("hard", "complaint", "list-unsubscribe")
 PHONE_REJECT_TYPES = ("import", "invalid", "unsubscribe", "undeliverable")
@@ -23,19 +23,19 @@ _DOMAIN = (
 )
 _EMAIL = re.compile(rf"({_LOCAL})@({_DOMAIN})")
 _LETTERS = re.compile(r"[A-Za-z]")
+_MAIN_REGION = {
+    code: region
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    if (region := phonenumbers.region_code_for_country_code(code)) not in ("001", "ZZ")
+}
 
 
 class RecordError(ValueError):
     """One record is unusable; the message says why, for a person to act on."""
 
 
-@dataclass(frozen=True)
-class Normalised:
-    """A record ready to send: its dedupe key, the address, and the API's JSON object."""
-
-    key: str
-    address: str
-    payload: dict[str, str]
+Normalised = tuple[str, str]
+"""A record ready to send: ``(dedupe key, the API's JSON object as text)``."""
 
 
 def check_reject_type(value: object, allowed: tuple[str, ...], what: str = "rejectType") -> str:
@@ -55,6 +55,19 @@ def check_raw_log(value: object) -> str:
 
 def normalise_email(value: object) -> str:
     """Return the address trimmed, with its domain lower-cased (IDN domains in their ASCII form)."""
+    if isinstance(value, str):
+        address = value.strip()
+        match = _EMAIL.fullmatch(address)
+        # The common case in one regex: ASCII (the pattern allows nothing else) and well-formed.
+        if match is not None and len(match.group(1)) <= 64 and len(address) <= 254:
+            domain = match.group(2)
+            lowered = domain.lower()
+            return address if lowered == domain else f"{match.group(1)}@{lowered}"
+    return _explain_email(value)
+
+
+def _explain_email(value: object) -> str:
+    """The slow path: normalise what the fast path could not (IDN domains, upper case), or say what is wrong."""
     if not isinstance(value, str):
         raise RecordError(_not_a_string("email address", value))
     address = value.strip()
@@ -82,7 +95,7 @@ def normalise_email(value: object) -> str:
 
 
 def normalise_phone(value: object, default_region: str | None) -> str:
-    """Return the number in E.164, reading national formats with ``default_region``."""
+    """Return the number in E.164, reading national formats with ``default_region``: one parse per record."""
     if not isinstance(value, str):
         raise RecordError(_not_a_string("phone number", value))
     text = value.strip()
@@ -99,10 +112,15 @@ def normalise_phone(value: object, default_region: str | None) -> str:
         raise RecordError(f"not a phone number ({exc._msg})") from None
     if number.extension:
         raise RecordError("phone number has an extension; blacklists take whole numbers only")
-    if not phonenumbers.is_valid_number(number):
+    # Valid for the country code's main region settles it in one type lookup (is_valid_number may take two:
+    # it first works out which region of a shared country code the number belongs to).
+    main_region = _MAIN_REGION.get(number.country_code or 0)
+    if not (main_region and is_valid_number_for_region(number, main_region)) and not phonenumbers.is_valid_number(
+        number
+    ):
         region = phonenumbers.region_code_for_number(number) or default_region or "unknown region"
         raise RecordError(f"not a valid phone number (region {region})")
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return f"+{number.country_code}{national_significant_number(number)}"
 
 
 def _not_a_string(what: str, value: object) -> str:
@@ -132,7 +150,12 @@ def _optional(item: Mapping[str, object], key: str) -> object:
 
 
 class EmailRecords:
-    """Turns input items into email blacklist records: ``{"email", "rejectType", "rawLog"?}``."""
+    """
+    Turns input items into email blacklist records ``{"email", "rejectType", "rawLog"?}``, encoded as JSON.
+
+    Called once per input record, so the common case (a plain address, the operator's defaults) does no more than
+    the regex match and two string joins.
+    """
 
     def __init__(
         self,
@@ -145,27 +168,39 @@ class EmailRecords:
     ) -> None:
         self.field = field
         self.reject_type = reject_type
-        self.raw_log = raw_log
+        self.raw_log = raw_log if with_raw_log else None
         self.require_reject_type = require_reject_type
         self.with_raw_log = with_raw_log
+        self._default_tail = self._tail(reject_type, self.raw_log)
+
+    @staticmethod
+    def _tail(reject_type: str | None, raw_log: str | None) -> str:
+        tail = f',"rejectType":"{reject_type}"' if reject_type else ""
+        if raw_log is not None:
+            tail += ',"rawLog":' + _json_string(raw_log)
+        return tail + "}"
 
     def __call__(self, item: object) -> Normalised:
-        value, extra = field_value(item, self.field)
-        address = normalise_email(value)
-        payload = {"email": address}
-        reject_type = _optional(extra, "rejectType") or self.reject_type
-        if reject_type is not None:
-            payload["rejectType"] = check_reject_type(reject_type, EMAIL_REJECT_TYPES)
-        elif self.require_reject_type:
-            raise RecordError("no rejectType: set reject_type= or give each record one")
-        raw_log = (_optional(extra, "rawLog") or self.raw_log) if self.with_raw_log else None
-        if raw_log is not None:
-            payload["rawLog"] = check_raw_log(raw_log)
-        return Normalised(f"{address.lower()}\x00{reject_type or ''}", address, payload)
+        if item.__class__ is str:
+            address = normalise_email(item)
+            reject_type, tail = self.reject_type, self._default_tail
+            if reject_type is None and self.require_reject_type:
+                raise RecordError("no rejectType: set reject_type= or give each record one")
+        else:
+            value, extra = field_value(item, self.field)
+            address = normalise_email(value)
+            given = _optional(extra, "rejectType") or self.reject_type
+            reject_type = None if given is None else check_reject_type(given, EMAIL_REJECT_TYPES)
+            if reject_type is None and self.require_reject_type:
+                raise RecordError("no rejectType: set reject_type= or give each record one")
+            given_log = (_optional(extra, "rawLog") or self.raw_log) if self.with_raw_log else None
+            raw_log = None if given_log is None else check_raw_log(given_log)
+            tail = self._tail(reject_type, raw_log)
+        return f"{address.lower()}\x00{reject_type or ''}", '{"email":' + _json_string(address) + tail
 
 
 class PhoneRecords:
-    """Turns input items into phone blacklist records: ``{"phoneNumber", "rejectType"?}`` in E.164."""
+    """Turns input items into phone blacklist records ``{"phoneNumber", "rejectType"?}`` in E.164, as JSON."""
 
     def __init__(
         self,
@@ -176,15 +211,18 @@ class PhoneRecords:
         with_reject_type: bool = True,
     ) -> None:
         self.field = field
-        self.reject_type = reject_type
+        self.reject_type = reject_type if with_reject_type else None
         self.default_region = default_region
         self.with_reject_type = with_reject_type
 
     def __call__(self, item: object) -> Normalised:
-        value, extra = field_value(item, self.field)
-        number = normalise_phone(value, self.default_region)
-        payload = {"phoneNumber": number}
-        reject_type = (_optional(extra, "rejectType") or self.reject_type) if self.with_reject_type else None
-        if reject_type is not None:
-            payload["rejectType"] = check_reject_type(reject_type, PHONE_REJECT_TYPES)
-        return Normalised(f"{number}\x00{reject_type or ''}", number, payload)
+        if item.__class__ is str:
+            number = normalise_phone(item, self.default_region)
+            reject_type = self.reject_type
+        else:
+            value, extra = field_value(item, self.field)
+            number = normalise_phone(value, self.default_region)
+            given = (_optional(extra, "rejectType") or self.reject_type) if self.with_reject_type else None
+            reject_type = None if given is None else check_reject_type(given, PHONE_REJECT_TYPES)
+        tail = f',"rejectType":"{reject_type}"}}' if reject_type else "}"
+        return f"{number}\x00{reject_type or ''}", '{"phoneNumber":"' + number + '"' + tail

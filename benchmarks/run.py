@@ -1,0 +1,253 @@
+"""
+Benchmark harness: the provider against the Wooxy sandbox (in its own process, with a chosen latency), and a naive
+sequential client on the same workload, in one run.
+
+    python -m benchmarks.run                 # every scenario, 3 repeats, medians
+    python -m benchmarks.run --smoke         # tiny sizes, 1 repeat: CI runs this so the harness cannot rot
+    python -m benchmarks.run -s email_add -r 5
+
+Figures are ratios measured within one run on a shared, noisy machine; nothing here is a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TOKEN = "benchmark-token"
+
+
+@dataclass
+class Scenario:
+    name: str
+    op: str
+    records: int
+    latency: float
+    streaming: bool = False
+    naive_requests: int = 0
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def per_request(self) -> int:
+        return 1 if self.op.endswith("remove") else 100
+
+    @property
+    def ceiling(self) -> float | None:
+        """Records/s the API allows: 10 requests in flight, each taking the latency."""
+        return 10 * self.per_request / self.latency if self.latency else None
+
+
+def scenarios(smoke: bool) -> list[Scenario]:
+    if smoke:
+        return [
+            Scenario("email_add", "email_add", 3_000, 0.01, naive_requests=3),
+            Scenario("email_add_streaming", "email_add", 3_000, 0.01, streaming=True),
+            Scenario("phone_add", "phone_add", 1_000, 0.01, naive_requests=2),
+            Scenario("email_remove", "email_remove", 100, 0.01, naive_requests=20),
+            Scenario("cpu_email_add_L0", "email_add", 2_000, 0.0),
+        ]
+    return [
+        Scenario("email_add", "email_add", 200_000, 0.05, naive_requests=40, note="CSV"),
+        Scenario("email_add_streaming", "email_add", 200_000, 0.05, streaming=True, note="CSV, max_invalid=None"),
+        Scenario("phone_add", "phone_add", 100_000, 0.1, naive_requests=20, note="national GB numbers"),
+        Scenario("phone_add_streaming", "phone_add", 100_000, 0.1, streaming=True, note="max_invalid=None"),
+        Scenario("email_remove", "email_remove", 2_000, 0.02, naive_requests=100),
+        Scenario("cpu_email_add_L0", "email_add", 200_000, 0.0, note="client CPU per record"),
+        Scenario("memory_100k", "email_add", 100_000, 0.0, note="peak RSS baseline"),
+        Scenario("memory_1m", "email_add", 1_000_000, 0.0, note="peak RSS"),
+    ]
+
+
+def make_input(directory: Path, scenario: Scenario) -> Path:
+    path = directory / f"{scenario.op}-{scenario.records}.csv"
+    if path.exists():
+        return path
+    with path.open("w", encoding="utf-8") as handle:
+        if scenario.op == "phone_add":
+            handle.write("phoneNumber\n")
+            # UK mobiles in national format: 07911 000000 upwards, each a valid number.
+            handle.writelines(f"07911 {i:06d}\n" for i in range(scenario.records))
+        else:
+            handle.write("email\n")
+            handle.writelines(f"user{i}@example{i % 997}.com\n" for i in range(scenario.records))
+    return path
+
+
+class SandboxProcess:
+    """The sandbox in a process of its own, as the real API would be."""
+
+    def __init__(self, latency: float) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "airflow_provider_wooxy.sandbox",
+                "--port",
+                "0",
+                "--token",
+                TOKEN,
+                "--latency",
+                str(latency),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if "listening on" not in line:
+            self.proc.kill()
+            raise RuntimeError(f"the sandbox did not start: {line!r}")
+        self.url = line.split("listening on ")[1].split()[0]
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/_sandbox/stats", timeout=10) as response:
+            result: dict[str, Any] = json.load(response)
+            return result
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"{self.url}/_sandbox/reset", data=b"{}", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def run_client(kind: str, scenario: Scenario, path: Path, url: str) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.client",
+        kind,
+        "--op",
+        scenario.op,
+        "--path",
+        str(path),
+        "--url",
+        url,
+        "--token",
+        TOKEN,
+    ]
+    if scenario.streaming:
+        command.append("--streaming")
+    if kind == "naive":
+        command += ["--limit", str(scenario.naive_requests)]
+    env = {**os.environ, "AIRFLOW__CORE__UNIT_TEST_MODE": "True", "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{kind} client failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def measure(scenario: Scenario, directory: Path, repeats: int) -> dict[str, Any]:
+    path = make_input(directory, scenario)
+    sandbox = SandboxProcess(scenario.latency)
+    runs: list[dict[str, Any]] = []
+    naive: list[dict[str, Any]] = []
+    try:
+        for _ in range(repeats):
+            sandbox.reset()
+            result = run_client("provider", scenario, path, sandbox.url)
+            stats = sandbox.stats()
+            result["max_in_flight"] = stats["max_in_flight"]
+            result["over_limit"] = stats["over_limit"]
+            runs.append(result)
+            if scenario.naive_requests:
+                sandbox.reset()
+                naive.append(run_client("naive", scenario, path, sandbox.url))
+    finally:
+        sandbox.stop()
+
+    def median(key: str, rows: list[dict[str, Any]] = runs) -> float:
+        return statistics.median(row[key] for row in rows)
+
+    sent = median("sent")
+    row: dict[str, Any] = {
+        "scenario": scenario.name,
+        "note": scenario.note,
+        "records": scenario.records,
+        "latency_ms": scenario.latency * 1000,
+        "ceiling": scenario.ceiling,
+        "sent": sent,
+        "records_per_s": sent / median("wall_seconds"),
+        "send_phase_per_s": sent / median("send_seconds"),
+        "validation_s": statistics.median(r["validation_seconds"] or 0 for r in runs),
+        "cpu_us_per_record": median("cpu_seconds") / scenario.records * 1e6,
+        "peak_rss_mb": median("peak_rss_mb"),
+        "max_in_flight": max(r["max_in_flight"] for r in runs),
+        "over_limit": sum(r["over_limit"] for r in runs),
+        "repeats": repeats,
+    }
+    if scenario.ceiling:
+        row["ratio"] = row["records_per_s"] / scenario.ceiling
+        row["send_phase_ratio"] = row["send_phase_per_s"] / scenario.ceiling
+    if naive:
+        row["naive_per_s"] = statistics.median(r["sent"] / r["wall_seconds"] for r in naive)
+        if scenario.ceiling:
+            row["naive_ratio"] = row["naive_per_s"] / scenario.ceiling
+    return row
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    def fmt(value: Any, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
+    header = (
+        "| scenario | records | L (ms) | ceiling (rec/s) | measured (rec/s) | ratio | send phase ratio "
+        "| validation (s) | CPU µs/record | peak RSS (MB) | max in flight | naive (rec/s) | naive ratio |"
+    )
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for row in rows:
+        lines.append(
+            f"| {row['scenario']} | {row['records']:,} | {row['latency_ms']:g} | {fmt(row['ceiling'], ',.0f')} "
+            f"| {row['records_per_s']:,.0f} | {fmt(row.get('ratio'), '.3f')} "
+            f"| {fmt(row.get('send_phase_ratio'), '.3f')} | {row['validation_s']:.2f} "
+            f"| {row['cpu_us_per_record']:.1f} | {row['peak_rss_mb']:.0f} "
+            f"| {row['max_in_flight']} | {fmt(row.get('naive_per_s'), ',.0f')} | {fmt(row.get('naive_ratio'), '.3f')} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1] if __doc__ else None)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat")
+    parser.add_argument("-r", "--repeats", type=int, default=None, help="runs per scenario (median reported)")
+    parser.add_argument("-s", "--scenario", action="append", help="only these scenarios (repeatable)")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (1 if args.smoke else 3)
+    chosen = [s for s in scenarios(args.smoke) if not args.scenario or s.name in args.scenario]
+    if not chosen:
+        parser.error("no such scenario")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="wooxy-bench-") as directory:
+        for scenario in chosen:
+            started = time.monotonic()
+            rows.append(measure(scenario, Path(directory), repeats))
+            print(f"{scenario.name}: done in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    print(table(rows))
+    memory = {row["scenario"]: row for row in rows}
+    if {"memory_100k", "memory_1m"} <= memory.keys():
+        extra = (memory["memory_1m"]["peak_rss_mb"] - memory["memory_100k"]["peak_rss_mb"]) * 2**20 / 900_000
+        print(f"\nmemory: {extra:.0f} bytes per extra record (1,000,000 vs 100,000 rows)")
+    over = sum(row["over_limit"] for row in rows)
+    print(f"sandbox: at most {max(row['max_in_flight'] for row in rows)} requests in flight, {over} refused over 10")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
