@@ -29,10 +29,12 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_provider_wooxy.hooks.wooxy.WooxyHook",
                 "hook-name": "Wooxy",
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "login", "port", "extra"],
+                    # The port stays visible: Airflow 3.3.2's Test button fails for a connection without one.
+                    "hidden-fields": ["schema", "login", "extra"],
                     "relabeling": {"host": "API base URL", "password": "Access token"},
                     "placeholders": {
                         "host": "https://api.wooxy.com",
+                        "port": "443",
                         "password": "Wooxy API key (sent as the Access-Token header)",
                     },
                 },

@@ -46,7 +46,8 @@ class TestProviderInfo:
         behaviour = wooxy_type["ui-field-behaviour"]
         assert behaviour["relabeling"] == {"host": "API base URL", "password": "Access token"}
         assert behaviour["placeholders"]["host"] == "https://api.wooxy.com"
-        assert {"login", "schema", "port", "extra"} <= set(behaviour["hidden-fields"])
+        assert {"login", "schema", "extra"} <= set(behaviour["hidden-fields"])
+        assert "port" not in behaviour["hidden-fields"]  # see README: the 3.3.2 Test button needs a port
         fields = wooxy_type["conn-fields"]
         assert fields["timeout"]["schema"] == {"type": ["number", "null"], "default": 30, "minimum": 1}
         assert fields["max_attempts"]["schema"]["type"] == ["integer", "null"]

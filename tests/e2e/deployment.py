@@ -1,0 +1,147 @@
+"""A real Airflow 3 deployment (``airflow standalone``: API server, scheduler with LocalExecutor, DAG processor,
+triggerer) under a temporary AIRFLOW_HOME, driven through the ``airflow`` CLI as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+DAGS = Path(__file__).parent / "dags"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Deployment:
+    def __init__(self, home: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.log_path = home / "standalone.log"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__"))},
+            "AIRFLOW_HOME": str(home),
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__BASE_URL": self.url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            **(extra_env or {}),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def start(self, timeout: float = 240) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [AIRFLOW, "standalone"], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"airflow standalone exited early:\n{self.log_tail()}")
+            health = self.health()
+            if health and all(
+                (health.get(part) or {}).get("status") == "healthy"
+                for part in ("metadatabase", "scheduler", "dag_processor")
+            ):
+                return
+            time.sleep(2)
+        raise RuntimeError(f"airflow standalone not healthy after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def health(self) -> dict[str, Any] | None:
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=5) as response:
+                result: dict[str, Any] = json.load(response)
+                return result
+        except OSError:
+            return None
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    # -- the CLI, as a user runs it --------------------------------------------------------------------------
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([AIRFLOW, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        return done
+
+    def cli_json(self, *args: str) -> Any:
+        out = self.cli(*args, "--output", "json").stdout
+        for line in reversed(out.splitlines()):  # warnings may come first on stdout; the JSON is one line
+            if line.startswith(("[", "{")):
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    continue
+        raise RuntimeError(f"airflow {' '.join(args)} printed no JSON:\n{out[-2000:]}")
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(row.get("dag_id") == dag_id for row in self.cli_json("dags", "list")):
+                return
+            time.sleep(3)
+        raise RuntimeError(f"DAG {dag_id} was not parsed within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def trigger(self, dag_id: str) -> str:
+        self.wait_for_dag(dag_id)
+        self.cli("dags", "unpause", dag_id)
+        runs = self.cli_json("dags", "trigger", dag_id)
+        run = runs[0] if isinstance(runs, list) else runs
+        return str(run["dag_run_id"])
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        for row in self.cli_json("dags", "list-runs", dag_id):
+            if row.get("run_id") == run_id:
+                return str(row.get("state"))
+        return "unknown"
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
+        deadline = time.monotonic() + timeout
+        state = "unknown"
+        while time.monotonic() < deadline:
+            state = self.run_state(dag_id, run_id)
+            if state in ("success", "failed"):
+                return state
+            time.sleep(3)
+        return state
+
+    def task_states(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.cli_json("tasks", "states-for-dag-run", dag_id, run_id)
+        return rows
