@@ -298,3 +298,31 @@ class TestFailures:
         assert "retrying" in logged  # the failure paths really ran and logged
         assert len(messages) >= 3
         assert TOKEN not in everything
+
+
+class TestTransport:
+    def test_https_pool_verifies_certificates(self, monkeypatch):
+        set_conn(
+            monkeypatch, json.dumps({"conn_type": "wooxy", "host": "https://api.wooxy.com", "password": "t0ken-abc"})
+        )
+        pool = WooxyHook()._pool
+        assert pool is not None
+        assert pool.scheme == "https"
+        assert pool.cert_reqs == "CERT_REQUIRED"
+        assert pool.ca_certs  # a CA bundle: certifi's, or the environment's
+
+    def test_connections_are_reused(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        for _ in range(20):
+            hook.remove_email_blacklist("a@example.com")
+        assert hook._pool is not None
+        assert hook._pool.num_connections == 1  # one TCP connection for 20 sequential requests
+
+    def test_proxy_settings_go_through_the_session(self, wooxy_conn: WooxySandbox, monkeypatch):
+        monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+        set_conn(
+            monkeypatch, json.dumps({"conn_type": "wooxy", "host": "https://api.wooxy.com", "password": "t0ken-abc"})
+        )
+        hook = WooxyHook()
+        assert hook.session.proxies.get("https") == "http://proxy.invalid:3128"
+        assert hook._pool is None  # requests handles the proxy

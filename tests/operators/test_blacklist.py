@@ -280,3 +280,70 @@ class TestDryRunAndErrors:
         assert summary["started_at"] <= summary["finished_at"]
         json.dumps(summary)  # XCom-serialisable
         check_counts(summary)
+
+
+ALL_OPERATORS = [
+    pytest.param(WooxyAddEmailBlacklistOperator, "email", "a{}@example.com", {}, id="email-add"),
+    pytest.param(WooxyRemoveEmailBlacklistOperator, "email", "a{}@example.com", {}, id="email-remove"),
+    pytest.param(WooxyAddPhoneBlacklistOperator, "phoneNumber", "+44207946{:04d}", {}, id="phone-add"),
+    pytest.param(
+        WooxyRemovePhoneBlacklistOperator, "phoneNumber", "020 7946 {:04d}", {"default_region": "GB"}, id="phone-remove"
+    ),
+]
+
+
+class TestEveryOperatorEveryInput:
+    @pytest.mark.parametrize("gz", [pytest.param(False, id="plain"), pytest.param(True, id="gz")])
+    @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+    @pytest.mark.parametrize(("operator", "key", "pattern", "extra"), ALL_OPERATORS)
+    def test_file(self, wooxy_conn: WooxySandbox, tmp_path, operator, key, pattern, extra, fmt, gz):
+        rows = [{key: pattern.format(i)} for i in range(12)]
+        path = write_input(tmp_path / "in", rows, fmt, gz)
+        summary = operator(task_id="op", path=str(path), **extra).execute({})
+        assert (summary["received"], summary["sent"]) == (12, 12)
+        assert wooxy_conn.stats()["records_received"] == 12
+
+    @pytest.mark.parametrize(("operator", "key", "pattern", "extra"), ALL_OPERATORS)
+    def test_xcom(self, wooxy_conn: WooxySandbox, operator, key, pattern, extra):
+        records = [pattern.format(i) for i in range(6)] + [{key: pattern.format(i)} for i in range(6, 12)]
+        summary = operator(task_id="op", records=records, **extra).execute({})
+        assert (summary["received"], summary["sent"]) == (12, 12)
+        assert wooxy_conn.stats()["records_received"] == 12
+
+
+class TestObjectStorage:
+    def test_input_rejects_and_checkpoint_on_object_storage(self, wooxy_conn: WooxySandbox):
+        """``memory://`` is an fsspec object store: the same code path as s3:// or gs://, without a cloud."""
+        import fsspec
+        from airflow.sdk import ObjectStoragePath
+        from airflow.sdk.io import attach
+
+        attach("memory", fs=fsspec.filesystem("memory"))  # as a provider registers s3 or gcs
+        base = ObjectStoragePath("memory://wooxy-test/run1")
+        base.mkdir(parents=True, exist_ok=True)
+        (base / "in.jsonl").write_text("".join(json.dumps({"email": e}) + "\n" for e in [*emails(5), "nope"]))
+        summary = WooxyAddEmailBlacklistOperator(
+            task_id="op",
+            path=str(base / "in.jsonl"),
+            rejects_path=str(base / "rejects.csv"),
+            checkpoint_path=str(base / "checkpoint.json"),
+            max_invalid=1,
+        ).execute({})
+        assert summary["sent"] == 5
+        assert wooxy_conn.email_addresses() == set(emails(5))
+        assert "nope" in (base / "rejects.csv").read_text()
+        assert not (base / "checkpoint.json").exists()
+
+
+class TestProgress:
+    def test_progress_lines_at_a_steady_interval(self, sandbox: WooxySandbox, monkeypatch, logs):
+        sandbox.latency = 0.05
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url))
+        WooxyRemoveEmailBlacklistOperator(
+            task_id="rm", records=emails(100), max_concurrency=5, progress_interval=0.25
+        ).execute({})
+        lines = [line for line in logs().splitlines() if "progress:" in line]
+        # 100 removes, 5 in flight, 50 ms each: about 1 s, so a handful of lines, not one per request.
+        assert 2 <= len(lines) <= 8
+        assert "/ 100 records accepted" in lines[-1]
+        assert "records/s" in lines[-1] and "retries" in lines[-1]
