@@ -17,6 +17,7 @@ import io
 import json
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import IO, Any
 
 from airflow.sdk import ObjectStoragePath
@@ -33,9 +34,17 @@ _NUMBER_CHARS = frozenset("0123456789.eE+-")
 Item = tuple[int, object]
 
 
-def storage_path(path: str, conn_id: str | None = None) -> ObjectStoragePath:
-    """An ``ObjectStoragePath`` for a URI (``s3://``, ``gs://``, ``file://`` ...) or a plain local path."""
-    return ObjectStoragePath(path if "://" in path else f"file://{path}", conn_id=conn_id)
+def storage_path(path: str, conn_id: str | None = None) -> ObjectStoragePath | Path:
+    """
+    An ``ObjectStoragePath`` for a URI (``s3://``, ``gs://``, ``file://`` ...); a plain ``Path`` for a local path.
+
+    A plain path skips the object storage machinery (its first use loads every provider's filesystems, about
+    0.2 s) for what is only a local file. Both types offer the same ``open`` / ``exists`` / ``read_text`` /
+    ``write_text`` / ``mkdir`` / ``unlink`` / ``parent`` used here.
+    """
+    if "://" in path:
+        return ObjectStoragePath(path, conn_id=conn_id)
+    return Path(path)
 
 
 def detect_format(path: str, file_format: str | None) -> tuple[str, bool]:
