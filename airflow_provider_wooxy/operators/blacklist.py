@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
-_encode = json.JSONEncoder(separators=(",", ":")).encode
-
 
 class _Tally:
     """Counts of the validation pass, and the fingerprint of what it let through."""
