@@ -363,6 +363,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             )
         clock = time.monotonic()
         try:
+            self._sender = sender
             report = sender.run(self._batches(encoded, skip))
         except WooxyError as exc:
             if checkpoint is not None:
@@ -419,6 +420,12 @@ class WooxyBlacklistBaseOperator(BaseOperator):
                     ],
                 )
         return summary
+
+    def on_kill(self) -> None:
+        """Airflow is stopping the task: let the sending threads finish their current request and stop."""
+        sender = getattr(self, "_sender", None)
+        if sender is not None:
+            sender.stop("the task was stopped (on_kill)")
 
     @staticmethod
     def _checkpoint_marker(checkpoint: Checkpoint | None) -> Callable[[Batch], None] | None:

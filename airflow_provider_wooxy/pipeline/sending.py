@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wooxy.exceptions import WooxyRejectedError
+from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -149,6 +149,10 @@ class BatchSender:
             self.hook.retries,
             elapsed,
         )
+
+    def stop(self, reason: str) -> None:
+        """Stop every thread after its current request; :meth:`run` then raises a ``WooxyError`` with ``reason``."""
+        self._fail(WooxyError(self.method, [reason]))
 
     def _fail(self, exc: BaseException) -> None:
         with self._lock:

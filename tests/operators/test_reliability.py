@@ -460,3 +460,31 @@ class TestSecretsAndPersonalData:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", "")
         monkeypatch.setenv("CURL_CA_BUNDLE", "")
         assert WooxyHook().session.verify is True
+
+
+class TestOnKill:
+    def test_on_kill_stops_sending_and_says_how_far(self, sandbox, monkeypatch):
+        import threading
+
+        sandbox.latency = 0.05
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url))
+        op = WooxyRemoveEmailBlacklistOperator(task_id="rm", records=emails(2000), max_concurrency=2)
+        outcome: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                op.execute({})
+            except BaseException as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        while sandbox.stats()["total_requests"] < 10:
+            threading.Event().wait(0.02)
+        op.on_kill()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+        (exc,) = outcome
+        assert "the task was stopped (on_kill)" in str(exc)
+        assert "valid records were accepted before this failure" in str(exc)
+        assert sandbox.stats()["total_requests"] < 100  # 2000 removes would take 50 s: it stopped at once
