@@ -340,13 +340,7 @@ class WooxySandbox:
         if not body.get("withRawLog"):
             for row in rows:
                 row.pop("rawLog", None)
-        return {
-            "result": True,
-            "data": rows[offset : offset + limit],
-            "totalCount": len(rows),
-            "offset": offset,
-            "limit": limit,
-        }
+        return _page(rows, offset, limit)
 
     def _phone_blacklist__add(self, body: dict[str, Any]) -> dict[str, Any]:
         records = self._records(body)
@@ -396,13 +390,18 @@ class WooxySandbox:
         with self._lock:
             row = self.phones.get(number)
         rows = [dict(row)] if row and body.get("rejectType") in (None, row["rejectType"]) else []
-        return {
-            "result": True,
-            "data": rows[offset : offset + limit],
-            "totalCount": len(rows),
-            "offset": offset,
-            "limit": limit,
-        }
+        return _page(rows, offset, limit)
+
+
+def _page(rows: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
+    """A find method's answer: one page of rows and the total."""
+    return {
+        "result": True,
+        "data": rows[offset : offset + limit],
+        "totalCount": len(rows),
+        "offset": offset,
+        "limit": limit,
+    }
 
 
 class _Server(ThreadingHTTPServer):
