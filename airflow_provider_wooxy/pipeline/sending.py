@@ -105,7 +105,7 @@ class BatchSender:
                 with source_lock:
                     try:
                         batch = next(batches, None)
-                    except BaseException as exc:  # reading the spool failed: stop everyone
+                    except BaseException as exc:  # reading the spool (or, streaming, the input) failed: stop everyone
                         self._fail(exc)
                         return
                 if batch is None:
