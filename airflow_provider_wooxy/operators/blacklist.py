@@ -202,10 +202,13 @@ class WooxyBlacklistBaseOperator(BaseOperator):
                 self._check_input(tally, rejects, field)
             else:
                 with tempfile.TemporaryFile(prefix="wooxy-spool-") as spool:
+                    write = spool.write
+                    fingerprint = tally.fingerprint.update if self.checkpoint_path else None
                     for row, payload in valid:
                         line = b"%d\t%b\n" % (row, payload.encode())
-                        spool.write(line)
-                        tally.fingerprint.update(line)
+                        write(line)
+                        if fingerprint is not None:
+                            fingerprint(line)
                     validation_seconds = time.monotonic() - clock
                     self._check_input(tally, rejects, field)
                     spool.seek(0)
@@ -238,26 +241,30 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         digest = hashlib.blake2b
         from_bytes = int.from_bytes
         missing_key = f"no {field!r} key"
-        for row, item in items:
-            tally.received += 1
-            if isinstance(item, RecordError):
-                rejects.add(row, "", str(item))
-                continue
-            try:
-                key, payload = builder(item)
-            except RecordError as exc:
-                reason = str(exc)
-                if reason.startswith(missing_key):
-                    tally.missing_field += 1
-                rejects.add(row, item.get(field) if isinstance(item, dict) else item, reason)
-                continue
-            hashed = from_bytes(digest(key.encode(), digest_size=16).digest(), "little")
-            if hashed in seen:
-                tally.duplicates += 1
-                continue
-            seen.add(hashed)
-            tally.valid += 1
-            yield row, payload
+        received = valid = duplicates = 0  # locals on the hot path; the tally gets them when the input ends
+        try:
+            for row, item in items:
+                received += 1
+                if isinstance(item, RecordError):
+                    rejects.add(row, "", str(item))
+                    continue
+                try:
+                    key, payload = builder(item)
+                except RecordError as exc:
+                    reason = str(exc)
+                    if reason.startswith(missing_key):
+                        tally.missing_field += 1
+                    rejects.add(row, item.get(field) if isinstance(item, dict) else item, reason)
+                    continue
+                hashed = from_bytes(digest(key.encode(), digest_size=16).digest(), "little")
+                if hashed in seen:
+                    duplicates += 1
+                    continue
+                seen.add(hashed)
+                valid += 1
+                yield row, payload
+        finally:
+            tally.received, tally.valid, tally.duplicates = received, valid, duplicates
 
     def _check_input(self, tally: _Tally, rejects: Rejects, field: str) -> None:
         """After the validation pass: fail (before sending, unless streaming) on an unusable input."""

@@ -172,6 +172,7 @@ class EmailRecords:
         self.require_reject_type = require_reject_type
         self.with_raw_log = with_raw_log
         self._default_tail = self._tail(reject_type, self.raw_log)
+        self._default_key_tail = f"\x00{reject_type or ''}"
 
     @staticmethod
     def _tail(reject_type: str | None, raw_log: str | None) -> str:
@@ -183,9 +184,9 @@ class EmailRecords:
     def __call__(self, item: object) -> Normalised:
         if item.__class__ is str:
             address = normalise_email(item)
-            reject_type, tail = self.reject_type, self._default_tail
-            if reject_type is None and self.require_reject_type:
+            if self.reject_type is None and self.require_reject_type:
                 raise RecordError("no rejectType: set reject_type= or give each record one")
+            return address.lower() + self._default_key_tail, '{"email":' + _json_string(address) + self._default_tail
         else:
             value, extra = field_value(item, self.field)
             address = normalise_email(value)
