@@ -235,16 +235,15 @@ class WooxyHook(BaseHook):
 
         The send path uses it directly: requests' per-call machinery (request preparation, cookie jar, hooks)
         costs about as much CPU again as the HTTP exchange, and at 10 requests in flight that CPU is the limit.
-        Behind a proxy, or with a requests too old to expose the pool, every call goes through the session.
+        Behind a proxy every call goes through the session.
         """
         if self.session.proxies:
             return None
         url = f"{self.conn_params.base_url}/v3/"
-        request = requests.Request("POST", url).prepare()
-        get_pool = getattr(self.session.get_adapter(url), "get_connection_with_tls_context", None)
-        if get_pool is None:
-            return None
-        pool: urllib3.connectionpool.HTTPConnectionPool = get_pool(request, self.session.verify, {}, None)
+        adapter = self.session.get_adapter(url)
+        assert isinstance(adapter, HTTPAdapter)  # the one mounted in `session`
+        pool = adapter.get_connection_with_tls_context(requests.Request("POST", url).prepare(), self.session.verify, {})
+        assert isinstance(pool, urllib3.HTTPConnectionPool)  # HTTPSConnectionPool for https
         return pool
 
     @cached_property

@@ -158,6 +158,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         self.allow_empty = allow_empty
         self.wooxy_conn_id = wooxy_conn_id
         self.progress_interval = progress_interval
+        self._sender: BatchSender | None = None  # while sending, for on_kill
 
     @cached_property
     def hook(self) -> WooxyHook:
@@ -165,8 +166,9 @@ class WooxyBlacklistBaseOperator(BaseOperator):
 
     # -- per-list specifics ----------------------------------------------------------------------------------
 
-    def record_builder(self) -> Callable[[object], Normalised]:
-        """The validator/normaliser for this list and action, from the rendered arguments."""
+    def record_builder(self, field: str) -> Callable[[object], Normalised]:
+        """The validator/normaliser for this list and action, from the rendered arguments; ``field`` holds the
+        address."""
         raise NotImplementedError
 
     def _rendered_reject_type(self) -> str | None:
@@ -182,10 +184,10 @@ class WooxyBlacklistBaseOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         started = pendulum.now("UTC")
         clock = time.monotonic()
-        builder = self.record_builder()
+        field = self.field or self.address_key
+        builder = self.record_builder(field)
         if not self.is_dry_run:
             _ = self.hook.conn_params  # a missing or broken connection fails now, before the input is read
-        field = self.field or self.address_key
         items = iter_input(
             records=self.records,
             path=self.path or None,
@@ -198,7 +200,8 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         try:
             valid = self._validated(items, builder, tally, rejects, field)
             if self.max_invalid is None and not self.is_dry_run:
-                summary = self._send(tally, rejects, valid, None)  # streaming: validation runs as batches are taken
+                # Streaming: validation runs as the sending threads take their batches.
+                summary = self._send(tally, rejects, ((row, payload.encode()) for row, payload in valid))
                 self._check_input(tally, rejects, field)
             else:
                 with tempfile.TemporaryFile(prefix="wooxy-spool-") as spool:
@@ -212,7 +215,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
                     validation_seconds = time.monotonic() - clock
                     self._check_input(tally, rejects, field)
                     spool.seek(0)
-                    summary = self._send(tally, rejects, _read_spool(spool), tally.fingerprint.hexdigest())
+                    summary = self._send(tally, rejects, _read_spool(spool))
                     summary["validation_seconds"] = round(validation_seconds, 3)
         finally:
             if self.rejects_path and rejects.count:
@@ -307,9 +310,8 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         if batch and number not in skip:
             yield Batch(number, batch)
 
-    def _send(
-        self, tally: _Tally, rejects: Rejects, records: Iterator[tuple[int, Any]], fingerprint: str | None
-    ) -> dict[str, Any]:
+    def _summary(self, tally: _Tally, rejects: Rejects, **sending: Any) -> dict[str, Any]:
+        """The XCom summary: the validation counts, then what sending adds (nothing for a dry run)."""
         summary: dict[str, Any] = {
             "operation": self.method,
             "received": tally.received,
@@ -322,17 +324,21 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             "requests": 0,
             "retries": 0,
             "dry_run": bool(self.is_dry_run),
+            **sending,
         }
+        summary["rejects_sample"] = rejects.sample
+        return summary
+
+    def _send(self, tally: _Tally, rejects: Rejects, records: Iterator[tuple[int, bytes]]) -> dict[str, Any]:
         if self.is_dry_run:
             self.log.info("Dry run: %d valid records would be sent; nothing was sent.", tally.valid)
-            summary["rejects_sample"] = rejects.sample
-            return summary
+            return self._summary(tally, rejects)
 
-        streaming = fingerprint is None
+        streaming = self.max_invalid is None
         checkpoint = None
         skip: set[int] = set()
-        if self.checkpoint_path and fingerprint is not None:
-            checkpoint = Checkpoint(self.checkpoint_path, fingerprint, conn_id=self.storage_conn_id)
+        if self.checkpoint_path:  # never when streaming: __init__ refuses that combination
+            checkpoint = Checkpoint(self.checkpoint_path, tally.fingerprint.hexdigest(), conn_id=self.storage_conn_id)
             skip = checkpoint.load()
             if checkpoint.stale:
                 self.log.info(
@@ -344,16 +350,12 @@ class WooxyBlacklistBaseOperator(BaseOperator):
                     self.checkpoint_path,
                     len(skip),
                 )
-        resumed = 0 if streaming else self._records_in(skip, tally.valid)
-        encoded = (
-            ((row, payload.encode()) for row, payload in records) if streaming else records
-        )  # the spool holds bytes already
+        resumed = self._records_in(skip, tally.valid)
         sender = BatchSender(
             self.hook,
             self.method,
             encode=encode_add if self.is_add else encode_single,
             max_concurrency=self.max_concurrency,
-            split_refused=self.is_add,
             on_batch_done=self._checkpoint_marker(checkpoint),
             log=self.log,
             progress_interval=self.progress_interval,
@@ -369,9 +371,9 @@ class WooxyBlacklistBaseOperator(BaseOperator):
                 self.max_concurrency,
             )
         clock = time.monotonic()
+        self._sender = sender
         try:
-            self._sender = sender
-            report = sender.run(self._batches(encoded, skip))
+            report = sender.run(self._batches(records, skip))
         except WooxyError as exc:
             if checkpoint is not None:
                 checkpoint.save()
@@ -384,22 +386,20 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             self.log.error("%s", progress)
             exc.args = (f"{exc.args[0]}. {progress}",)
             raise
-        finally:
-            summary["retries"] = self.hook.retries
-        for refusal in report.refused:
-            value = json.loads(refusal.payload).get(self.address_key, "")
+        invalid = rejects.count
+        refused = [(r, json.loads(r.payload).get(self.address_key, "")) for r in report.refused]
+        for refusal, value in refused:
             rejects.add(refusal.row, value, f"refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
-        summary.update(
-            received=tally.received,
-            valid=tally.valid,
-            duplicates=tally.duplicates,
+        summary = self._summary(
+            tally,
+            rejects,
+            invalid=invalid,
             sent=report.sent + resumed,
             refused_by_api=len(report.refused),
             resumed=resumed,
             requests=report.requests,
-            invalid=rejects.count - len(report.refused),
+            retries=self.hook.retries,
             send_seconds=round(time.monotonic() - clock, 3),
-            rejects_sample=rejects.sample,
         )
         self.log.info(
             "Done: %d records accepted by Wooxy (%d from an earlier attempt), %d refused, %d requests, %d retries.",
@@ -415,8 +415,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             self.log.warning("Records refused by Wooxy: %s", rejects.describe(10))
             if self.max_invalid is not None and rejects.count > self.max_invalid:
                 first = [
-                    f"row {r.row}: {mask_in('; '.join(r.errors), json.loads(r.payload).get(self.address_key))}"
-                    for r in report.refused[:5]
+                    f"row {refusal.row}: {mask_in('; '.join(refusal.errors), value)}" for refusal, value in refused[:5]
                 ]
                 raise WooxyRejectedError(
                     self.method,
@@ -430,9 +429,8 @@ class WooxyBlacklistBaseOperator(BaseOperator):
 
     def on_kill(self) -> None:
         """Airflow is stopping the task: let the sending threads finish their current request and stop."""
-        sender = getattr(self, "_sender", None)
-        if sender is not None:
-            sender.stop("the task was stopped (on_kill)")
+        if self._sender is not None:
+            self._sender.stop("the task was stopped (on_kill)")
 
     @staticmethod
     def _checkpoint_marker(checkpoint: Checkpoint | None) -> Callable[[Batch], None] | None:
@@ -473,16 +471,14 @@ class WooxyAddEmailBlacklistOperator(WooxyBlacklistBaseOperator):
         super().__init__(reject_type=reject_type, **kwargs)
         self.raw_log = raw_log
 
-    def record_builder(self) -> Callable[[object], Normalised]:
+    def record_builder(self, field: str) -> Callable[[object], Normalised]:
         raw_log = self.raw_log or None
         if raw_log is not None:
             try:
                 check_raw_log(raw_log)
             except RecordError as exc:
                 raise WooxyInputError(f"raw_log: {exc}.") from None
-        return EmailRecords(
-            field=self.field or self.address_key, reject_type=self._rendered_reject_type(), raw_log=raw_log
-        )
+        return EmailRecords(field=field, reject_type=self._rendered_reject_type(), raw_log=raw_log)
 
 
 class WooxyRemoveEmailBlacklistOperator(WooxyBlacklistBaseOperator):
@@ -498,9 +494,9 @@ class WooxyRemoveEmailBlacklistOperator(WooxyBlacklistBaseOperator):
     address_key = "email"
     allowed_reject_types = EMAIL_REJECT_TYPES
 
-    def record_builder(self) -> Callable[[object], Normalised]:
+    def record_builder(self, field: str) -> Callable[[object], Normalised]:
         return EmailRecords(
-            field=self.field or self.address_key,
+            field=field,
             reject_type=self._rendered_reject_type(),
             require_reject_type=False,
             with_raw_log=False,
@@ -543,9 +539,9 @@ class WooxyAddPhoneBlacklistOperator(_PhoneBlacklistOperator):
     method = PHONE_ADD
     is_add = True
 
-    def record_builder(self) -> Callable[[object], Normalised]:
+    def record_builder(self, field: str) -> Callable[[object], Normalised]:
         return PhoneRecords(
-            field=self.field or self.address_key,
+            field=field,
             reject_type=self._rendered_reject_type(),
             default_region=self._rendered_region(),
         )
@@ -562,7 +558,7 @@ class WooxyRemovePhoneBlacklistOperator(_PhoneBlacklistOperator):
 
     method = PHONE_REMOVE
 
-    def record_builder(self) -> Callable[[object], Normalised]:
-        return PhoneRecords(
-            field=self.field or self.address_key, default_region=self._rendered_region(), with_reject_type=False
-        )
+    def record_builder(self, field: str) -> Callable[[object], Normalised]:
+        if self.reject_type:
+            raise WooxyInputError("reject_type: the phone blacklist's remove method takes no reject type.")
+        return PhoneRecords(field=field, default_region=self._rendered_region(), with_reject_type=False)

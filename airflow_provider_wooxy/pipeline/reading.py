@@ -103,8 +103,9 @@ def _open_text(path: str, conn_id: str | None, gzipped: bool) -> Iterator[IO[str
         raise WooxyInputError(f"input path is a directory, not a file: {path}") from None
     with raw:
         # Object storage files come wrapped for lineage tracking, at a Python call per attribute access; one
-        # large buffer in front keeps that to one call per megabyte instead of several per line.
-        buffered = io.BufferedReader(_RawAdapter(raw), buffer_size=_BUFFER)
+        # large buffer in front keeps that to one call per megabyte instead of several per line. A local file
+        # is buffered already.
+        buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(_RawAdapter(raw), _BUFFER)
         stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if gzipped else buffered  # type: ignore[assignment]
         # utf-8-sig drops a byte-order mark; newline="" lets the csv module see quoted line breaks.
         yield io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")

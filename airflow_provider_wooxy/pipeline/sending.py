@@ -57,14 +57,13 @@ class BatchSender:
     previous request is answered, so the pipe stays full and a slow request holds up no other.
 
     A batch the API refuses for its content (:class:`WooxyRejectedError`) is split in halves and re-sent until
-    the refused records are isolated (when ``split_refused``); the rest is delivered. Any other error stops
+    the refused records are isolated; the rest is delivered. Any other error stops
     every thread after its current request and is raised from :meth:`run`.
 
     :param hook: the hook whose session the threads share.
     :param method: the API method, e.g. ``blacklist/add``.
     :param encode: builds a request body from a batch's records.
     :param max_concurrency: requests in flight at once (threads).
-    :param split_refused: bisect refused batches to isolate the refused records.
     :param on_batch_done: called (from a sending thread) with each batch once every record in it is settled.
     :param log: where progress lines go, every ``progress_interval`` seconds.
     """
@@ -76,7 +75,6 @@ class BatchSender:
         *,
         encode: Callable[[Sequence[Record]], bytes],
         max_concurrency: int,
-        split_refused: bool,
         on_batch_done: Callable[[Batch], None] | None = None,
         log: Any = None,
         progress_interval: float = 30.0,
@@ -86,7 +84,6 @@ class BatchSender:
         self.method = method
         self.encode = encode
         self.max_concurrency = max_concurrency
-        self.split_refused = split_refused
         self.on_batch_done = on_batch_done
         self.log = log or logging.getLogger(__name__)
         self.progress_interval = progress_interval
@@ -166,7 +163,7 @@ class BatchSender:
         except WooxyRejectedError as exc:
             with self._lock:
                 self.report.requests += 1
-            if len(records) > 1 and self.split_refused:
+            if len(records) > 1:
                 middle = len(records) // 2
                 self._deliver(records[:middle])
                 self._deliver(records[middle:])

@@ -173,6 +173,7 @@ class EmailRecords:
         self.with_raw_log = with_raw_log
         self._default_tail = self._tail(reject_type, self.raw_log)
         self._default_key_tail = f"\x00{reject_type or ''}"
+        self._no_default_type = reject_type is None and require_reject_type
 
     @staticmethod
     def _tail(reject_type: str | None, raw_log: str | None) -> str:
@@ -183,21 +184,20 @@ class EmailRecords:
 
     def __call__(self, item: object) -> Normalised:
         if item.__class__ is str:
+            if self._no_default_type:
+                raise RecordError("no rejectType: set reject_type= or give each record one")
             address = normalise_email(item)
-            if self.reject_type is None and self.require_reject_type:
-                raise RecordError("no rejectType: set reject_type= or give each record one")
             return address.lower() + self._default_key_tail, '{"email":' + _json_string(address) + self._default_tail
-        else:
-            value, extra = field_value(item, self.field)
-            address = normalise_email(value)
-            given = _optional(extra, "rejectType") or self.reject_type
-            reject_type = None if given is None else check_reject_type(given, EMAIL_REJECT_TYPES)
-            if reject_type is None and self.require_reject_type:
-                raise RecordError("no rejectType: set reject_type= or give each record one")
-            given_log = (_optional(extra, "rawLog") or self.raw_log) if self.with_raw_log else None
-            raw_log = None if given_log is None else check_raw_log(given_log)
-            tail = self._tail(reject_type, raw_log)
-        return f"{address.lower()}\x00{reject_type or ''}", '{"email":' + _json_string(address) + tail
+        value, extra = field_value(item, self.field)
+        address = normalise_email(value)
+        given = _optional(extra, "rejectType") or self.reject_type
+        reject_type = None if given is None else check_reject_type(given, EMAIL_REJECT_TYPES)
+        if reject_type is None and self.require_reject_type:
+            raise RecordError("no rejectType: set reject_type= or give each record one")
+        given_log = (_optional(extra, "rawLog") or self.raw_log) if self.with_raw_log else None
+        raw_log = None if given_log is None else check_raw_log(given_log)
+        key = f"{address.lower()}\x00{reject_type or ''}"
+        return key, '{"email":' + _json_string(address) + self._tail(reject_type, raw_log)
 
 
 class PhoneRecords:

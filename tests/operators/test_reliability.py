@@ -350,6 +350,13 @@ BAD_INPUTS = [
         "row 1: rejectType 'spam' is not one of import, invalid, unsubscribe, undeliverable",
     ),
     (
+        "reject-type-on-phone-remove",
+        WooxyRemovePhoneBlacklistOperator,
+        {"records": ["+14155552671"], "reject_type": "invalid"},
+        WooxyInputError,
+        "the phone blacklist's remove method takes no reject type",
+    ),
+    (
         "bad-region",
         WooxyAddPhoneBlacklistOperator,
         {"records": ["020 7946 0018"], "default_region": "UK"},
