@@ -36,7 +36,8 @@ def run_provider(args: argparse.Namespace) -> dict[str, Any]:
 
     class_name, _, _ = OPERATIONS[args.op]
     kwargs: dict[str, Any] = {"task_id": "bench", "path": args.path, "progress_interval": 3600}
-    kwargs["max_invalid"] = None if args.streaming else 10**9
+    if args.streaming:
+        kwargs["max_invalid"] = None  # else the operator's default (0): validate all, then send
     if args.op == "phone_add":
         kwargs["default_region"] = args.region
     operator = getattr(blacklist, class_name)(**kwargs)

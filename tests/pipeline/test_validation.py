@@ -1,0 +1,97 @@
+"""Phone validity as libphonenumber defines it: our fast check against phonenumbers itself, for every region."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from phonenumbers import PhoneMetadata, PhoneNumberType, is_valid_number_for_region
+
+from airflow_provider_wooxy.pipeline.validation import RecordError, RegionValidity, normalise_phone
+
+MAIN_REGIONS = sorted(
+    region
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    if (region := phonenumbers.region_code_for_country_code(code)) not in ("001", "ZZ")
+)
+TYPES = [value for name, value in vars(PhoneNumberType).items() if name.isupper() and name != "UNKNOWN"]
+
+
+def example_numbers(region: str) -> list[str]:
+    """The national significant numbers of the region's example numbers, one per type it has."""
+    found = []
+    for kind in TYPES:
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is not None:
+            found.append(phonenumbers.national_significant_number(example))
+    return found
+
+
+def library_says(region: str, national: str) -> bool:
+    number = phonenumbers.PhoneNumber(
+        country_code=phonenumbers.country_code_for_region(region), national_number=int(national)
+    )
+    if national.startswith("0"):
+        # An NSN with leading zeros (Italy and others) keeps them this way, as phonenumbers.parse sets them.
+        number.italian_leading_zero = True
+        if len(national) - len(national.lstrip("0")) > 1:
+            number.number_of_leading_zeros = len(national) - len(national.lstrip("0"))
+    return is_valid_number_for_region(number, region)
+
+
+def variants(national: str) -> set[str]:
+    """The number, every single-digit change of it, and the number one digit shorter and longer."""
+    found = {national, national[:-1], national + "0", national + "9"}
+    for position in range(len(national)):
+        for digit in "0123456789":
+            found.add(national[:position] + digit + national[position + 1 :])
+    return {v for v in found if len(v) >= 2}
+
+
+@pytest.mark.parametrize("region", MAIN_REGIONS)
+def test_region_validity_equals_phonenumbers_around_every_example(region: str) -> None:
+    check = RegionValidity(PhoneMetadata.metadata_for_region(region))
+    checked = valid = 0
+    for example in example_numbers(region):
+        for national in variants(example):
+            expected = library_says(region, national)
+            assert check(national) is expected, (region, national)
+            checked += 1
+            valid += expected
+    if example_numbers(region):
+        assert valid, f"no valid number checked for {region}: the comparison would prove nothing"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(region=st.sampled_from(MAIN_REGIONS), digits=st.text("0123456789", min_size=2, max_size=17))
+def test_region_validity_equals_phonenumbers_for_any_digits(region: str, digits: str) -> None:
+    examples = example_numbers(region)
+    # Half the time, start from an example's leading digits so that the draw lands near valid ranges.
+    national = (examples[len(digits) % len(examples)][: len(digits) // 2] + digits)[:17] if examples else digits
+    assert RegionValidity(PhoneMetadata.metadata_for_region(region))(national) is library_says(region, national)
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("07911 123456", "GB", "+447911123456"),
+        ("+44 7911 123456", None, "+447911123456"),
+        ("07624 123456", "GB", "+447624123456"),  # Isle of Man: +44 but not valid for GB itself
+        ("(201) 555-0123", "US", "+12015550123"),
+        ("+1 204 234 5678", None, "+12042345678"),  # Canada shares +1 with the US
+        ("06 12 34 56 78", "FR", "+33612345678"),
+        ("+39 06 6982 1234", None, "+390669821234"),  # Italian leading zero kept
+        ("+800 1234 5678", None, "+80012345678"),  # a non-geographic number
+    ],
+)
+def test_normalise_phone_accepts_what_phonenumbers_calls_valid(text: str, region: str | None, expected: str) -> None:
+    assert phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+    assert normalise_phone(text, region) == expected
+
+
+@pytest.mark.parametrize(("text", "region"), [("07911 12345", "GB"), ("+44 1234", None), ("(201) 155-0123", "US")])
+def test_normalise_phone_refuses_what_phonenumbers_calls_invalid(text: str, region: str | None) -> None:
+    assert not phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+    with pytest.raises(RecordError, match="not a valid phone number"):
+        normalise_phone(text, region)
