@@ -32,6 +32,7 @@ import socket
 import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -426,22 +427,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.received_at = time.monotonic()  # the request line is in: the answer's clock starts
         return super().parse_request()
 
-    def _send(
+    def _response(
         self,
         status: int,
         payload: Any,
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
         content_type: str = "application/json",
-    ) -> None:
+    ) -> bytes:
+        """A whole HTTP answer, built ahead so that it leaves in one write when its time comes."""
         data = raw if raw is not None else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        lines = [
+            f"{self.protocol_version} {status} {HTTPStatus(status).phrase}",
+            f"Server: {self.version_string()}",
+            f"Date: {self.date_time_string()}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(data)}",
+            *(f"{name}: {value}" for name, value in (headers or {}).items()),
+        ]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self.wfile.write(self._response(status, payload, headers))
 
     def _drop(self) -> None:
         self.close_connection = True
@@ -507,19 +514,25 @@ class _Handler(BaseHTTPRequestHandler):
                     status, payload = 200, {"result": False, "errors": ["Internal server error"]}
                 else:
                     status, payload = 500, {"result": False, "errors": ["Internal server error"]}
+            # The answer is built inside the latency too (only drops have none), and leaves in one write.
+            if fault in ("drop_before", "drop_after"):
+                answer = None
+            elif fault == "html502":
+                html = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+                answer = self._response(502, None, raw=html, content_type="text/html")
+            else:
+                answer = self._response(status, payload, headers)
             pause = answer_at - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
         finally:
             sandbox._leave()
-        if fault in ("drop_before", "drop_after"):
+        if answer is None:
             self._drop()
-        elif fault == "html502":
-            self._send(502, None, raw=b"<html><body><h1>502 Bad Gateway</h1></body></html>", content_type="text/html")
-        else:
-            if fault == "slow":
-                time.sleep(sandbox.slow_seconds)
-            self._send(status, payload, headers)
+            return
+        if fault == "slow":
+            time.sleep(sandbox.slow_seconds)
+        self.wfile.write(answer)
 
 
 def main(argv: list[str] | None = None) -> int:
