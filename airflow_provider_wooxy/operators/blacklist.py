@@ -239,7 +239,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
     ) -> Iterator[tuple[int, str]]:
         """Yield ``(row, JSON record)`` for each valid, first-seen record; count and reject the others."""
         # 128-bit digests as ints (44 bytes each): the only state that grows with the input. They are two SipHash
-        # values of the key, Python's own str hash, which is keyed at random per process (hashlib's blake2b took
+        # values of the key: Python's own str hash, keyed afresh in every process (hashlib's blake2b took
         # three times as long): a collision, which would drop a record as a duplicate, takes ~2**64 records.
         seen: set[int] = set()
         missing_key = f"no {field!r} key"

@@ -32,11 +32,13 @@ def library_says(region: str, national: str) -> bool:
     number = phonenumbers.PhoneNumber(
         country_code=phonenumbers.country_code_for_region(region), national_number=int(national)
     )
-    if national.startswith("0"):
+    zeros = len(national) - len(str(int(national)))
+    if zeros:
         # An NSN with leading zeros (Italy and others) keeps them this way, as phonenumbers.parse sets them.
         number.italian_leading_zero = True
-        if len(national) - len(national.lstrip("0")) > 1:
-            number.number_of_leading_zeros = len(national) - len(national.lstrip("0"))
+        if zeros > 1:
+            number.number_of_leading_zeros = zeros
+    assert phonenumbers.national_significant_number(number) == national  # the same digits reach both checks
     return is_valid_number_for_region(number, region)
 
 
@@ -52,12 +54,11 @@ def variants(national: str) -> set[str]:
 @pytest.mark.parametrize("region", MAIN_REGIONS)
 def test_region_validity_equals_phonenumbers_around_every_example(region: str) -> None:
     check = RegionValidity(PhoneMetadata.metadata_for_region(region))
-    checked = valid = 0
+    valid = 0
     for example in example_numbers(region):
         for national in variants(example):
             expected = library_says(region, national)
             assert check(national) is expected, (region, national)
-            checked += 1
             valid += expected
     if example_numbers(region):
         assert valid, f"no valid number checked for {region}: the comparison would prove nothing"
