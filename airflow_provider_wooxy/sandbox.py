@@ -38,15 +38,15 @@ from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
+from airflow_provider_wooxy.pipeline.validation import EMAIL_REJECT_TYPES, PHONE_REJECT_TYPES
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
 FAULT_KINDS = ("http500", "html502", "http429", "internal200", "drop_before", "drop_after", "slow")
 """Transient faults the sandbox can inject: see :class:`WooxySandbox`."""
 
-EMAIL_REJECT_TYPES = ("hard", "complaint", "list-unsubscribe")
-PHONE_REJECT_TYPES = ("import", "invalid", "unsubscribe", "undeliverable")
-MAX_RECORDS = 100
+MAX_RECORDS = 100  # the hook's MAX_RECORDS_PER_REQUEST; not imported, to keep Airflow out of the sandbox process
 
 # Deliberately not the provider's own validator: the API's idea of a valid address may differ from ours.
 _SANDBOX_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -99,10 +99,7 @@ class WooxySandbox:
         self.latency = latency
         self.max_in_flight = max_in_flight
         self.fault_rate = fault_rate
-        self.fault_kinds = tuple(fault_kinds)
-        unknown = set(self.fault_kinds) - set(FAULT_KINDS)
-        if unknown:
-            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {FAULT_KINDS}")
+        self.fault_kinds = _checked_kinds(fault_kinds)
         self.retry_after = retry_after
         self.slow_seconds = slow_seconds
         self.refuse = set(refuse)
@@ -171,8 +168,7 @@ class WooxySandbox:
 
     def outage(self, after: int = 0, kind: str = "http500") -> None:
         """After ``after`` more API requests, answer every request with the fault ``kind`` until :meth:`recover`."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; known: {FAULT_KINDS}")
+        _checked_kinds([kind])
         with self._lock:
             self._outage = (after, kind)
 
@@ -183,11 +179,8 @@ class WooxySandbox:
 
     def inject(self, *kinds: str) -> None:
         """Queue faults for the next API requests, in order (before any random ones)."""
-        for kind in kinds:
-            if kind not in FAULT_KINDS:
-                raise ValueError(f"unknown fault kind {kind!r}; known: {FAULT_KINDS}")
         with self._lock:
-            self._queued_faults.extend(kinds)
+            self._queued_faults.extend(_checked_kinds(kinds))
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -287,7 +280,7 @@ class WooxySandbox:
             if reject_type is None:
                 errors.append("Argument rejectType required")
             elif reject_type not in EMAIL_REJECT_TYPES:
-                errors.append(f"Allowed rejectType is {', '.join(EMAIL_REJECT_TYPES)}, but {reject_type} given")
+                errors.append(_email_type_error(reject_type))
             if raw_log is not None:
                 if not isinstance(raw_log, str):
                     errors.append("Argument rawLog must be a string")
@@ -311,7 +304,7 @@ class WooxySandbox:
         if not isinstance(email, str) or not email:
             raise _Refused(["Argument email must be a non-empty string"])
         if reject_type is not None and reject_type not in EMAIL_REJECT_TYPES:
-            raise _Refused([f"Allowed rejectType is {', '.join(EMAIL_REJECT_TYPES)}, but {reject_type} given"])
+            raise _Refused([_email_type_error(reject_type)])
         with self._lock:
             self.records_received += 1
             types = self.emails.get(email)
@@ -329,7 +322,7 @@ class WooxySandbox:
         if reject_type is None:
             raise _Refused(["Argument rejectType required"])
         if reject_type not in EMAIL_REJECT_TYPES:
-            raise _Refused([f"Allowed rejectType is {', '.join(EMAIL_REJECT_TYPES)}, but {reject_type} given"])
+            raise _Refused([_email_type_error(reject_type)])
         offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 20)
         email = body.get("email")
         with self._lock:
@@ -392,6 +385,18 @@ class WooxySandbox:
             row = self.phones.get(number)
         rows = [dict(row)] if row and body.get("rejectType") in (None, row["rejectType"]) else []
         return _page(rows, offset, limit)
+
+
+def _checked_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
+    kinds = tuple(kinds)
+    unknown = sorted(set(kinds) - set(FAULT_KINDS))
+    if unknown:
+        raise ValueError(f"unknown fault kinds {unknown}; known: {FAULT_KINDS}")
+    return kinds
+
+
+def _email_type_error(reject_type: object) -> str:
+    return f"Allowed rejectType is {', '.join(EMAIL_REJECT_TYPES)}, but {reject_type} given"
 
 
 def _page(rows: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,6 @@ class Scenario:
     streaming: bool = False
     naive_requests: int = 0
     note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def per_request(self) -> int:

@@ -13,7 +13,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import pendulum
 import requests
 import urllib3
 from airflow.sdk import BaseHook
@@ -88,7 +87,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - pendulum.now("UTC").timestamp())
+    return max(0.0, when.timestamp() - time.time())
 
 
 class WooxyHook(BaseHook):

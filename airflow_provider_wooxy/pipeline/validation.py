@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring_ascii as _json_string
@@ -137,19 +138,12 @@ def normalise_phone(value: object, default_region: str | None) -> str:
     return f"+{number.country_code}{national}"
 
 
-_VALIDITY: dict[int, Callable[[str], bool] | None] = {}
-
-
+@functools.cache
 def _main_region_validity(country_code: int) -> Callable[[str], bool] | None:
     """``phonenumbers.is_valid_number_for_region`` for the country code's main region, as a test on the NSN."""
-    try:
-        return _VALIDITY[country_code]
-    except KeyError:
-        region = _MAIN_REGION.get(country_code)
-        metadata = PhoneMetadata.metadata_for_region(region) if region else None
-        checker = None if metadata is None else RegionValidity(metadata)
-        _VALIDITY[country_code] = checker
-        return checker
+    region = _MAIN_REGION.get(country_code)
+    metadata = PhoneMetadata.metadata_for_region(region) if region else None
+    return None if metadata is None else RegionValidity(metadata)
 
 
 class RegionValidity:

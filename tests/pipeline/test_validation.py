@@ -8,13 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneMetadata, PhoneNumberType, is_valid_number_for_region
 
-from airflow_provider_wooxy.pipeline.validation import RecordError, RegionValidity, normalise_phone
+from airflow_provider_wooxy.pipeline.validation import _MAIN_REGION, RecordError, RegionValidity, normalise_phone
 
-MAIN_REGIONS = sorted(
-    region
-    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
-    if (region := phonenumbers.region_code_for_country_code(code)) not in ("001", "ZZ")
-)
+MAIN_REGIONS = sorted(set(_MAIN_REGION.values()))
 TYPES = [value for name, value in vars(PhoneNumberType).items() if name.isupper() and name != "UNKNOWN"]
 
 
