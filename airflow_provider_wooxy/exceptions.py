@@ -34,8 +34,19 @@ class WooxyError(AirflowException):
         status = f" (HTTP {http_status})" if http_status is not None else ""
         super().__init__(f"Wooxy {method} failed{status}: {'; '.join(self.errors) or 'no error text'}")
 
-    def __reduce__(self) -> tuple[type, tuple[str, list[str], int | None]]:
-        return (self.__class__, (self.method, self.errors, self.http_status))
+    def add_context(self, text: str) -> None:
+        """Append ``text`` to the message (how far a run got, how many attempts were made)."""
+        self.args = (f"{self.args[0]}{text}", *self.args[1:])
+
+    def __reduce__(self) -> tuple[type, tuple[str, list[str], int | None], dict[str, object]]:
+        # Airflow may pickle an exception between processes: the state carries what was set after __init__
+        # (a message extended by add_context, retry_after), which rebuilding from the arguments alone would drop.
+        return (self.__class__, (self.method, self.errors, self.http_status), {**self.__dict__, "args": self.args})
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        state = dict(state)
+        self.args = tuple(state.pop("args", self.args))  # type: ignore[call-overload]
+        self.__dict__.update(state)
 
 
 class WooxyTransientError(WooxyError):
@@ -58,6 +69,10 @@ class WooxyPermanentError(WooxyError, AirflowFailException):
 
 class WooxyAuthError(WooxyPermanentError):
     """The access token or the account was refused. Never worth retrying or bisecting."""
+
+
+class WooxyCertificateError(WooxyPermanentError):
+    """The server's TLS certificate does not verify: a CA bundle is missing or the host is wrong. Never retried."""
 
 
 class WooxyRejectedError(WooxyPermanentError):

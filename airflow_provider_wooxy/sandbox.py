@@ -2,8 +2,9 @@
 A local stand-in for the Wooxy v3 blacklist API, for tests, demos and benchmarks.
 
 It implements the six blacklist methods with the documented validation and error texts, keeps the blacklists
-in memory, enforces the account's 10-requests-in-flight rule (and records the most it saw), and can add latency
-and inject transient faults.
+in memory, enforces the account's 10-requests-in-flight rule (and records the most requests that were ever
+attempted at once, refused ones included), can add latency, inject transient faults, answer with each of the
+API's auth errors, and serve HTTPS with a certificate given by the test.
 
 From Python::
 
@@ -29,6 +30,7 @@ import random
 import re
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -45,6 +47,15 @@ if TYPE_CHECKING:
 
 FAULT_KINDS = ("http500", "html502", "http429", "internal200", "drop_before", "drop_after", "slow")
 """Transient faults the sandbox can inject: see :class:`WooxySandbox`."""
+
+AUTH_FAILURES = {
+    "invalid_token": "Invalid authorization token!",
+    "unknown_token": "no matches found for access token {token}",
+    "user_disabled": "user 4217 not enabled",
+    "no_key": "no data found for key 4217",
+    "check_failed": "access token check failed for key/secret 4217/{token}",
+}
+"""The API's auth and account error texts (``{token}`` is the token sent: the API echoes it), by name."""
 
 MAX_RECORDS = 100  # the hook's MAX_RECORDS_PER_REQUEST; not imported, to keep Airflow out of the sandbox process
 
@@ -76,6 +87,10 @@ class WooxySandbox:
     :param slow_seconds: how long a ``slow`` fault holds its answer (set it above the client's timeout).
     :param refuse: values (emails or phone numbers) the sandbox refuses as invalid although they look fine,
         standing in for API validation that differs from the client's.
+    :param auth_failure: answer every API request with this auth error (a key of :data:`AUTH_FAILURES`),
+        whatever the token.
+    :param auth_status: the HTTP status sent with ``auth_failure`` (the API's status for them is undocumented).
+    :param ssl_context: a server-side TLS context: the sandbox then serves HTTPS (:attr:`url` says ``https``).
     """
 
     def __init__(
@@ -92,6 +107,9 @@ class WooxySandbox:
         retry_after: str = "1",
         slow_seconds: float = 2.0,
         refuse: Iterable[str] = (),
+        auth_failure: str | None = None,
+        auth_status: int = 200,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -103,10 +121,17 @@ class WooxySandbox:
         self.retry_after = retry_after
         self.slow_seconds = slow_seconds
         self.refuse = set(refuse)
+        if auth_failure is not None and auth_failure not in AUTH_FAILURES:
+            raise ValueError(f"unknown auth failure {auth_failure!r}; known: {sorted(AUTH_FAILURES)}")
+        self.auth_failure = auth_failure
+        self.auth_status = auth_status
+        self.ssl_context = ssl_context
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._queued_faults: collections.deque[str] = collections.deque()
         self._outage: tuple[int, str] | None = None
+        self._open = threading.Event()
+        self._open.set()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.reset()
@@ -116,11 +141,12 @@ class WooxySandbox:
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:43817``."""
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> WooxySandbox:
         handler = type("Handler", (_Handler,), {"sandbox": self})
         server = _Server((self.host, self.port), handler)
+        server.ssl_context = self.ssl_context
         self._server = server
         self.port = server.server_address[1]
         self._thread = threading.Thread(
@@ -130,6 +156,7 @@ class WooxySandbox:
         return self
 
     def stop(self) -> None:
+        self._open.set()  # paused requests must not outlive the server
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -159,7 +186,8 @@ class WooxySandbox:
             self.requests: collections.Counter[str] = collections.Counter()
             self.faults: collections.Counter[str] = collections.Counter()
             self.in_flight = 0
-            self.max_in_flight_seen = 0
+            self.max_in_flight_seen = 0  # attempted: a request refused over the limit counts too
+            self.max_served_in_flight = 0
             self.over_limit = 0
             self.max_batch = 0
             self.records_received = 0
@@ -177,6 +205,14 @@ class WooxySandbox:
         with self._lock:
             self._outage = None
 
+    def pause(self) -> None:
+        """Hold every API request that gets in (counted in flight) until :meth:`resume`: concurrency without timing."""
+        self._open.clear()
+
+    def resume(self) -> None:
+        """Let the requests held by :meth:`pause` be answered."""
+        self._open.set()
+
     def inject(self, *kinds: str) -> None:
         """Queue faults for the next API requests, in order (before any random ones)."""
         with self._lock:
@@ -189,6 +225,7 @@ class WooxySandbox:
                 "total_requests": sum(self.requests.values()),
                 "faults": dict(self.faults),
                 "max_in_flight": self.max_in_flight_seen,
+                "max_served_in_flight": self.max_served_in_flight,
                 "over_limit": self.over_limit,
                 "max_batch": self.max_batch,
                 "records_received": self.records_received,
@@ -220,11 +257,13 @@ class WooxySandbox:
     def _enter(self, method: str) -> bool:
         with self._lock:
             self.requests[method] += 1
+            # Counted before the limit is applied: a client that overruns it must show in max_in_flight.
+            self.max_in_flight_seen = max(self.max_in_flight_seen, self.in_flight + 1)
             if self.in_flight >= self.max_in_flight:
                 self.over_limit += 1
                 return False
             self.in_flight += 1
-            self.max_in_flight_seen = max(self.max_in_flight_seen, self.in_flight)
+            self.max_served_in_flight = max(self.max_served_in_flight, self.in_flight)
             return True
 
     def _leave(self) -> None:
@@ -413,10 +452,19 @@ def _page(rows: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default backlog of 5 refuses bursts of new connections
+    ssl_context: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[Any, Any]:
+        connection, address = super().get_request()
+        if self.ssl_context is not None:
+            # The handshake runs in the request's thread (_Handler.setup): a client that refuses the certificate
+            # must not hold up the accepting loop.
+            connection = self.ssl_context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (timeout) closes its end: not worth a traceback on stderr.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
+        # A client that gave up (timeout) or refused the certificate closes its end: not worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError | ssl.SSLError):
             super().handle_error(request, client_address)
 
 
@@ -427,6 +475,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
+        super().setup()
 
     def parse_request(self) -> bool:
         self.received_at = time.monotonic()  # the request line is in: the answer's clock starts
@@ -497,9 +550,13 @@ class _Handler(BaseHTTPRequestHandler):
         # The latency is the whole time the API takes to answer: the sandbox's own processing comes out of it.
         answer_at = self.received_at + sandbox.latency
         try:
+            sandbox._open.wait()
             token = self.headers.get("Access-Token")
             fault = None
-            if not token:
+            if sandbox.auth_failure:
+                text = AUTH_FAILURES[sandbox.auth_failure].format(token=token)
+                status, payload = sandbox.auth_status, {"result": False, "errors": [text]}
+            elif not token:
                 status, payload = 401, {"result": False, "errors": ["Invalid authorization token!"]}
             elif token != sandbox.token:
                 # The real API echoes the token back: clients must keep it out of their errors and logs.

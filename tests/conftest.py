@@ -10,20 +10,44 @@ import pytest
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-from typing import TYPE_CHECKING
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.sandbox import WooxySandbox
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    import trustme
+
 TOKEN = "wooxy-test-token-7f3a9c2e"
 """A recognisable token: tests scan logs, errors and XCom for it."""
+
+SLOW_SUITES = ("e2e", "dag")
+"""Marks whose tests start Airflow processes: they get a longer per-test timeout than pyproject's default."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(mark) for mark in SLOW_SUITES) or item.path.name == "test_benchmarks.py":
+            item.add_marker(pytest.mark.timeout(1800))
 
 
 def connection_json(url: str, token: str = TOKEN, **extra: object) -> str:
     extra = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 5, **extra}
     return json.dumps({"conn_type": "wooxy", "host": url, "password": token, "extra": extra})
+
+
+def assert_within_limit(stats: dict[str, Any], limit: int = 10) -> None:
+    """The account's rule, from the sandbox's count of requests *attempted* at once (refused ones included)."""
+    assert stats["max_in_flight"] <= limit, f"{stats['max_in_flight']} requests were attempted at once (limit {limit})"
+    assert stats["over_limit"] == 0, f"{stats['over_limit']} requests were refused over the limit"
 
 
 @pytest.fixture
@@ -51,3 +75,96 @@ def logs(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]):
         return caplog.text + "".join(seen)
 
     return read
+
+
+@pytest.fixture(scope="session")
+def test_ca() -> trustme.CA:
+    """A certificate authority made for the test run: nothing outside the run trusts it."""
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture
+def ca_bundle(test_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The test CA as a PEM file, as a user would point REQUESTS_CA_BUNDLE at their company's CA."""
+    path = tmp_path_factory.mktemp("ca") / "test-ca.pem"
+    test_ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture
+def tls_sandbox(test_ca: trustme.CA) -> Iterator[WooxySandbox]:
+    """The sandbox over HTTPS, with a certificate from the test CA for 127.0.0.1 and localhost."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    test_ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    with WooxySandbox(token=TOKEN, retry_after="0", ssl_context=context) as server:
+        yield server
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class ForwardProxy:
+    url: str
+    log_path: Path
+
+    def access_log(self, expect: str, timeout: float = 20.0) -> str:
+        """
+        The proxy's access lines, once one holds ``expect`` (or the timeout passed): ``POST 127.0.0.1:port/v3/...``
+        for plain HTTP, ``CONNECT 127.0.0.1:port`` for a tunnel. proxy.py writes a line when the client's
+        connection closes.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = "\n".join(line for line in self.log_path.read_text().splitlines() if "access_log" in line)
+            if expect in lines or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def forward_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForwardProxy]:
+    """A real forward proxy (proxy.py, from PyPI) on loopback: plain HTTP forwarding and CONNECT tunnels."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("proxy") / "proxy.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "proxy",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--num-workers",
+            "1",
+            "--num-acceptors",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"proxy.py did not start: {log_path.read_text()}") from None
+                time.sleep(0.1)
+        yield ForwardProxy(f"http://127.0.0.1:{port}", log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
+    WooxyCertificateError,
     WooxyInputError,
     WooxyRejectedError,
     WooxyTransientError,
@@ -73,6 +75,21 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _certificate_problem(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind a transport error (requests and urllib3 wrap it twice), if any."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        pending.extend((current.__cause__, current.__context__, getattr(current, "reason", None), *current.args))
+    return None
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -271,6 +288,19 @@ class WooxyHook(BaseHook):
         except (requests.Timeout, urllib3.exceptions.TimeoutError):
             raise WooxyTransientError(method, [f"no response within {params.timeout:g} s"]) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            problem = _certificate_problem(exc)
+            if problem is not None:
+                # A certificate that does not verify will not start verifying on a retry: fail at once.
+                host = urlsplit(params.base_url).netloc
+                reason = f"certificate verify failed: {problem.verify_message}" if problem.verify_message else problem
+                raise WooxyCertificateError(
+                    method,
+                    [
+                        f"the TLS certificate of {host} could not be verified ({reason})",
+                        "if the server uses a private or corporate CA, point the REQUESTS_CA_BUNDLE environment "
+                        "variable at a CA bundle (PEM file) that holds it",
+                    ],
+                ) from None
             raise WooxyTransientError(method, [self._redact(f"{type(exc).__name__}: {exc}")]) from None
 
     @cached_property
@@ -292,6 +322,8 @@ class WooxyHook(BaseHook):
             errors = [f"response is not a Wooxy JSON answer: {self._redact(snippet)!r}"]
             if status == 429 or status >= 500:
                 raise WooxyTransientError(method, errors, status, _retry_after_seconds(retry_after))
+            if status in (401, 403):  # a gateway's own refusal page: still the credentials, not the content
+                raise WooxyAuthError(method, errors, status)
             raise WooxyRejectedError(method, [*errors, "check the connection's base URL"], status)
 
         if payload.get("result") is True and status < 400:
@@ -364,7 +396,7 @@ class WooxyHook(BaseHook):
         except WooxyTransientError as exc:
             if attempts > 1:
                 exc.errors.append(f"gave up after {attempts} attempts")
-                exc.args = (f"{exc.args[0]} (gave up after {attempts} attempts)",)
+                exc.add_context(f" (gave up after {attempts} attempts)")
             raise
 
     # -- API methods -----------------------------------------------------------------------------------------

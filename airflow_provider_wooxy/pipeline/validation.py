@@ -133,8 +133,10 @@ def normalise_phone(value: object, default_region: str | None) -> str:
     # first works out which region of a shared country code the number belongs to, covers the others.
     valid_in_main_region = _main_region_validity(number.country_code or 0)
     if not (valid_in_main_region and valid_in_main_region(national)) and not phonenumbers.is_valid_number(number):
-        region = phonenumbers.region_code_for_number(number) or default_region or "unknown region"
-        raise RecordError(f"not a valid phone number (region {region})")
+        # The number's own country, from its country code: default_region only read national formats.
+        region = _MAIN_REGION.get(number.country_code or 0)
+        country = f"+{number.country_code}, {region}" if region else f"+{number.country_code}"
+        raise RecordError(f"not a valid phone number (country code {country})")
     return f"+{number.country_code}{national}"
 
 

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING
+import pickle
+import time
+from email.utils import formatdate
 
 import pytest
 import requests
@@ -10,16 +12,15 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
+    WooxyCertificateError,
     WooxyInputError,
     WooxyPermanentError,
     WooxyRejectedError,
     WooxyTransientError,
 )
 from airflow_provider_wooxy.hooks.wooxy import DEFAULT_BASE_URL, WooxyHook
+from airflow_provider_wooxy.sandbox import AUTH_FAILURES, WooxySandbox
 from tests.conftest import TOKEN, connection_json
-
-if TYPE_CHECKING:
-    from airflow_provider_wooxy.sandbox import WooxySandbox
 
 
 def set_conn(monkeypatch: pytest.MonkeyPatch, value: str, conn_id: str = "wooxy_default") -> None:
@@ -174,13 +175,38 @@ class TestFailures:
         assert wooxy_conn.email_addresses() == {"a@example.com"}
 
     def test_timeout_is_retried(self, sandbox: WooxySandbox, monkeypatch):
-        sandbox.slow_seconds = 1.0
-        set_conn(monkeypatch, connection_json(sandbox.url, timeout=0.2))
+        sandbox.slow_seconds = 10.0  # far beyond the timeout: the held answer can only time out
+        set_conn(monkeypatch, connection_json(sandbox.url, timeout=0.5))
         sandbox.inject("slow")
         hook = WooxyHook()
         hook.add_phone_blacklist([{"phoneNumber": "+14155552671"}])
-        assert hook.retries == 1
+        stats = sandbox.stats()
+        assert stats["faults"] == {"slow": 1}
+        # A stalled machine can time out a fault-free request too: count the retries against what the sandbox
+        # received, not against the one injected fault.
+        assert hook.retries == stats["total_requests"] - 1 >= 1
         assert sandbox.phone_numbers() == {"+14155552671"}
+
+    def test_retry_after_as_http_date(self, wooxy_conn: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, connection_json(wooxy_conn.url, max_backoff=60))
+        wooxy_conn.retry_after = formatdate(time.time() + 8, usegmt=True)
+        wooxy_conn.inject("http429")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert len(waits) == 1
+        assert 6 <= waits[0] <= 8  # the date has whole seconds; the backoff alone would be under 0.02 s
+
+    @pytest.mark.parametrize("value", [pytest.param("soon", id="garbage"), pytest.param("", id="empty")])
+    def test_unreadable_retry_after_falls_back_to_backoff(self, wooxy_conn: WooxySandbox, value):
+        wooxy_conn.retry_after = value
+        wooxy_conn.inject("http429")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert len(waits) == 1 and waits[0] <= 0.05
 
     def test_retry_after_is_honoured(self, wooxy_conn: WooxySandbox, monkeypatch):
         set_conn(monkeypatch, connection_json(wooxy_conn.url, max_backoff=60))
@@ -326,3 +352,205 @@ class TestTransport:
         hook = WooxyHook()
         assert hook.session.proxies.get("https") == "http://proxy.invalid:3128"
         assert hook._pool is None  # requests handles the proxy
+
+    def test_gateway_refusal_page_is_an_auth_error(self, monkeypatch):
+        # A 401/403 HTML page (an API gateway's, not Wooxy's JSON) is still about the credentials.
+        import threading
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        class Forbidden(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                body = b"<html>403 Forbidden</html>"
+                self.send_response(403)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = HTTPServer(("127.0.0.1", 0), Forbidden)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            set_conn(monkeypatch, connection_json(f"http://127.0.0.1:{server.server_address[1]}"))
+            hook = WooxyHook()
+            with pytest.raises(WooxyAuthError, match=r"HTTP 403"):
+                hook.remove_email_blacklist("a@example.com")
+            assert hook.retries == 0
+        finally:
+            server.shutdown()
+
+
+class TestHookArguments:
+    def test_max_attempts_argument_overrides_the_connection(self, sandbox: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, connection_json(sandbox.url, max_attempts=5))
+        sandbox.outage()
+        with pytest.raises(WooxyTransientError, match="gave up after 2 attempts"):
+            WooxyHook(max_attempts=2).remove_email_blacklist("a@example.com")
+        assert sandbox.stats()["total_requests"] == 2
+
+    def test_max_attempts_one_disables_retries(self, sandbox: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, connection_json(sandbox.url, max_attempts=5))
+        sandbox.outage()
+        with pytest.raises(WooxyTransientError) as info:
+            WooxyHook(max_attempts=1).remove_email_blacklist("a@example.com")
+        assert "gave up" not in str(info.value)
+        assert sandbox.stats()["total_requests"] == 1
+
+    def test_timeout_argument_overrides_the_connection(self, sandbox: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, connection_json(sandbox.url, timeout=30))
+        sandbox.slow_seconds = 10.0
+        sandbox.inject("slow")
+        hook = WooxyHook(timeout=0.3, max_attempts=1)
+        assert hook.conn_params.timeout == 0.3
+        started = time.monotonic()
+        with pytest.raises(WooxyTransientError, match=r"no response within 0.3 s"):
+            hook.remove_email_blacklist("a@example.com")
+        assert time.monotonic() - started < 10  # the connection's 30 s would have waited for the held answer
+
+
+class TestAuthErrors:
+    """Each of the API's auth and account texts, with each plausible status: permanent, never retried, no token."""
+
+    @pytest.mark.parametrize("status", [pytest.param(s, id=f"http{s}") for s in (200, 401, 403)])
+    @pytest.mark.parametrize("failure", list(AUTH_FAILURES))
+    def test_every_auth_text_is_a_permanent_auth_error(self, wooxy_conn: WooxySandbox, failure, status):
+        wooxy_conn.auth_failure, wooxy_conn.auth_status = failure, status
+        hook = WooxyHook()
+        with pytest.raises(WooxyAuthError) as info:
+            hook.add_email_blacklist([{"email": "a@example.com", "rejectType": "hard"}])
+        exc = info.value
+        assert isinstance(exc, AirflowFailException)
+        assert exc.http_status == status
+        expected = AUTH_FAILURES[failure].format(token="***")
+        assert exc.errors == [expected]
+        assert TOKEN not in str(exc)
+        assert hook.retries == 0
+        assert wooxy_conn.stats()["total_requests"] == 1
+
+    @pytest.mark.parametrize(
+        "status", [pytest.param(401, id="http401"), pytest.param(403, id="http403")]
+    )
+    def test_status_alone_makes_an_auth_error(self, monkeypatch, status):
+        # An error text the hook does not know, with 401/403: the status decides.
+        with WooxySandbox(token=TOKEN, auth_failure="user_disabled", auth_status=status) as sandbox:
+            set_conn(monkeypatch, connection_json(sandbox.url))
+            from airflow_provider_wooxy.hooks import wooxy
+
+            monkeypatch.setattr(wooxy, "_AUTH_ERRORS", ())
+            with pytest.raises(WooxyAuthError):
+                WooxyHook().remove_email_blacklist("a@example.com")
+
+
+class TestTls:
+    """The sandbox over real HTTPS, with a certificate from a CA made for the test (trustme)."""
+
+    @pytest.fixture
+    def trusted(self, ca_bundle, monkeypatch):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle)
+        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+    @pytest.mark.parametrize(
+        "conn",
+        [
+            pytest.param(lambda port: {"host": f"https://127.0.0.1:{port}"}, id="url-with-port"),
+            pytest.param(lambda port: {"host": "localhost", "port": port}, id="bare-host-port-field"),
+            pytest.param(lambda port: {"host": "https://localhost", "port": port}, id="url-without-port"),
+        ],
+    )
+    def test_https_with_the_ca_bundle_from_the_environment(self, tls_sandbox: WooxySandbox, trusted, monkeypatch, conn):
+        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "password": TOKEN, **conn(tls_sandbox.port)}))
+        hook = WooxyHook()
+        assert hook.conn_params.base_url.startswith("https://")
+        assert hook._pool is not None and hook._pool.cert_reqs == "CERT_REQUIRED"
+        hook.add_email_blacklist([{"email": "a@example.com", "rejectType": "hard"}])
+        assert hook.find_email_blacklist("hard")["totalCount"] == 1
+        assert tls_sandbox.email_addresses() == {"a@example.com"}
+        assert hook.retries == 0
+
+    @pytest.mark.parametrize(
+        "ca_env",
+        [
+            pytest.param({}, id="system-bundle"),
+            pytest.param({"REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": ""}, id="empty-bundle-variables"),
+        ],
+    )
+    def test_untrusted_certificate_fails_at_once(self, tls_sandbox: WooxySandbox, monkeypatch, ca_env):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+        for name, value in ca_env.items():
+            monkeypatch.setenv(name, value)
+        set_conn(monkeypatch, connection_json(tls_sandbox.url))
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        with pytest.raises(WooxyCertificateError) as info:
+            hook.add_email_blacklist([{"email": "a@example.com", "rejectType": "hard"}])
+        message = str(info.value)
+        assert isinstance(info.value, AirflowFailException)  # Airflow must not retry it either
+        assert f"TLS certificate of 127.0.0.1:{tls_sandbox.port} could not be verified" in message
+        assert "certificate verify failed" in message
+        assert "REQUESTS_CA_BUNDLE" in message and "CA bundle" in message
+        assert "Traceback" not in message and info.value.__cause__ is None
+        assert (hook.retries, waits) == (0, [])
+        assert tls_sandbox.stats()["total_requests"] == 0  # the token never left: the handshake failed first
+
+    def test_certificate_for_another_host_fails_at_once(self, test_ca, ca_bundle, monkeypatch):
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        test_ca.issue_cert("api.wooxy.com").configure_cert(context)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle)
+        with WooxySandbox(token=TOKEN, ssl_context=context) as sandbox:
+            set_conn(monkeypatch, connection_json(sandbox.url))
+            with pytest.raises(WooxyCertificateError, match="certificate is not valid for '127.0.0.1'"):
+                WooxyHook().remove_email_blacklist("a@example.com")
+
+
+class TestProxy:
+    """The proxy route (requests' session instead of the urllib3 pool) through a real forward proxy on loopback."""
+
+    @pytest.fixture
+    def proxied(self, forward_proxy, monkeypatch):
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+        monkeypatch.setenv("HTTPS_PROXY", forward_proxy.url)
+        return forward_proxy
+
+    def test_http_through_the_proxy(self, wooxy_conn: WooxySandbox, proxied):
+        hook = WooxyHook()
+        assert hook._pool is None
+        hook.add_email_blacklist([{"email": "a@example.com", "rejectType": "hard"}])
+        assert hook.find_email_blacklist("hard")["totalCount"] == 1
+        assert wooxy_conn.email_addresses() == {"a@example.com"}
+        hook.session.close()  # proxy.py logs a connection's requests when it closes
+        # One line per connection, naming its first request: both went over the one kept-alive connection.
+        line = f"POST 127.0.0.1:{wooxy_conn.port}/v3/blacklist/add - 200 OK"
+        assert line in proxied.access_log(expect=line)
+
+    def test_https_through_the_proxy_via_connect(self, tls_sandbox: WooxySandbox, ca_bundle, proxied, monkeypatch):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle)
+        set_conn(monkeypatch, connection_json(tls_sandbox.url))
+        hook = WooxyHook()
+        assert hook._pool is None
+        hook.add_phone_blacklist([{"phoneNumber": "+14155552671"}])
+        assert tls_sandbox.phone_numbers() == {"+14155552671"}
+        hook.session.close()
+        assert f"CONNECT 127.0.0.1:{tls_sandbox.port}" in proxied.access_log(expect="CONNECT")
+
+    def test_untrusted_certificate_through_the_proxy_fails_at_once(self, tls_sandbox: WooxySandbox, proxied, monkeypatch):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+        set_conn(monkeypatch, connection_json(tls_sandbox.url))
+        hook = WooxyHook()
+        with pytest.raises(WooxyCertificateError, match="REQUESTS_CA_BUNDLE"):
+            hook.remove_email_blacklist("a@example.com")
+        assert hook.retries == 0
+
+    def test_transient_faults_are_retried_through_the_proxy(self, wooxy_conn: WooxySandbox, proxied):
+        wooxy_conn.inject("http500", "drop_before")
+        hook = WooxyHook()
+        hook.remove_email_blacklist("a@example.com")
+        assert hook.retries == 2
+        hook.session.close()
+        assert "/v3/blacklist/remove" in proxied.access_log(expect="/v3/blacklist/remove")
