@@ -8,8 +8,8 @@ import time
 import pytest
 import requests
 
-from airflow_provider_wooxy.sandbox import FAULT_KINDS, WooxySandbox
-from tests.conftest import TOKEN
+from airflow_provider_wooxy.sandbox import AUTH_FAILURES, FAULT_KINDS, WooxySandbox
+from tests.conftest import TOKEN, assert_within_limit, connection_json
 
 
 def post(sandbox: WooxySandbox, method: str, body: dict, token: str = TOKEN) -> requests.Response:
@@ -102,34 +102,78 @@ class TestSandboxApi:
             assert answer.json()["errors"] == ["Invalid RFC2822 email fine@example.com"]
 
 
+def wait_until(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
 class TestSandboxLimits:
-    def test_counts_and_refuses_beyond_ten_in_flight(self):
-        with WooxySandbox(token=TOKEN, latency=0.3) as sandbox:
-            statuses: list[int] = []
+    def test_counts_and_refuses_beyond_ten_in_flight(self, sandbox):
+        sandbox.pause()  # every request that gets in is held: 14 callers are at the door together, whatever the clock
+        statuses: list[int] = []
 
-            def call() -> None:
-                statuses.append(post(sandbox, "blacklist/remove", {"email": "a@b.co"}).status_code)
+        def call() -> None:
+            statuses.append(post(sandbox, "blacklist/remove", {"email": "a@b.co"}).status_code)
 
-            threads = [threading.Thread(target=call) for _ in range(14)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            stats = sandbox.stats()
-        assert stats["max_in_flight"] == 10
+        threads = [threading.Thread(target=call) for _ in range(14)]
+        for thread in threads:
+            thread.start()
+        wait_until(lambda: sandbox.stats()["total_requests"] == 14 and len(statuses) == 4)
+        sandbox.resume()
+        for thread in threads:
+            thread.join()
+        stats = sandbox.stats()
+        assert stats["max_in_flight"] == 11  # attempted: ten held and one more refused at the door
+        assert stats["max_served_in_flight"] == 10
         assert stats["over_limit"] == 4
         assert sorted(statuses) == [200] * 10 + [429] * 4
 
+    def test_within_limit_check_catches_an_over_concurrent_client(self, sandbox, monkeypatch):
+        """A sender with one thread too many: the suite's concurrency assertion must fail on it."""
+        from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+        from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, encode_single
+
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, max_attempts=100))
+        sender = BatchSender(WooxyHook(), "blacklist/remove", encode=encode_single, max_concurrency=11)
+        batches = iter([Batch(i, [(i + 1, b'{"email":"a%d@b.co"}' % i)]) for i in range(11)])
+        sandbox.pause()
+        thread = threading.Thread(target=sender.run, args=(batches,))
+        thread.start()
+        wait_until(lambda: sandbox.stats()["total_requests"] >= 11)
+        sandbox.resume()
+        thread.join(timeout=30)
+        assert sender.report.sent == 11  # the 429s were retried: only the count shows the overrun
+        with pytest.raises(AssertionError, match="11 requests were attempted at once"):
+            assert_within_limit(sandbox.stats())
+
+    def test_within_limit_check_passes_at_exactly_ten(self, sandbox):
+        sandbox.pause()
+        threads = [
+            threading.Thread(target=post, args=(sandbox, "blacklist/remove", {"email": "a@b.co"})) for _ in range(10)
+        ]
+        for thread in threads:
+            thread.start()
+        wait_until(lambda: sandbox.stats()["total_requests"] == 10)
+        sandbox.resume()
+        for thread in threads:
+            thread.join()
+        assert sandbox.stats()["max_in_flight"] == 10
+        assert_within_limit(sandbox.stats())
+
     @pytest.mark.parametrize("kind", FAULT_KINDS)
     def test_fault_injection(self, sandbox, kind):
-        sandbox.slow_seconds = 0.5
+        # Only the slow fault meets a short timeout, and it holds its answer far beyond it: no outcome here
+        # depends on how busy the machine is.
+        sandbox.slow_seconds = 10.0
         sandbox.inject(kind)
         try:
             response = requests.post(
                 f"{sandbox.url}/v3/blacklist/remove",
                 json={"email": "a@b.co"},
                 headers={"Access-Token": TOKEN},
-                timeout=0.25,
+                timeout=0.5 if kind == "slow" else 10,
             )
             outcome = (response.status_code, response.text)
         except requests.RequestException as exc:
@@ -159,6 +203,35 @@ class TestSandboxLimits:
         first = run()
         assert first == run()
         assert 3 < sum(first.values()) < 17
+
+
+class TestSandboxModes:
+    @pytest.mark.parametrize("status", [200, 401, 403])
+    @pytest.mark.parametrize("failure", list(AUTH_FAILURES))
+    def test_auth_failures_answer_whatever_the_token(self, failure, status):
+        with WooxySandbox(token=TOKEN, auth_failure=failure, auth_status=status) as sandbox:
+            response = post(sandbox, "blacklist/find", {"rejectType": "hard"})
+        assert response.status_code == status
+        assert response.json() == {"result": False, "errors": [AUTH_FAILURES[failure].format(token=TOKEN)]}
+
+    def test_unknown_auth_failure_is_refused(self):
+        with pytest.raises(ValueError, match="unknown auth failure"):
+            WooxySandbox(auth_failure="expired")
+
+    def test_https(self, tls_sandbox, ca_bundle):
+        assert tls_sandbox.url.startswith("https://127.0.0.1:")
+        answer = requests.post(
+            f"{tls_sandbox.url}/v3/blacklist/find",
+            json={"rejectType": "hard"},
+            headers={"Access-Token": TOKEN},
+            timeout=10,
+            verify=ca_bundle,
+        )
+        assert answer.json()["result"] is True
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.post(f"{tls_sandbox.url}/v3/blacklist/find", json={}, timeout=10, verify=True)
+        # A client that refused the certificate does not stop the sandbox serving the next one.
+        assert requests.get(f"{tls_sandbox.url}/_sandbox/stats", timeout=10, verify=ca_bundle).ok
 
 
 def test_command_line_serves_and_stops():
