@@ -94,13 +94,17 @@ class _RawAdapter(io.RawIOBase):
 
 @contextlib.contextmanager
 def _open_text(path: str, conn_id: str | None, gzipped: bool) -> Iterator[IO[str]]:
-    location = storage_path(path, conn_id)
     try:
-        raw: IO[bytes] = location.open("rb")
+        raw: IO[bytes] = storage_path(path, conn_id).open("rb")
     except FileNotFoundError:
         raise WooxyInputError(f"input file not found: {path}") from None
     except IsADirectoryError:
         raise WooxyInputError(f"input path is a directory, not a file: {path}") from None
+    except ValueError as exc:  # object storage: no filesystem for the scheme, or none under that connection
+        raise WooxyInputError(
+            f"cannot open {path}: {exc}. Check the URI's scheme, storage_conn_id, and that the Airflow provider "
+            "for that storage is installed."
+        ) from None
     with raw:
         # Object storage files come wrapped for lineage tracking, at a Python call per attribute access; one
         # large buffer in front keeps that to one call per megabyte instead of several per line. A local file

@@ -551,3 +551,240 @@ class TestOnKill:
         assert "the task was stopped (on_kill)" in str(exc)
         assert "valid records were accepted before this failure" in str(exc)
         assert sandbox.stats()["total_requests"] < 100  # 2000 removes would take 50 s: it stopped at once
+
+
+class TestAuthThroughOperators:
+    @pytest.mark.parametrize(
+        ("failure", "status"),
+        [pytest.param(name, status, id=f"{name}-http{status}") for name in AUTH_FAILURES for status in (200, 401, 403)],
+    )
+    def test_every_auth_text_fails_the_task_at_once(self, wooxy_conn: WooxySandbox, failure, status, logs):
+        wooxy_conn.auth_failure, wooxy_conn.auth_status = failure, status
+        op = WooxyAddEmailBlacklistOperator(task_id="add", records=emails(1000), max_concurrency=1)
+        with pytest.raises(WooxyAuthError) as info:
+            op.execute({})
+        assert isinstance(info.value, AirflowFailException)
+        assert AUTH_FAILURES[failure].format(token="***") in str(info.value)
+        assert "0 of 1000 valid records were accepted" in str(info.value)
+        assert op.hook.retries == 0
+        assert wooxy_conn.stats()["total_requests"] == 1  # never retried, never bisected
+        assert TOKEN not in logs() + str(info.value)
+
+
+class TestStreaming:
+    """max_invalid=None: validation and sending run together. Tested through the operators' public arguments."""
+
+    def test_invalid_records_and_duplicates(self, wooxy_conn: WooxySandbox):
+        records = [*emails(250), "not-an-address", "user3@example.com", "USER4@example.com", "", *emails(5, 250)]
+        summary = WooxyAddEmailBlacklistOperator(task_id="add", records=records, max_invalid=None).execute({})
+        assert (summary["received"], summary["valid"], summary["sent"]) == (259, 255, 255)
+        assert (summary["invalid"], summary["duplicates"]) == (2, 2)
+        assert summary["sent"] + summary["invalid"] + summary["duplicates"] == summary["received"]
+        assert sorted(r["row"] for r in summary["rejects_sample"]) == [251, 254]
+        assert wooxy_conn.email_addresses() == set(emails(255))
+
+    def test_phone_streaming_remove(self, wooxy_conn: WooxySandbox):
+        WooxyAddPhoneBlacklistOperator(task_id="add", records=["+14155552671", "+14155552672"]).execute({})
+        summary = WooxyRemovePhoneBlacklistOperator(
+            task_id="rm", records=["+14155552671", "+1 415 555 2671", "+1555"], max_invalid=None
+        ).execute({})
+        assert (summary["sent"], summary["duplicates"], summary["invalid"]) == (1, 1, 1)
+        assert wooxy_conn.phone_numbers() == {"+14155552672"}
+
+    def test_rejects_file(self, wooxy_conn: WooxySandbox, tmp_path):
+        wooxy_conn.refuse = {"user7@example.com"}
+        rejects = tmp_path / "out" / "rejects.csv"
+        summary = WooxyAddEmailBlacklistOperator(
+            task_id="add", records=[*emails(20), "bad@", "worse"], max_invalid=None, rejects_path=str(rejects)
+        ).execute({})
+        assert (summary["sent"], summary["invalid"], summary["refused_by_api"]) == (19, 2, 1)
+        lines = rejects.read_text().splitlines()
+        assert lines[0] == "row,value,reason,source"
+        rows = {line.split(",")[0]: line for line in lines[1:]}
+        assert set(rows) == {"21", "22", "8"}
+        assert rows["21"].startswith("21,bad@,") and rows["21"].endswith(",validation")
+        assert "user7@example.com" in rows["8"] and rows["8"].endswith(",api")
+
+    def test_a_file_that_breaks_halfway(self, wooxy_conn: WooxySandbox, tmp_path):
+        path = tmp_path / "in.json"
+        path.write_text("[" + ",".join(f'"{e}"' for e in emails(3000)) + ', "user3000@example.com" "oops"]')
+        with pytest.raises(WooxyInputError, match="broken after element 3001") as info:
+            WooxyAddEmailBlacklistOperator(task_id="add", path=str(path), max_invalid=None).execute({})
+        assert isinstance(info.value, AirflowFailException)  # a re-run reads the same broken file
+        # Streaming sends while it reads: what went out is a prefix of the file, never a record after the break.
+        assert wooxy_conn.email_addresses() <= set(emails(3001))
+        assert_within_limit(wooxy_conn.stats())
+
+    def test_a_csv_with_a_bad_byte_halfway(self, wooxy_conn: WooxySandbox, tmp_path):
+        path = tmp_path / "in.csv"
+        path.write_bytes(("email\n" + "\n".join(emails(2000)) + "\n").encode() + b"j\xf6rg@example.com\n")
+        with pytest.raises(WooxyInputError, match="is not UTF-8 text: byte 0xf6"):
+            WooxyAddEmailBlacklistOperator(task_id="add", path=str(path), max_invalid=None).execute({})
+        assert wooxy_conn.email_addresses() <= set(emails(2000))
+
+    def test_empty_input_fails_and_sends_nothing(self, wooxy_conn: WooxySandbox, tmp_path):
+        path = tmp_path / "empty.csv"
+        path.write_text("email\n")
+        with pytest.raises(WooxyInputError, match="holds no records; set allow_empty=True"):
+            WooxyAddEmailBlacklistOperator(task_id="add", path=str(path), max_invalid=None).execute({})
+        assert wooxy_conn.stats()["total_requests"] == 0
+
+    def test_empty_input_allowed(self, wooxy_conn: WooxySandbox, logs):
+        summary = WooxyRemoveEmailBlacklistOperator(
+            task_id="rm", records=[], max_invalid=None, allow_empty=True
+        ).execute({})
+        assert (summary["received"], summary["sent"], summary["requests"]) == (0, 0, 0)
+        assert "The input is empty" in logs()
+        assert wooxy_conn.stats()["total_requests"] == 0
+
+    def test_checkpoint_path_is_refused(self, tmp_path):
+        with pytest.raises(WooxyInputError, match="checkpoint_path needs a validation pass"):
+            WooxyAddEmailBlacklistOperator(
+                task_id="add", records=["a@b.co"], max_invalid=None, checkpoint_path=str(tmp_path / "c.json")
+            )
+
+
+class TestEmptyInput:
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            pytest.param({"records": []}, id="empty-list"),
+            pytest.param({"path": "empty.csv"}, id="header-only-csv"),
+            pytest.param({"path": "empty.json"}, id="empty-json-array"),
+        ],
+    )
+    def test_allow_empty_succeeds_without_a_request(self, wooxy_conn: WooxySandbox, tmp_path, kwargs):
+        (tmp_path / "empty.csv").write_text("email\n")
+        (tmp_path / "empty.json").write_text("[]")
+        if "path" in kwargs:
+            kwargs = {"path": str(tmp_path / kwargs["path"])}
+        summary = WooxyAddEmailBlacklistOperator(task_id="add", allow_empty=True, **kwargs).execute({})
+        assert (summary["received"], summary["sent"], summary["requests"]) == (0, 0, 0)
+        assert wooxy_conn.stats()["total_requests"] == 0
+
+    def test_all_duplicates_of_nothing_is_not_empty(self, wooxy_conn: WooxySandbox):
+        # allow_empty is about an empty input, not about an input whose records were all rejected.
+        with pytest.raises(WooxyInputError, match="1 of 1 records are invalid"):
+            WooxyAddEmailBlacklistOperator(task_id="add", records=["nope"], allow_empty=True).execute({})
+
+
+class TestDryRun:
+    def test_dry_run_needs_no_connection(self, sandbox, monkeypatch):
+        monkeypatch.delenv("AIRFLOW_CONN_WOOXY_DEFAULT", raising=False)
+        summary = WooxyAddEmailBlacklistOperator(
+            task_id="add", records=[*emails(150), "bad"], max_invalid=1, dry_run=True, wooxy_conn_id="wooxy_nowhere"
+        ).execute({})
+        assert summary["dry_run"] is True
+        assert (summary["valid"], summary["invalid"], summary["sent"], summary["requests"]) == (150, 1, 0, 0)
+        assert sandbox.stats()["total_requests"] == 0
+
+    def test_dry_run_still_refuses_bad_input(self, sandbox):
+        with pytest.raises(WooxyInputError, match="more than max_invalid=0"):
+            WooxyAddEmailBlacklistOperator(
+                task_id="add", records=["bad"], dry_run=True, wooxy_conn_id="wooxy_nowhere"
+            ).execute({})
+
+
+class TestRejectsWhenSendingFails:
+    def test_rejects_file_is_written_when_sending_fails(self, sandbox, monkeypatch, tmp_path):
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, max_attempts=2))
+        sandbox.outage(after=1)
+        rejects = tmp_path / "rejects.jsonl"
+        op = WooxyAddEmailBlacklistOperator(
+            task_id="add",
+            records=[*emails(300), "bad@", "worse"],
+            max_invalid=5,
+            max_concurrency=1,
+            rejects_path=str(rejects),
+        )
+        with pytest.raises(WooxyTransientError, match="100 of 300 valid records were accepted"):
+            op.execute({})
+        lines = [json.loads(line) for line in rejects.read_text().splitlines()]
+        assert [(r["row"], r["value"], r["source"]) for r in lines] == [(301, "bad@", "validation"), (302, "worse", "validation")]
+
+
+
+@pytest.fixture
+def storage_conn():
+    """An object storage attached under the connection id ``wooxy_store`` only (``memory://`` with its own store).
+
+    Without ``storage_conn_id`` a path resolves to fsspec's shared memory store, where nothing was put.
+    """
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from airflow.sdk.io import attach
+
+    class Isolated(MemoryFileSystem):
+        store: dict = {}  # noqa: RUF012  (per class on purpose: apart from MemoryFileSystem's shared store)
+        pseudo_dirs = [""]  # noqa: RUF012
+
+    fs = Isolated()
+    fs.store.clear()
+    attach(protocol="memory", conn_id="wooxy_store", fs=fs)
+    return fs
+
+
+class TestStorageConnection:
+    def test_input_rejects_and_checkpoint_go_through_the_storage_connection(
+        self, sandbox, storage_conn, monkeypatch, logs
+    ):
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, max_attempts=1))
+        storage_conn.pipe_file("/bucket/in.csv", ("email\n" + "\n".join([*emails(500), "bad@"]) + "\n").encode())
+        make = lambda: WooxyAddEmailBlacklistOperator(  # noqa: E731
+            task_id="add",
+            path="memory://bucket/in.csv",
+            storage_conn_id="wooxy_store",
+            max_invalid=1,
+            max_concurrency=1,
+            rejects_path="memory://bucket/out/rejects.jsonl",
+            checkpoint_path="memory://bucket/state/checkpoint.json",
+        )
+        sandbox.outage(after=2)
+        with pytest.raises(WooxyTransientError):
+            make().execute({})
+        assert json.loads(storage_conn.cat_file("/bucket/state/checkpoint.json"))["done"] == [[0, 1]]
+        sandbox.recover()
+        summary = make().execute({})
+        assert (summary["sent"], summary["resumed"], summary["invalid"]) == (500, 200, 1)
+        assert sandbox.email_addresses() == set(emails(500))
+        assert json.loads(storage_conn.cat_file("/bucket/out/rejects.jsonl"))["value"] == "bad@"
+        assert not storage_conn.exists("/bucket/state/checkpoint.json")
+
+    def test_without_the_connection_the_file_is_not_found(self, wooxy_conn, storage_conn):
+        storage_conn.pipe_file("/bucket/only-here.csv", b"email\na@b.co\n")
+        with pytest.raises(WooxyInputError, match="cannot open memory://bucket/only-here.csv: .*storage_conn_id"):
+            WooxyAddEmailBlacklistOperator(task_id="add", path="memory://bucket/only-here.csv").execute({})
+        assert wooxy_conn.stats()["total_requests"] == 0
+
+
+class TestCheckpointEdges:
+    def test_corrupt_checkpoint_starts_over(self, wooxy_conn: WooxySandbox, tmp_path, logs):
+        checkpoint = tmp_path / "checkpoint.json"
+        checkpoint.write_text('{"fingerprint": "abc", "done": [[0, ')  # cut short by a crash mid-write
+        summary = WooxyAddEmailBlacklistOperator(
+            task_id="add", records=emails(300), max_concurrency=1, checkpoint_path=str(checkpoint)
+        ).execute({})
+        assert (summary["sent"], summary["resumed"], summary["requests"]) == (300, 0, 3)
+        assert "starting from the beginning" in logs()
+        assert not checkpoint.exists()
+
+    def test_resume_counts_a_partial_last_batch(self, sandbox, monkeypatch, tmp_path):
+        # 1050 records: ten batches of 100 and a last one of 50.
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, max_attempts=1))
+        checkpoint = tmp_path / "checkpoint.json"
+        make = lambda: WooxyAddEmailBlacklistOperator(  # noqa: E731
+            task_id="add", records=emails(1050), max_concurrency=1, checkpoint_path=str(checkpoint)
+        )
+        sandbox.outage(after=4)
+        with pytest.raises(WooxyTransientError, match="400 of 1050"):
+            make().execute({})
+        state = json.loads(checkpoint.read_text())
+        assert state["done"] == [[0, 3]]
+        # A concurrent run can finish the short last batch before a middle one fails: record it as done too.
+        state["done"] = [[0, 3], [10, 10]]
+        checkpoint.write_text(json.dumps(state))
+        sandbox.recover()
+        sandbox.reset()
+        summary = make().execute({})
+        assert (summary["sent"], summary["resumed"], summary["requests"]) == (1050, 450, 6)
+        assert sandbox.email_addresses() == set(emails(400, start=400)) | set(emails(200, start=800))
