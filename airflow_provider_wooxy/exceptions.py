@@ -41,12 +41,8 @@ class WooxyError(AirflowException):
     def __reduce__(self) -> tuple[type, tuple[str, list[str], int | None], dict[str, object]]:
         # Airflow may pickle an exception between processes: the state carries what was set after __init__
         # (a message extended by add_context, retry_after), which rebuilding from the arguments alone would drop.
+        # BaseException's own __setstate__ sets each item as an attribute, "args" included.
         return (self.__class__, (self.method, self.errors, self.http_status), {**self.__dict__, "args": self.args})
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        state = dict(state)
-        self.args = tuple(state.pop("args", self.args))  # type: ignore[call-overload]
-        self.__dict__.update(state)
 
 
 class WooxyTransientError(WooxyError):

@@ -14,6 +14,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_wooxy.sandbox import WooxySandbox
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     import trustme
 
@@ -48,6 +49,37 @@ def assert_within_limit(stats: dict[str, Any], limit: int = 10) -> None:
     """The account's rule, from the sandbox's count of requests *attempted* at once (refused ones included)."""
     assert stats["max_in_flight"] <= limit, f"{stats['max_in_flight']} requests were attempted at once (limit {limit})"
     assert stats["over_limit"] == 0, f"{stats['over_limit']} requests were refused over the limit"
+
+
+def run_held(sandbox: WooxySandbox, call: Callable[[], Any], in_flight: int) -> Any:
+    """
+    Run ``call()`` while the sandbox holds every request until ``in_flight`` of them are in at once, then let them
+    all be answered: shows the concurrency a client reaches without depending on the clock. Fails if the client
+    never gets that many requests in flight (it stops sending, or it sends one at a time).
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    sandbox.pause()
+    thread = threading.Thread(target=target)
+    thread.start()
+    deadline = time.monotonic() + 60
+    try:
+        while (seen := sandbox.stats()["total_requests"]) < in_flight:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError(f"the client never had {in_flight} requests in flight (it sent {seen})")
+            time.sleep(0.01)
+    finally:
+        sandbox.resume()
+        thread.join(timeout=120)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 @pytest.fixture

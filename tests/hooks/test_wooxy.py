@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import time
 from email.utils import formatdate
 
@@ -429,9 +428,7 @@ class TestAuthErrors:
         assert hook.retries == 0
         assert wooxy_conn.stats()["total_requests"] == 1
 
-    @pytest.mark.parametrize(
-        "status", [pytest.param(401, id="http401"), pytest.param(403, id="http403")]
-    )
+    @pytest.mark.parametrize("status", [pytest.param(401, id="http401"), pytest.param(403, id="http403")])
     def test_status_alone_makes_an_auth_error(self, monkeypatch, status):
         # An error text the hook does not know, with 401/403: the status decides.
         with WooxySandbox(token=TOKEN, auth_failure="user_disabled", auth_status=status) as sandbox:
@@ -503,7 +500,7 @@ class TestTls:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle)
         with WooxySandbox(token=TOKEN, ssl_context=context) as sandbox:
             set_conn(monkeypatch, connection_json(sandbox.url))
-            with pytest.raises(WooxyCertificateError, match="certificate is not valid for '127.0.0.1'"):
+            with pytest.raises(WooxyCertificateError, match=r"certificate is not valid for '127\.0\.0\.1'"):
                 WooxyHook().remove_email_blacklist("a@example.com")
 
 
@@ -539,7 +536,9 @@ class TestProxy:
         hook.session.close()
         assert f"CONNECT 127.0.0.1:{tls_sandbox.port}" in proxied.access_log(expect="CONNECT")
 
-    def test_untrusted_certificate_through_the_proxy_fails_at_once(self, tls_sandbox: WooxySandbox, proxied, monkeypatch):
+    def test_untrusted_certificate_through_the_proxy_fails_at_once(
+        self, tls_sandbox: WooxySandbox, proxied, monkeypatch
+    ):
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
         set_conn(monkeypatch, connection_json(tls_sandbox.url))
         hook = WooxyHook()

@@ -707,8 +707,10 @@ class TestRejectsWhenSendingFails:
         with pytest.raises(WooxyTransientError, match="100 of 300 valid records were accepted"):
             op.execute({})
         lines = [json.loads(line) for line in rejects.read_text().splitlines()]
-        assert [(r["row"], r["value"], r["source"]) for r in lines] == [(301, "bad@", "validation"), (302, "worse", "validation")]
-
+        assert [(r["row"], r["value"], r["source"]) for r in lines] == [
+            (301, "bad@", "validation"),
+            (302, "worse", "validation"),
+        ]
 
 
 @pytest.fixture
@@ -717,13 +719,12 @@ def storage_conn():
 
     Without ``storage_conn_id`` a path resolves to fsspec's shared memory store, where nothing was put.
     """
+    from airflow.sdk.io import attach
     from fsspec.implementations.memory import MemoryFileSystem
 
-    from airflow.sdk.io import attach
-
     class Isolated(MemoryFileSystem):
-        store: dict = {}  # noqa: RUF012  (per class on purpose: apart from MemoryFileSystem's shared store)
-        pseudo_dirs = [""]  # noqa: RUF012
+        store: dict = {}
+        pseudo_dirs = [""]
 
     fs = Isolated()
     fs.store.clear()
