@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+import ijson
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
@@ -29,7 +30,6 @@ FILE_FORMATS = ("csv", "json", "jsonl")
 _SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _CHUNK = 1 << 16
 _BUFFER = 1 << 20
-_NUMBER_CHARS = frozenset("0123456789.eE+-")
 
 Item = tuple[int, object]
 
@@ -181,74 +181,46 @@ def _iter_json_lines(text: IO[str], field: str) -> Iterator[Item]:
             yield row, RecordError(f"line is not valid JSON ({exc})")
 
 
+class _Utf8Chunks:
+    """The decoded text (byte-order mark dropped, bad bytes reported as for CSV) as UTF-8 bytes again, for ijson."""
+
+    def __init__(self, head: str, text: IO[str]) -> None:
+        self._head = head
+        self._text = text
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson's probe for bytes or text
+            return b""
+        if self._head:
+            chunk, self._head = self._head, ""
+        else:
+            chunk = self._text.read(size)
+        return chunk.encode()
+
+
 def _iter_json_array(text: IO[str], field: str) -> Iterator[Item]:
-    """Stream the elements of a top-level JSON array without loading the whole document."""
-    decoder = json.JSONDecoder()
-    buffer = ""
-    pos = 0
-    eof = False
-
-    def fill() -> bool:
-        nonlocal buffer, pos, eof
-        chunk = text.read(_CHUNK)
+    """Stream the elements of a top-level JSON array without loading the whole document (ijson's C parser)."""
+    chunk_size = _CHUNK
+    head = ""
+    while not head.strip():
+        chunk = text.read(chunk_size)
         if not chunk:
-            eof = True
-            return False
-        buffer = buffer[pos:] + chunk
-        pos = 0
-        return True
-
-    def skip_ws() -> str:
-        nonlocal pos
-        while True:
-            while pos < len(buffer) and buffer[pos] in " \t\r\n":
-                pos += 1
-            if pos < len(buffer):
-                return buffer[pos]
-            if not fill():
-                return ""
-
-    first = skip_ws()
-    if first == "":
-        return
+            return  # an empty document: no records
+        head += chunk
+    first = head.lstrip(" \t\r\n")[0]
     if first != "[":
         kind = "an object" if first == "{" else f"{first!r}"
         raise WooxyInputError(f"expected a JSON array of records, but the document starts with {kind}.")
-    pos += 1
     row = 0
-    if skip_ws() == "]":
-        return
-    while True:
-        while True:
-            try:
-                value, end = decoder.raw_decode(buffer, pos)
-            except ValueError as exc:
-                if not eof and fill():
-                    continue
-                raise WooxyInputError(f"the JSON array is broken at element {row + 1}: {exc}.") from None
-            # A number cut by the buffer's end ("12" of "12.5e3") decodes "successfully", too short: read on.
-            if (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and (end == len(buffer) or buffer[end] in _NUMBER_CHARS)
-                and not eof
-                and fill()
-            ):
-                continue
-            break
-        row += 1
-        pos = end
-        yield row, value
-        sep = skip_ws()
-        if sep == "]":
-            return
-        if sep != ",":
-            raise WooxyInputError(
-                f"the JSON array is broken after element {row}: expected ',' or ']' but found "
-                f"{sep or 'the end of the file'!r}."
-            )
-        pos += 1
-        skip_ws()
+    try:
+        # use_float: numbers as json.loads gives them (int or float), not Decimal.
+        for value in ijson.items(_Utf8Chunks(head, text), "item", use_float=True, buf_size=chunk_size):
+            row += 1
+            yield row, value
+    except ijson.JSONError as exc:
+        # yajl's message is several lines with a caret under the bad spot: its first line is the part to read.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WooxyInputError(f"the JSON array is broken after element {row}: {reason}.") from None
 
 
 def iter_input(

@@ -92,3 +92,19 @@ def test_normalise_phone_refuses_what_phonenumbers_calls_invalid(text: str, regi
     assert not phonenumbers.is_valid_number(phonenumbers.parse(text, region))
     with pytest.raises(RecordError, match="not a valid phone number"):
         normalise_phone(text, region)
+
+
+class TestPhoneErrors:
+    @pytest.mark.parametrize(
+        ("value", "default_region", "country"),
+        [
+            pytest.param("+44 20 7946 001", "US", "+44, GB", id="uk-number-read-with-us-default"),
+            pytest.param("+1 415 555 267", "GB", "+1, US", id="nanp-number-read-with-gb-default"),
+            pytest.param("020 7946 001", "GB", "+44, GB", id="national-format"),
+            pytest.param("+49 30 1", None, "+49, DE", id="no-default-region"),
+        ],
+    )
+    def test_invalid_number_names_its_own_country(self, value, default_region, country):
+        with pytest.raises(RecordError) as info:
+            normalise_phone(value, default_region)
+        assert str(info.value) == f"not a valid phone number (country code {country})"
