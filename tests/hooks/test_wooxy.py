@@ -97,6 +97,14 @@ class TestConnectionSettings:
         assert WooxyHook().conn_params.base_url == "http://10.0.0.5"
         assert "plain http://" in logs()
 
+    @pytest.mark.parametrize(
+        ("extra", "timeout"),
+        [pytest.param({}, 30, id="default"), pytest.param({"timeout": 0}, 30, id="zero-means-default")],
+    )
+    def test_timeout_extra(self, monkeypatch, extra, timeout):
+        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "password": "t0ken-abc", "extra": extra}))
+        assert WooxyHook().conn_params.timeout == timeout
+
     def test_bad_numeric_extra(self, monkeypatch):
         set_conn(
             monkeypatch,
@@ -237,6 +245,55 @@ class TestFailures:
         assert len(waits) == 4
         for attempt, wait in enumerate(waits):
             assert 2**attempt / 2 <= wait <= 2**attempt  # jittered within [half, full] of the exponential step
+
+    @pytest.mark.parametrize(
+        ("pick", "expected"),
+        [
+            pytest.param(lambda low, high: low, [0.5, 1, 2, 4], id="lowest-jitter"),
+            pytest.param(lambda low, high: high, [1, 2, 4, 8], id="highest-jitter"),
+        ],
+    )
+    def test_jitter_bounds_exactly(self, sandbox: WooxySandbox, monkeypatch, pick, expected):
+        import random
+
+        set_conn(monkeypatch, connection_json(sandbox.url, backoff=1, max_backoff=100, max_attempts=5))
+        monkeypatch.setattr(random, "uniform", pick)  # the jitter's ends, without chance
+        sandbox.inject("http500", "http500", "http500", "http500")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert waits == expected
+
+    @pytest.mark.parametrize("status", [500, 502, 503])
+    def test_server_error_status_is_transient_whatever_the_text(self, monkeypatch, status):
+        import threading
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        answers = [status, 200]
+
+        class Unavailable(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                code = answers.pop(0)
+                body = b'{"result": false, "errors": ["Service unavailable"]}' if code != 200 else b'{"result": true}'
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = HTTPServer(("127.0.0.1", 0), Unavailable)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            set_conn(monkeypatch, connection_json(f"http://127.0.0.1:{server.server_address[1]}"))
+            hook = WooxyHook()
+            assert hook.remove_email_blacklist("a@example.com") == {"result": True}
+            assert hook.retries == 1
+        finally:
+            server.shutdown()
 
     def test_exhausted_retries_raise_retryable_error(self, wooxy_conn: WooxySandbox, monkeypatch):
         set_conn(monkeypatch, connection_json(wooxy_conn.url, max_attempts=3))
