@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_wooxy.compat import AirflowFailException
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyInputError,

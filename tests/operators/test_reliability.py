@@ -6,8 +6,8 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_wooxy.compat import AirflowException, AirflowFailException
 from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyRejectedError, WooxyTransientError
 from airflow_provider_wooxy.operators.blacklist import (
     WooxyAddEmailBlacklistOperator,
