@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow_provider_wooxy.compat import AirflowException, AirflowFailException
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

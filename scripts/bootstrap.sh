@@ -1,21 +1,89 @@
-# Sourced by the other scripts: creates .venv and installs the provider with its test tools, once per change
-# of pyproject.toml. Needs only python3 (>= 3.10) and access to PyPI.
+# Sourced by the other scripts. Installs uv (from PyPI, into .venvs/uv) when it is not on PATH, creates the
+# environment of one leg of the test matrix (scripts/airflow-matrix.txt) with the provider and its test tools, once
+# per change of pyproject.toml or of the leg, and puts it first on PATH. The leg is $WOOXY_LEG, by default the
+# matrix's first (newest Airflow, .venv). Needs only python3 (>= 3.10) and access to PyPI.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv"
-PYTHON="${PYTHON:-python3}"
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "==> creating $VENV"
-    "$PYTHON" -m venv "$VENV"
-fi
-stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-    echo "==> installing airflow-provider-wooxy and its test tools into $VENV (about a minute)"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]" 2>&1 | grep -v "^WARNING: Location" || true
-    "$VENV/bin/python" -c "import airflow_provider_wooxy, airflow.sdk, pytest" \
-        || { echo "installation failed" >&2; exit 1; }
-    rm -f "$VENV"/.installed-*
+MATRIX="$ROOT/scripts/airflow-matrix.txt"
+export UV_PYTHON_DOWNLOADS=never  # uv's own Python builds come from outside PyPI: use the machine's interpreters
+
+matrix_legs() { grep -v '^\s*\(#\|$\)' "$MATRIX" | awk '{print $1}'; }
+
+# leg_field LEG COLUMN: airflow, python, released, resolved_as_of or suites of one leg.
+leg_field() {
+    local column
+    case "$2" in
+        airflow) column=2 ;; python) column=3 ;; released) column=4 ;; resolved_as_of) column=5 ;; suites) column=6 ;;
+        *) echo "unknown matrix column $2" >&2; return 1 ;;
+    esac
+    local value
+    value="$(grep -v '^\s*#' "$MATRIX" | awk -v leg="$1" -v c="$column" '$1 == leg {print $c}')"
+    [ -n "$value" ] || { echo "no leg $1 in $MATRIX" >&2; return 1; }
+    echo "$value"
+}
+
+leg_venv() {
+    if [ "$1" = "$(matrix_legs | head -1)" ]; then echo "$ROOT/.venv"; else echo "$ROOT/.venvs/$1"; fi
+}
+
+ensure_uv() {
+    if [ -n "${UV:-}" ]; then return; fi
+    if command -v uv > /dev/null 2>&1; then UV="$(command -v uv)"; return; fi
+    UV="$ROOT/.venvs/uv/bin/uv"
+    if [ ! -x "$UV" ]; then
+        echo "==> installing uv from PyPI into .venvs/uv"
+        "${PYTHON:-python3}" -m venv --without-pip "$ROOT/.venvs/uv"
+        "${PYTHON:-python3}" -m pip --python "$ROOT/.venvs/uv/bin/python" install --quiet "uv>=0.5" 2>&1 \
+            | grep -v "^WARNING: Location" || true
+        [ -x "$UV" ] || { echo "installing uv failed" >&2; return 1; }
+    fi
+}
+
+# find_python X.Y: prints an interpreter of that version found on this machine (PATH, pyenv, uv's list).
+find_python() {
+    local want="$1" candidate
+    local pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
+    for candidate in ${PYTHON:-} "python$want" python3 "$pyenv_root"/versions/"$want".*/bin/python"$want" \
+        /usr/bin/python"$want" /usr/local/bin/python"$want" "$("$UV" python find "$want" 2> /dev/null || true)"; do
+        [ -n "$candidate" ] || continue
+        if [ "$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2> /dev/null)" = "$want" ]; then
+            command -v "$candidate"
+            return
+        fi
+    done
+    return 1
+}
+
+# ensure_env LEG: the leg's environment, installed and up to date; prints nothing when it already is.
+ensure_env() {
+    local leg="$1" venv airflow python resolved stamp interpreter
+    venv="$(leg_venv "$leg")"
+    airflow="$(leg_field "$leg" airflow)"
+    python="$(leg_field "$leg" python)"
+    resolved="$(leg_field "$leg" resolved_as_of)"
+    stamp="$venv/.installed-$(cat "$ROOT/pyproject.toml" <(grep "^$leg " "$MATRIX") | sha256sum | cut -c1-16)"
+    [ -f "$stamp" ] && return
+    ensure_uv
+    interpreter="$(find_python "$python")" || {
+        echo "no Python $python on this machine (looked on PATH, in pyenv and in uv's list)" >&2
+        return 3
+    }
+    echo "==> installing Airflow $airflow (libraries as of $resolved) with the provider and its test tools" \
+        "into ${venv#"$ROOT/"} (Python $python, uv)"
+    rm -rf "$venv"
+    "$UV" venv --quiet --python "$interpreter" "$venv"
+    "$UV" pip install --quiet --python "$venv/bin/python" --exclude-newer "$resolved" \
+        "apache-airflow==$airflow" -e "$ROOT[test]"
+    local out
+    out="$("$venv/bin/python" -c "import airflow_provider_wooxy.operators.blacklist, pytest" 2>&1)" || {
+        echo "$out" | tail -5 >&2
+        echo "the provider does not import in ${venv#"$ROOT/"} (Airflow $airflow)" >&2
+        return 1
+    }
     touch "$stamp"
-fi
+}
+
+WOOXY_LEG="${WOOXY_LEG:-$(matrix_legs | head -1)}"
+ensure_env "$WOOXY_LEG"
+VENV="$(leg_venv "$WOOXY_LEG")"
 export PATH="$VENV/bin:$PATH"

@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
-# Runs every check: lint (ruff), types (mypy), and the test suite (pytest), after installing what they need.
-# Extra arguments go to pytest, e.g. scripts/test.sh -k hook -x
+# Runs every check: lint (ruff) and types (mypy) once, then the test suite (pytest) on every leg of the test matrix
+# (scripts/airflow-matrix.txt: Airflow 3.0, 3.1, 3.2 and 3.3, and Pythons 3.10 and 3.12 on the newest), each in an
+# environment of its own that the script installs with uv. A failing leg is named with its Airflow and Python.
+# Usage: scripts/test.sh [--leg LEG]... [pytest arguments]
+#   scripts/test.sh                                    the whole matrix (what CI runs)
+#   scripts/test.sh --leg airflow-3.0 tests/hooks -x   one leg (repeat --leg for more), arguments go to pytest
 set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
 cd "$ROOT"
+
+LEGS=()
+while [ $# -gt 0 ] && [ "$1" = "--leg" ]; do
+    [ $# -ge 2 ] || { echo "--leg needs a leg name: $(matrix_legs | xargs)" >&2; exit 2; }
+    leg_field "$2" airflow > /dev/null || exit 2
+    LEGS+=("$2")
+    shift 2
+done
+[ ${#LEGS[@]} -gt 0 ] || mapfile -t LEGS < <(matrix_legs)
+
 # The end-to-end suite drives Debian's Chromium (test tools' own browser downloads cannot work here).
 if ! command -v chromium > /dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1; then
@@ -17,5 +31,42 @@ echo "==> ruff"
 ruff check airflow_provider_wooxy tests example_dags benchmarks
 echo "==> mypy"
 mypy
-echo "==> pytest"
-python -m pytest "$@"
+
+SUMMARY=()
+FAILED=0
+started_all=$SECONDS
+for leg in "${LEGS[@]}"; do
+    airflow="$(leg_field "$leg" airflow)"
+    python="$(leg_field "$leg" python)"
+    suites="$(leg_field "$leg" suites)"
+    name="$(printf '%-12s Airflow %-6s Python %-5s %s' "$leg" "$airflow" "$python" "$suites")"
+    started=$SECONDS
+    rc=0
+    ensure_env "$leg" || rc=$?
+    if [ $rc = 3 ]; then
+        SUMMARY+=("SKIPPED  $name   (no Python $python on this machine)")
+        continue
+    elif [ $rc != 0 ]; then
+        SUMMARY+=("FAILED   $name   (could not install the environment)")
+        FAILED=1
+        continue
+    fi
+    marker=()
+    [ "$suites" = all ] || marker=(-m "not e2e")
+    echo "==> pytest on $leg: Airflow $airflow, Python $python, ${suites} tests"
+    WOOXY_LEG="$leg" "$(leg_venv "$leg")/bin/python" -m pytest "${marker[@]}" "$@" || rc=$?
+    seconds=$((SECONDS - started))
+    if [ $rc = 0 ] || { [ $rc = 5 ] && [ $# -gt 0 ]; }; then  # 5: the given arguments select no test on this leg
+        SUMMARY+=("passed   $name   ${seconds} s")
+    else
+        SUMMARY+=("FAILED   $name   ${seconds} s   (pytest exit code $rc)")
+        FAILED=1
+    fi
+done
+
+echo "==> test matrix ($((SECONDS - started_all)) s; legs and dates: scripts/airflow-matrix.txt)"
+printf '    %s\n' "${SUMMARY[@]}"
+if [ $FAILED != 0 ]; then
+    echo "FAILED: $(printf '%s\n' "${SUMMARY[@]}" | grep -c '^FAILED') leg(s) of the test matrix" >&2
+    exit 1
+fi

@@ -200,3 +200,19 @@ def forward_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForwardP
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from airflow_provider_wooxy.compat import AIRFLOW_VERSION
+
+    return f"Airflow {AIRFLOW_VERSION}, test matrix leg {os.environ.get('WOOXY_LEG', '(default)')}"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.requires_airflow("3.1", reason=...)`` skips a test on an older Airflow, saying why."""
+    from airflow_provider_wooxy.compat import AIRFLOW_VERSION, airflow_at_least
+
+    for mark in item.iter_markers("requires_airflow"):
+        if not airflow_at_least(mark.args[0]):
+            why = mark.kwargs.get("reason", "")
+            pytest.skip(f"needs Airflow {mark.args[0]}+{f' ({why})' if why else ''}; this is Airflow {AIRFLOW_VERSION}")

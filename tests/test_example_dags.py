@@ -33,7 +33,7 @@ def airflow_env(tmp_path_factory) -> dict[str, str]:
 
 
 def test_example_dags_import_cleanly():
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow.models import DagBag
 
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}

@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from airflow_provider_wooxy.compat import BaseHook
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyCertificateError,
@@ -466,6 +466,45 @@ class WooxyHook(BaseHook):
         except Exception as exc:
             return False, str(exc)
         return True, f"Connected to Wooxy at {self.conn_params.base_url}: the access token was accepted."
+
+    # -- the connection form on Airflow 3.0 and 3.1 -----------------------------------------------------------
+    # Airflow 3.2+ draws the form from the provider info (``conn-fields``, ``ui-field-behaviour``) and skips these
+    # methods; 3.0 and 3.1 ask the hook. Both methods translate the provider info, so the form has one source.
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The form's extra fields for Airflow 3.0 / 3.1, built from the provider info's ``conn-fields``."""
+        from wtforms import BooleanField, IntegerField, StringField
+        from wtforms.validators import Optional
+
+        # Airflow accepts only these field classes; a number is typed as text (the hook parses it with float()).
+        field_classes = {"integer": IntegerField, "boolean": BooleanField}
+        widgets: dict[str, Any] = {}
+        for name, field in _connection_type_info()["conn-fields"].items():
+            schema = field["schema"]
+            kind = next(t for t in schema["type"] if t != "null")
+            field_class = field_classes.get(kind, StringField)
+            default = schema.get("default")
+            widgets[name] = field_class(
+                field["label"],
+                validators=[Optional()],
+                description=field.get("description", ""),
+                default=str(default) if field_class is StringField and default is not None else default,
+            )
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden, relabelled and placeholder standard fields for Airflow 3.0 / 3.1, from the provider info."""
+        behaviour = _connection_type_info()["ui-field-behaviour"]
+        return {key.replace("-", "_"): value for key, value in behaviour.items()}
+
+
+def _connection_type_info() -> dict[str, Any]:
+    from airflow_provider_wooxy import get_provider_info
+
+    (info,) = [c for c in get_provider_info()["connection-types"] if c["connection-type"] == WooxyHook.conn_type]
+    return info
 
 
 def _as_bool(value: object) -> bool:

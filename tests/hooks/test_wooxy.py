@@ -7,8 +7,8 @@ from email.utils import formatdate
 
 import pytest
 import requests
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_wooxy.compat import AirflowFailException
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyCertificateError,

@@ -6,8 +6,8 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_wooxy.compat import AirflowFailException
 from airflow_provider_wooxy.exceptions import WooxyAuthError, WooxyInputError, WooxyRejectedError
 from airflow_provider_wooxy.operators.blacklist import (
     WooxyAddEmailBlacklistOperator,

@@ -9,8 +9,8 @@ import traceback
 from typing import TYPE_CHECKING
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_wooxy.compat import AirflowException, AirflowFailException
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyCertificateError,
