@@ -51,6 +51,12 @@ VERSION = 1
 DIGEST_MOD = 1 << 256
 
 
+_NEVER_EMPTY = (
+    "It is never taken for an empty state: restore it from a backup, or point state_path at a new path to start "
+    "over (the provider then manages nothing it added before)."
+)
+
+
 class StateError(Exception):
     """The state cannot be used (corrupt, foreign, or of another list or connection); the message says why."""
 
@@ -126,8 +132,7 @@ class SyncState:
                 line = raw.rstrip(b"\n").decode("utf-8", "replace")
                 if not raw.endswith(b"\n") or not check(line):
                     raise StateError(
-                        f"{self.display} is corrupt: line {count + 1} is not {self._an_entry()} (the state is "
-                        "never taken for empty; restore it from a backup, or point state_path elsewhere)."
+                        f"{self.display} is corrupt: line {count + 1} is not {self._an_entry()}. {_NEVER_EMPTY}"
                     )
                 ident = identity(line)
                 entries[ident if ident != line else line] = line
@@ -135,7 +140,7 @@ class SyncState:
         if count != header["entries"] or len(entries) != count:
             raise StateError(
                 f"{self.display} is corrupt: its header says {header['entries']} entries but it holds {count} "
-                f"({len(entries)} distinct). Restore it from a backup, or point state_path elsewhere."
+                f"({len(entries)} distinct). {_NEVER_EMPTY}"
             )
         self.snapshot_digest = digest % DIGEST_MOD
         self._replay()
@@ -151,10 +156,7 @@ class SyncState:
             header = None
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             what = "is empty" if not first else "does not start with a sync state header"
-            raise StateError(
-                f"{self.display} {what}: it is not a Wooxy sync state (or it is damaged). It is never taken for "
-                "an empty state: point state_path at the file this sync wrote, or at a new path for a first run."
-            )
+            raise StateError(f"{self.display} {what}: it is not a Wooxy sync state (or it is damaged). {_NEVER_EMPTY}")
         if header.get("version") != VERSION:
             raise StateError(
                 f"{self.display} has sync state format version {header.get('version')!r}; this provider reads "
@@ -172,7 +174,7 @@ class SyncState:
                 "added to the other account)."
             )
         if not isinstance(header.get("entries"), int) or not isinstance(header.get("generation"), str):
-            raise StateError(f"{self.display} has a damaged header (no entry count or generation).")
+            raise StateError(f"{self.display} has a damaged header (no entry count or generation). {_NEVER_EMPTY}")
         self.generation = header["generation"]
         self.last_plan_id = header.get("last_plan_id")
         return header
@@ -214,7 +216,7 @@ class SyncState:
                 if generation != self.generation:
                     continue  # written for an older snapshot, which the current one already includes
                 lines = lines[1:]
-            for number, line in enumerate(lines, start=1):
+            for number, line in enumerate(lines, start=2 if self.local else 1):  # file lines, the header is line 1
                 self._apply_journal_line(line, part, number)
 
     def _apply_journal_line(self, line: bytes, part: Any, number: int) -> None:
