@@ -195,7 +195,7 @@ class SyncState:
         prefix = self._part_prefix(generation)
         try:
             siblings = list(self.location.parent.iterdir())
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no such "directory" (prefix) yet
             return []
         return sorted((p for p in siblings if p.name.startswith(prefix)), key=lambda p: p.name)
 
