@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import time
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 import pendulum
 import phonenumbers
@@ -181,9 +183,7 @@ class WooxySyncBlacklistBaseOperator(BaseOperator):
         field = self.field or self.kind.address_key
         builder = self.record_builder(field)
         base_url = self.hook.conn_params.base_url  # a broken connection fails now; the state is bound to it
-        state = SyncState(
-            storage_path(self.state_path, self.storage_conn_id), self.kind, base_url, display=self.state_path
-        )
+        state = SyncState(self._state_location(), self.kind, base_url, display=self.state_path)
         try:
             state.load()
         except StateError as exc:
@@ -361,6 +361,13 @@ class WooxySyncBlacklistBaseOperator(BaseOperator):
                     ],
                 )
         return summary
+
+    def _state_location(self) -> Any:
+        """A local ``Path`` for local paths and ``file://`` URIs (atomic rename, append-only journal)."""
+        parts = urlsplit(self.state_path)
+        if parts.scheme == "file":
+            return Path(parts.path)
+        return storage_path(self.state_path, self.storage_conn_id)
 
     def _plan_where(self) -> str:
         return f" The plan is in {self.plan_path}." if self.plan_path else " Set plan_path to see every change."
