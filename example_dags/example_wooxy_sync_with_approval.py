@@ -30,6 +30,7 @@ STORAGE = os.environ.get("WOOXY_EXAMPLE_STORAGE", "file:///tmp/wooxy-example")
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
+    max_active_runs=1,  # two syncs of one list at once would race on its state
     params={"contacts": Param(200, type="integer", minimum=0, description="size of the demo extract")},
     tags=["wooxy", "example"],
 )
