@@ -214,10 +214,10 @@ class WooxySyncBlacklistBaseOperator(BaseOperator):
         )
         plan: Plan | None = None
         try:
-            records = validated(
-                items, builder, tally, rejects, field, identity=self.kind.identity_of_key, on_invalid=hold
-            )
-            plan = make_plan(records, state, held_addresses=held)
+            records = validated(items, builder, tally, rejects, field, dedupe=False, on_invalid=hold)
+            plan = make_plan(records, state, held_addresses=held)  # dedupes by entry, against the state
+            tally.valid -= plan.duplicates
+            tally.duplicates += plan.duplicates
             validation_seconds = time.monotonic() - clock
             try:
                 check_input(

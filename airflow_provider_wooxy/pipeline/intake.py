@@ -7,7 +7,9 @@ Plain Python: no Airflow import.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import tempfile
+import zlib
+from typing import IO, TYPE_CHECKING
 
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
@@ -32,6 +34,11 @@ class Tally:
         self.missing_field = 0
 
 
+MEMORY_DIGESTS = 1_000_000
+"""Dedupe digests held in memory (about 80 MB) before the rest of the input is deduplicated on disk."""
+PARTITIONS = 64
+
+
 def validated(
     items: Iterator[tuple[int, object]],
     builder: Callable[[object], Normalised],
@@ -39,21 +46,29 @@ def validated(
     rejects: Rejects,
     field: str,
     *,
-    identity: Callable[[str], str] | None = None,
+    dedupe: bool = True,
     on_invalid: Callable[[object], None] | None = None,
+    memory_digests: int | None = None,
 ) -> Iterator[tuple[int, str, str]]:
     """
     Yield ``(row, key, JSON record)`` for each valid, first-seen record; count and reject the others.
 
-    :param identity: maps a validation key to what makes two records the same entry (by default the key).
+    Memory stays flat in the input: the first ``memory_digests`` distinct records are deduplicated in memory and
+    yielded in input order; the records after them are spread over ``PARTITIONS`` temporary files by a stable
+    hash of their key, and each file is then deduplicated on its own (first seen wins) and yielded, file after
+    file. The order is the same for the same input, so batch numbers (checkpoints) stay meaningful.
+
+    :param dedupe: drop records whose key was seen before (a sync dedupes against its state itself).
     :param on_invalid: called with the address value of each invalid record (when there is one).
+    :param memory_digests: overrides :data:`MEMORY_DIGESTS`.
     """
-    # 128-bit digests as ints: the only state that grows with the input. Two SipHash values of the key (Python's
-    # str hash, keyed afresh in every process): a collision, which would drop a record as a duplicate, takes
-    # ~2**64 records.
+    limit = memory_digests or MEMORY_DIGESTS
+    # 128-bit digests as ints. Two SipHash values of the key (Python's str hash, keyed afresh in every process):
+    # a collision, which would drop a record as a duplicate, takes ~2**64 records.
     seen: set[int] = set()
     missing_key = f"no {field!r} key"
     received = valid = duplicates = 0
+    partitions: list[IO[bytes]] | None = None
     try:
         for row, item in items:
             received += 1
@@ -71,15 +86,45 @@ def validated(
                 if on_invalid is not None:
                     on_invalid(value)
                 continue
-            same = identity(key) if identity is not None else key
-            hashed = (hash(same) << 64) ^ hash(same + "\x01")
-            if hashed in seen:
-                duplicates += 1
-                continue
-            seen.add(hashed)
+            if dedupe:
+                hashed = (hash(key) << 64) ^ hash(key + "\x01")
+                if hashed in seen:
+                    duplicates += 1
+                    continue
+                if partitions is not None:
+                    encoded = key.encode()
+                    partitions[zlib.crc32(encoded) % PARTITIONS].write(
+                        b"%d\t%b\t%b\n" % (row, encoded, payload.encode())
+                    )
+                    continue
+                seen.add(hashed)
+                if len(seen) >= limit:
+                    # From here on, the rest of the input is deduplicated on disk, partition by partition.
+                    partitions = [  # closed in the finally clause below
+                        tempfile.TemporaryFile(prefix="wooxy-dedupe-")  # noqa: SIM115
+                        for _ in range(PARTITIONS)
+                    ]
             valid += 1
             yield row, key, payload
+        if partitions is not None:
+            for part in partitions:
+                local: set[int] = set()
+                part.seek(0)
+                for line in part:
+                    row_text, key_bytes, payload_bytes = line.rstrip(b"\n").split(b"\t", 2)
+                    key = key_bytes.decode()
+                    hashed = (hash(key) << 64) ^ hash(key + "\x01")
+                    if hashed in local:
+                        duplicates += 1
+                        continue
+                    local.add(hashed)
+                    valid += 1
+                    yield int(row_text), key, payload_bytes.decode()
+                part.close()
     finally:
+        if partitions is not None:
+            for part in partitions:
+                part.close()
         tally.received, tally.valid, tally.duplicates = received, valid, duplicates
 
 

@@ -76,6 +76,8 @@ class Plan:
     """State lines of the managed entries to remove."""
     to_add: int = 0
     unchanged: int = 0
+    duplicates: int = 0
+    """Records naming an entry an earlier record of the input named already."""
     kept_invalid: int = 0
     plan_id: str = ""
     # Lives as long as the plan: closed by close().
@@ -125,7 +127,8 @@ def make_plan(
     held_addresses: set[str] | None = None,
 ) -> Plan:
     """
-    Diff validated, deduplicated records ``(row, key, JSON record)`` against the state.
+    Diff validated records ``(row, key, JSON record)`` against the state, dropping (and counting) duplicates: two
+    records are the same entry when the list says so (phones: the same number, whatever the reject type).
 
     :param held_addresses: addresses (in the list's comparison form) named by invalid input rows: managed
         entries with one of these addresses are kept, not removed. Filled while ``records`` is consumed.
@@ -133,33 +136,43 @@ def make_plan(
     kind = state.kind
     entries = state.entries
     identity_of_key = kind.identity_of_key
-    present: set[str] = set()  # identities of managed entries the input still holds (the state's own strings)
+    # Managed entries the input has not named yet: a copy of the state's index (the strings are shared). What is
+    # left at the end is what the input no longer holds.
+    absent = dict(entries)
     plan = Plan(kind=kind, managed_before=len(entries), removals=[])
     write = plan._spool.write
+    added: set[int] = set()  # digests of the adds, for their dedupe (an unchanged input needs none)
     add_digest = 0
-    to_add = 0
+    to_add = duplicates = 0
     for row, key, payload in records:
         ident = identity_of_key(key)
         if ident in entries:
-            present.add(ident)
+            if absent.pop(ident, None) is None:
+                duplicates += 1
             continue
+        hashed = (hash(ident) << 64) ^ hash(ident + "\x01")
+        if hashed in added:
+            duplicates += 1
+            continue
+        added.add(hashed)
         data = payload.encode()
         write(b"%d\t%b\n" % (row, data))
         add_digest += item_digest(data)
         to_add += 1
+    added.clear()
     held = held_addresses or set()
     address_of = kind.address_of
     remove_digest = 0
-    for ident, line in entries.items():
-        if ident in present:
-            continue
+    for ident, line in absent.items():
         if held and address_of(ident) in held:
             plan.kept_invalid += 1
             continue
         plan.removals.append(line)
         remove_digest += item_digest(kind.remove_payload(line))
     plan.to_add = to_add
-    plan.unchanged = len(present)
+    plan.unchanged = len(entries) - len(absent)
+    plan.duplicates = duplicates
+    absent.clear()
     plan.plan_id = plan_id(
         state,
         (state.journal_add_digest + add_digest) % DIGEST_MOD,
