@@ -523,3 +523,35 @@ class TestSyncArguments:
         assert (
             WooxySyncEmailBlacklistOperator(task_id="s", records=[], state_path="x", max_concurrency=4).pool_slots == 4
         )
+
+
+class TestSyncOnKill:
+    def test_on_kill_stops_and_the_state_records_what_was_done(self, sandbox: WooxySandbox, monkeypatch, state: Path):
+        import threading
+
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url))
+        sync(state, emails(600))
+        sandbox.latency = 0.05
+        op = WooxySyncEmailBlacklistOperator(
+            task_id="s", records=emails(10), state_path=str(state), max_removals=None, max_concurrency=2
+        )
+        outcome: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                op.execute({})
+            except BaseException as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        while sandbox.stats()["requests"].get("blacklist/remove", 0) < 10:
+            threading.Event().wait(0.02)
+        op.on_kill()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+        (exc,) = outcome
+        assert "the task was stopped (on_kill)" in str(exc)
+        assert "recorded in the state" in str(exc)
+        assert sandbox.stats()["requests"]["blacklist/remove"] < 100  # 590 removes would take 15 s
+        assert managed(state, sandbox) == {f"{a}\t{t}" for a, t in on_wooxy(sandbox)}
