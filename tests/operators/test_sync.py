@@ -555,3 +555,33 @@ class TestSyncOnKill:
         assert "recorded in the state" in str(exc)
         assert sandbox.stats()["requests"]["blacklist/remove"] < 100  # 590 removes would take 15 s
         assert managed(state, sandbox) == {f"{a}\t{t}" for a, t in on_wooxy(sandbox)}
+
+
+class TestSyncObjectStorage:
+    def test_state_journal_and_plan_on_object_storage(self, sandbox: WooxySandbox, monkeypatch):
+        """``memory://`` is an fsspec object store: the code path of s3:// or gs://, without a cloud."""
+        import fsspec
+        from airflow.sdk import ObjectStoragePath
+        from airflow.sdk.io import attach
+
+        attach("memory", fs=fsspec.filesystem("memory"))
+        base = ObjectStoragePath("memory://wooxy-sync-test/run1")
+        base.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, max_attempts=1))
+        make = lambda records, **kw: WooxySyncEmailBlacklistOperator(  # noqa: E731
+            task_id="s", records=records, state_path=str(base / "emails.state"), **kw
+        ).execute({})
+        make(emails(300))
+        sandbox.outage(after=1)
+        with pytest.raises(WooxyTransientError):
+            make(emails(500), max_concurrency=1)
+        parts = [p.name for p in base.iterdir() if ".journal." in p.name]
+        assert parts  # the accepted requests went to a journal object when the run failed
+        sandbox.recover()
+        summary = make(emails(500))
+        assert (summary["to_add"], summary["added"]) == (100, 100)  # 100 were recorded by the failed attempt
+        assert not [p for p in base.iterdir() if ".journal." in p.name]  # folded into the new snapshot
+        with pytest.raises(WooxyInputError, match="removes 100 of 500"):
+            make(emails(400), plan_path=str(base / "plan.csv"))
+        assert "remove,user499@example.com,hard" in (base / "plan.csv").read_text()
+        assert sandbox.email_addresses() == set(emails(500))
