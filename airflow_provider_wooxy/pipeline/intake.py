@@ -39,6 +39,71 @@ MEMORY_DIGESTS = 1_000_000
 PARTITIONS = 64
 
 
+Valid = tuple[int, str, str]
+"""A valid record: ``(row, key, JSON record)``."""
+
+
+class FirstSeen:
+    """
+    Drops records whose key came earlier (first seen wins), counting them, with memory flat in the input.
+
+    The first ``memory_digests`` distinct keys are held in memory and their records pass in input order; the
+    records after them are spread over ``PARTITIONS`` temporary files by a stable hash of their key, and each
+    file is then deduplicated on its own and passed on, file after file. The order is the same for the same
+    input, so batch numbers (checkpoints) stay meaningful.
+
+    :param memory_digests: overrides :data:`MEMORY_DIGESTS`.
+    """
+
+    def __init__(self, memory_digests: int | None = None) -> None:
+        self.limit = memory_digests or MEMORY_DIGESTS
+        self.duplicates = 0
+
+    def __call__(self, records: Iterator[Valid]) -> Iterator[Valid]:
+        # 128-bit digests as ints: two SipHash values of the key (Python's str hash, keyed afresh in every
+        # process); a collision, which would drop a record as a duplicate, takes ~2**64 records.
+        seen: set[int] = set()
+        partitions: list[IO[bytes]] | None = None
+        try:
+            for record in records:
+                key = record[1]
+                hashed = (hash(key) << 64) ^ hash(key + "\x01")
+                if hashed in seen:
+                    self.duplicates += 1
+                    continue
+                if partitions is not None:
+                    encoded = key.encode()
+                    partitions[zlib.crc32(encoded) % PARTITIONS].write(
+                        # The key last: an entry identity may hold a tab; JSON text never does.
+                        b"%d\t%b\t%b\n" % (record[0], record[2].encode(), encoded)
+                    )
+                    continue
+                seen.add(hashed)
+                if len(seen) >= self.limit:
+                    # From here on, the rest of the input is deduplicated on disk, partition by partition.
+                    partitions = [  # closed in the finally clause below
+                        tempfile.TemporaryFile(prefix="wooxy-dedupe-")  # noqa: SIM115
+                        for _ in range(PARTITIONS)
+                    ]
+                yield record
+            for part in partitions or ():
+                local: set[int] = set()
+                part.seek(0)
+                for line in part:
+                    row_text, payload_bytes, key_bytes = line.rstrip(b"\n").split(b"\t", 2)
+                    key = key_bytes.decode()
+                    hashed = (hash(key) << 64) ^ hash(key + "\x01")
+                    if hashed in local:
+                        self.duplicates += 1
+                        continue
+                    local.add(hashed)
+                    yield int(row_text), key, payload_bytes.decode()
+                part.close()
+        finally:
+            for part in partitions or ():
+                part.close()
+
+
 def validated(
     items: Iterator[tuple[int, object]],
     builder: Callable[[object], Normalised],
@@ -49,26 +114,36 @@ def validated(
     dedupe: bool = True,
     on_invalid: Callable[[object], None] | None = None,
     memory_digests: int | None = None,
-) -> Iterator[tuple[int, str, str]]:
+) -> Iterator[Valid]:
     """
-    Yield ``(row, key, JSON record)`` for each valid, first-seen record; count and reject the others.
+    Yield ``(row, key, JSON record)`` for each valid (and, with ``dedupe``, first-seen) record; count and reject
+    the others. See :class:`FirstSeen` for how memory stays flat.
 
-    Memory stays flat in the input: the first ``memory_digests`` distinct records are deduplicated in memory and
-    yielded in input order; the records after them are spread over ``PARTITIONS`` temporary files by a stable
-    hash of their key, and each file is then deduplicated on its own (first seen wins) and yielded, file after
-    file. The order is the same for the same input, so batch numbers (checkpoints) stay meaningful.
-
-    :param dedupe: drop records whose key was seen before (a sync dedupes against its state itself).
+    :param dedupe: drop records whose key came earlier (a sync dedupes against its state itself).
     :param on_invalid: called with the address value of each invalid record (when there is one).
     :param memory_digests: overrides :data:`MEMORY_DIGESTS`.
     """
-    limit = memory_digests or MEMORY_DIGESTS
-    # 128-bit digests as ints. Two SipHash values of the key (Python's str hash, keyed afresh in every process):
-    # a collision, which would drop a record as a duplicate, takes ~2**64 records.
-    seen: set[int] = set()
+    first = FirstSeen(memory_digests)
+    records = _checked(items, builder, tally, rejects, field, on_invalid)
+    valid = 0
+    try:
+        for record in first(records) if dedupe else records:
+            valid += 1
+            yield record
+    finally:
+        tally.valid, tally.duplicates = valid, first.duplicates
+
+
+def _checked(
+    items: Iterator[tuple[int, object]],
+    builder: Callable[[object], Normalised],
+    tally: Tally,
+    rejects: Rejects,
+    field: str,
+    on_invalid: Callable[[object], None] | None,
+) -> Iterator[Valid]:
     missing_key = f"no {field!r} key"
-    received = valid = duplicates = 0
-    partitions: list[IO[bytes]] | None = None
+    received = 0
     try:
         for row, item in items:
             received += 1
@@ -86,46 +161,9 @@ def validated(
                 if on_invalid is not None:
                     on_invalid(value)
                 continue
-            if dedupe:
-                hashed = (hash(key) << 64) ^ hash(key + "\x01")
-                if hashed in seen:
-                    duplicates += 1
-                    continue
-                if partitions is not None:
-                    encoded = key.encode()
-                    partitions[zlib.crc32(encoded) % PARTITIONS].write(
-                        b"%d\t%b\t%b\n" % (row, encoded, payload.encode())
-                    )
-                    continue
-                seen.add(hashed)
-                if len(seen) >= limit:
-                    # From here on, the rest of the input is deduplicated on disk, partition by partition.
-                    partitions = [  # closed in the finally clause below
-                        tempfile.TemporaryFile(prefix="wooxy-dedupe-")  # noqa: SIM115
-                        for _ in range(PARTITIONS)
-                    ]
-            valid += 1
             yield row, key, payload
-        if partitions is not None:
-            for part in partitions:
-                local: set[int] = set()
-                part.seek(0)
-                for line in part:
-                    row_text, key_bytes, payload_bytes = line.rstrip(b"\n").split(b"\t", 2)
-                    key = key_bytes.decode()
-                    hashed = (hash(key) << 64) ^ hash(key + "\x01")
-                    if hashed in local:
-                        duplicates += 1
-                        continue
-                    local.add(hashed)
-                    valid += 1
-                    yield int(row_text), key, payload_bytes.decode()
-                part.close()
     finally:
-        if partitions is not None:
-            for part in partitions:
-                part.close()
-        tally.received, tally.valid, tally.duplicates = received, valid, duplicates
+        tally.received = received
 
 
 def check_input(

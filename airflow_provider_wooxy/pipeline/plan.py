@@ -27,6 +27,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from airflow_provider_wooxy.pipeline.intake import FirstSeen
 from airflow_provider_wooxy.pipeline.state import DIGEST_MOD, item_digest
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ def make_plan(
     state: SyncState,
     *,
     held_addresses: set[str] | None = None,
+    memory_digests: int | None = None,
 ) -> Plan:
     """
     Diff validated records ``(row, key, JSON record)`` against the state, dropping (and counting) duplicates: two
@@ -140,26 +142,29 @@ def make_plan(
     # left at the end is what the input no longer holds.
     absent = dict(entries)
     plan = Plan(kind=kind, managed_before=len(entries), removals=[])
+    duplicates = 0
+
+    def new_entries() -> Iterator[tuple[int, str, str]]:
+        nonlocal duplicates
+        for row, key, payload in records:
+            ident = identity_of_key(key)
+            if ident in entries:
+                if absent.pop(ident, None) is None:
+                    duplicates += 1
+                continue
+            yield row, ident, payload
+
+    # The adds are deduplicated like any input (flat memory); the managed entries need no set of their own.
+    first = FirstSeen(memory_digests)
     write = plan._spool.write
-    added: set[int] = set()  # digests of the adds, for their dedupe (an unchanged input needs none)
     add_digest = 0
-    to_add = duplicates = 0
-    for row, key, payload in records:
-        ident = identity_of_key(key)
-        if ident in entries:
-            if absent.pop(ident, None) is None:
-                duplicates += 1
-            continue
-        hashed = (hash(ident) << 64) ^ hash(ident + "\x01")
-        if hashed in added:
-            duplicates += 1
-            continue
-        added.add(hashed)
+    to_add = 0
+    for row, _, payload in first(new_entries()):
         data = payload.encode()
         write(b"%d\t%b\n" % (row, data))
         add_digest += item_digest(data)
         to_add += 1
-    added.clear()
+    duplicates += first.duplicates
     held = held_addresses or set()
     address_of = kind.address_of
     remove_digest = 0

@@ -127,3 +127,13 @@ class TestWritePlan:
             assert lines[0] == "action,email,rejectType"
             assert f"plan_id,{plan.plan_id}," in lines
             assert lines[-2:] == ["add,c@x.co,hard", "remove,a@x.co,hard"]
+
+
+class TestPlanDedupe:
+    @pytest.mark.parametrize("limit", [pytest.param(None, id="in-memory"), pytest.param(3, id="spilled")])
+    def test_duplicates_of_managed_and_new_entries_are_counted(self, tmp_path: Path, limit):
+        state = state_with(tmp_path / "s", ["a@x.co", "b@x.co"])
+        desired = ["a@x.co", "A@x.co", *(f"n{i}@x.co" for i in range(10)), "n3@x.co", "N3@X.CO", "b@x.co", "n9@x.co"]
+        plan = make_plan(records(desired), state, memory_digests=limit)
+        assert (plan.unchanged, plan.to_add, plan.duplicates, plan.to_remove) == (2, 10, 4, 0)
+        assert sorted(json.loads(p)["email"] for _, p in plan.adds()) == sorted(f"n{i}@x.co" for i in range(10))
