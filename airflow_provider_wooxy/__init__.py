@@ -22,7 +22,15 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": "Wooxy", "python-modules": ["airflow_provider_wooxy.hooks.wooxy"]}],
-        "operators": [{"integration-name": "Wooxy", "python-modules": ["airflow_provider_wooxy.operators.blacklist"]}],
+        "operators": [
+            {
+                "integration-name": "Wooxy",
+                "python-modules": [
+                    "airflow_provider_wooxy.operators.blacklist",
+                    "airflow_provider_wooxy.operators.sync",
+                ],
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "wooxy",

@@ -36,10 +36,15 @@ class Scenario:
     streaming: bool = False
     naive_requests: int = 0
     note: str = ""
+    state: int = 0
+    """Sync scenarios: entries in the state before the run (users 0..state-1); the input starts at user ``shift``."""
+    shift: int = 0
+    removes: bool = False
+    """Sync scenarios whose sending is all removes (the ceiling is then 10/L)."""
 
     @property
     def per_request(self) -> int:
-        return 1 if self.op.endswith("remove") else 100
+        return 1 if self.op.endswith("remove") or self.removes else 100
 
     @property
     def ceiling(self) -> float | None:
@@ -55,6 +60,7 @@ def scenarios(smoke: bool) -> list[Scenario]:
             Scenario("phone_add", "phone_add", 1_000, 0.01, naive_requests=2),
             Scenario("email_remove", "email_remove", 100, 0.01, naive_requests=20),
             Scenario("cpu_email_add_L0", "email_add", 2_000, 0.0),
+            Scenario("sync_mixed", "email_sync", 2_000, 0.01, state=2_000, shift=100, note="100 adds + 100 removes"),
         ]
     return [
         Scenario("email_add", "email_add", 200_000, 0.05, naive_requests=40, note="CSV"),
@@ -65,11 +71,20 @@ def scenarios(smoke: bool) -> list[Scenario]:
         Scenario("cpu_email_add_L0", "email_add", 200_000, 0.0, note="client CPU per record"),
         Scenario("memory_100k", "email_add", 100_000, 0.0, note="peak RSS baseline"),
         Scenario("memory_1m", "email_add", 1_000_000, 0.0, note="peak RSS"),
+        Scenario("memory_10m", "email_add", 10_000_000, 0.0, note="peak RSS, dedupe spilled to disk"),
+        Scenario("sync_adds", "email_sync", 200_000, 0.05, note="empty state: 200k adds"),
+        Scenario("sync_removes", "email_sync", 1_000, 0.02, state=3_000, shift=2_000, removes=True, note="2k removes"),
+        Scenario("sync_1m", "email_sync", 1_000_000, 0.0, state=1_000_000, shift=10_000, note="10k adds + 10k removes"),
+        Scenario("sync_unchanged_1m", "email_sync", 1_000_000, 0.0, state=1_000_000, note="0 requests"),
     ]
 
 
+def _address(i: int) -> str:
+    return f"user{i}@example{i % 997}.com"
+
+
 def make_input(directory: Path, scenario: Scenario) -> Path:
-    path = directory / f"{scenario.op}-{scenario.records}.csv"
+    path = directory / f"{scenario.op}-{scenario.records}-{scenario.shift}.csv"
     if path.exists():
         return path
     with path.open("w", encoding="utf-8") as handle:
@@ -79,8 +94,24 @@ def make_input(directory: Path, scenario: Scenario) -> Path:
             handle.writelines(f"07911 {i:06d}\n" for i in range(scenario.records))
         else:
             handle.write("email\n")
-            handle.writelines(f"user{i}@example{i % 997}.com\n" for i in range(scenario.records))
+            start = scenario.shift
+            for chunk in range(start, start + scenario.records, 100_000):
+                end = min(chunk + 100_000, start + scenario.records)
+                handle.write("".join(f"{_address(i)}\n" for i in range(chunk, end)))
     return path
+
+
+def make_state(path: Path, url: str, entries: int) -> None:
+    """A sync state that manages users 0..entries-1 (as a finished sync would have left it)."""
+    from airflow_provider_wooxy.pipeline.entries import EMAIL
+    from airflow_provider_wooxy.pipeline.state import SyncState
+
+    for leftover in path.parent.glob(path.name + "*"):
+        leftover.unlink()
+    state = SyncState(path, EMAIL, url)
+    lines = (f"{_address(i)}\thard" for i in range(entries))
+    state.entries = {line: line for line in lines}
+    state.begin()
 
 
 class SandboxProcess:
@@ -122,7 +153,7 @@ class SandboxProcess:
         self.proc.wait(timeout=10)
 
 
-def run_client(kind: str, scenario: Scenario, path: Path, url: str) -> dict[str, Any]:
+def run_client(kind: str, scenario: Scenario, path: Path, url: str, state: Path | None = None) -> dict[str, Any]:
     command = [
         sys.executable,
         "-m",
@@ -139,6 +170,8 @@ def run_client(kind: str, scenario: Scenario, path: Path, url: str) -> dict[str,
     ]
     if scenario.streaming:
         command.append("--streaming")
+    if state is not None:
+        command += ["--state", str(state)]
     if kind == "naive":
         command += ["--limit", str(scenario.naive_requests)]
     env = {**os.environ, "AIRFLOW__CORE__UNIT_TEST_MODE": "True", "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"}
@@ -158,7 +191,12 @@ def measure(scenario: Scenario, directory: Path, repeats: int) -> dict[str, Any]
     try:
         for _ in range(repeats):
             sandbox.reset()
-            result = run_client("provider", scenario, path, sandbox.url)
+            state = None
+            if scenario.op == "email_sync":
+                state = directory / "sync" / "emails.state"
+                state.parent.mkdir(exist_ok=True)
+                make_state(state, sandbox.url, scenario.state)
+            result = run_client("provider", scenario, path, sandbox.url, state)
             stats = sandbox.stats()
             result["max_in_flight"] = stats["max_in_flight"]
             result["over_limit"] = stats["over_limit"]
@@ -181,7 +219,9 @@ def measure(scenario: Scenario, directory: Path, repeats: int) -> dict[str, Any]
         "ceiling": scenario.ceiling,
         "sent": sent,
         "records_per_s": sent / median("wall_seconds"),
-        "send_phase_per_s": sent / median("send_seconds"),
+        "send_phase_per_s": sent / median("send_seconds") if median("send_seconds") else None,
+        "wall_s": median("wall_seconds"),
+        "requests": median("requests"),
         "validation_s": statistics.median(r["validation_seconds"] or 0 for r in runs),
         "cpu_us_per_record": median("cpu_seconds") / scenario.records * 1e6,
         "peak_rss_mb": median("peak_rss_mb"),
@@ -191,7 +231,7 @@ def measure(scenario: Scenario, directory: Path, repeats: int) -> dict[str, Any]
     }
     if scenario.ceiling:
         row["ratio"] = row["records_per_s"] / scenario.ceiling
-        row["send_phase_ratio"] = row["send_phase_per_s"] / scenario.ceiling
+        row["send_phase_ratio"] = row["send_phase_per_s"] / scenario.ceiling if row["send_phase_per_s"] else None
     if naive:
         row["naive_per_s"] = statistics.median(r["sent"] / r["wall_seconds"] for r in naive)
         if scenario.ceiling:
@@ -205,7 +245,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
     header = (
         "| scenario | records | L (ms) | ceiling (rec/s) | measured (rec/s) | ratio | send phase ratio "
-        "| validation (s) | CPU µs/record | peak RSS (MB) | max in flight | naive (rec/s) | naive ratio |"
+        "| validation (s) | CPU µs/record | peak RSS (MB) | max in flight | naive (rec/s) | naive ratio "
+        "| wall (s) | requests |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for row in rows:
@@ -214,7 +255,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {row['records_per_s']:,.0f} | {fmt(row.get('ratio'), '.3f')} "
             f"| {fmt(row.get('send_phase_ratio'), '.3f')} | {row['validation_s']:.2f} "
             f"| {row['cpu_us_per_record']:.1f} | {row['peak_rss_mb']:.0f} "
-            f"| {row['max_in_flight']} | {fmt(row.get('naive_per_s'), ',.0f')} | {fmt(row.get('naive_ratio'), '.3f')} |"
+            f"| {row['max_in_flight']} | {fmt(row.get('naive_per_s'), ',.0f')} | {fmt(row.get('naive_ratio'), '.3f')} "
+            f"| {row['wall_s']:.1f} | {row['requests']:,.0f} |"
         )
     return "\n".join(lines)
 

@@ -13,7 +13,12 @@ from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.conftest import TOKEN, assert_within_limit, connection_json
 
 DAGS = Path(__file__).parents[1] / "example_dags"
-DAG_IDS = ["example_wooxy_email_from_csv", "example_wooxy_phone_from_xcom", "example_wooxy_removals"]
+DAG_IDS = [
+    "example_wooxy_email_from_csv",
+    "example_wooxy_phone_from_xcom",
+    "example_wooxy_removals",
+    "example_wooxy_sync_with_approval",
+]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
@@ -64,5 +69,8 @@ def test_example_dag_runs_against_sandbox(airflow_env, dag_id):
         assert "not-an-address" in next(rejects).read_text()
     elif dag_id == "example_wooxy_phone_from_xcom":
         assert stats["phones"] == 122
+    elif dag_id == "example_wooxy_sync_with_approval":  # a first sync: 200 adds, no removal, no approval needed
+        assert (stats["emails"], stats["requests"]) == (200, {"blacklist/add": 2})
+        assert "emails.state" in {p.name for p in Path(airflow_env["AIRFLOW_HOME"], "data", "sync").iterdir()}
     else:
         assert stats["requests"] == {"blacklist/remove": 20, "phone-blacklist/remove": 2}

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import tempfile
 import time
 from functools import cached_property
-from typing import IO, TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pendulum
 import phonenumbers
 from airflow.sdk import BaseOperator
 
-from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError, WooxyRejectedError
+from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.hooks.wooxy import (
     EMAIL_ADD,
     EMAIL_REMOVE,
@@ -24,11 +20,10 @@ from airflow_provider_wooxy.hooks.wooxy import (
     PHONE_REMOVE,
     WooxyHook,
 )
-from airflow_provider_wooxy.pipeline.checkpoint import Checkpoint
-from airflow_provider_wooxy.pipeline.masking import mask_in
+from airflow_provider_wooxy.pipeline.intake import UnusableInput
+from airflow_provider_wooxy.pipeline.push import Push, PushSettings
 from airflow_provider_wooxy.pipeline.reading import iter_input
 from airflow_provider_wooxy.pipeline.rejects import Rejects
-from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, Record, encode_add, encode_single
 from airflow_provider_wooxy.pipeline.validation import (
     EMAIL_REJECT_TYPES,
     PHONE_REJECT_TYPES,
@@ -41,25 +36,15 @@ from airflow_provider_wooxy.pipeline.validation import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Sequence
 
     from airflow.sdk import Context
 
 
-class _Tally:
-    """Counts of the validation pass, and the fingerprint of what it let through."""
-
-    def __init__(self, method: str, batch_size: int) -> None:
-        self.received = 0
-        self.valid = 0
-        self.duplicates = 0
-        self.missing_field = 0
-        self.fingerprint = hashlib.blake2b(f"{method}\n{batch_size}\n".encode(), digest_size=16)
-
-
 class WooxyBlacklistBaseOperator(BaseOperator):
     """
-    Shared pipeline of the Wooxy blacklist operators: read -> validate -> batch -> send -> summarise.
+    Shared base of the Wooxy blacklist push operators: Airflow glue over the engine in
+    :mod:`airflow_provider_wooxy.pipeline.push` (read -> validate -> spool -> send -> summarise).
 
     Every input record ends in exactly one of: sent, invalid (with its 1-based row and the reason) or duplicate.
     Nothing is sent until the whole input has been read and validated (into a temporary spool file), so an input
@@ -158,7 +143,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         self.allow_empty = allow_empty
         self.wooxy_conn_id = wooxy_conn_id
         self.progress_interval = progress_interval
-        self._sender: BatchSender | None = None  # while sending, for on_kill
+        self._push: Push | None = None  # while running, for on_kill
 
     @cached_property
     def hook(self) -> WooxyHook:
@@ -179,7 +164,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         except RecordError as exc:
             raise WooxyInputError(f"{exc}.") from None
 
-    # -- the pipeline ----------------------------------------------------------------------------------------
+    # -- the data flow ---------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
         started = pendulum.now("UTC")
@@ -195,29 +180,33 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             conn_id=self.storage_conn_id,
             field=field,
         )
-        tally = _Tally(self.method, self.batch_size)
+        push = Push(
+            self.hook,
+            PushSettings(
+                method=self.method,
+                address_key=self.address_key,
+                is_add=self.is_add,
+                batch_size=self.batch_size,
+                max_concurrency=self.max_concurrency,
+                max_invalid=self.max_invalid,
+                checkpoint_path=self.checkpoint_path,
+                storage_conn_id=self.storage_conn_id,
+                dry_run=self.is_dry_run,
+                allow_empty=self.allow_empty,
+                rejects_path=self.rejects_path,
+                source=self.path or "records",
+                progress_interval=self.progress_interval,
+            ),
+            self.log,
+        )
         rejects = Rejects()
+        self._push = push
         try:
-            valid = self._validated(items, builder, tally, rejects, field)
-            if self.max_invalid is None and not self.is_dry_run:
-                # Streaming: validation runs as the sending threads take their batches.
-                summary = self._send(tally, rejects, ((row, payload.encode()) for row, payload in valid))
-                self._check_input(tally, rejects, field)
-            else:
-                with tempfile.TemporaryFile(prefix="wooxy-spool-") as spool:
-                    write = spool.write
-                    fingerprint = tally.fingerprint.update if self.checkpoint_path else None
-                    for row, payload in valid:
-                        line = b"%d\t%b\n" % (row, payload.encode())
-                        write(line)
-                        if fingerprint is not None:
-                            fingerprint(line)
-                    validation_seconds = time.monotonic() - clock
-                    self._check_input(tally, rejects, field)
-                    spool.seek(0)
-                    summary = self._send(tally, rejects, _read_spool(spool))
-                    summary["validation_seconds"] = round(validation_seconds, 3)
+            summary = push.run(items, builder, field, rejects)
+        except UnusableInput as exc:
+            raise WooxyInputError(str(exc)) from None
         finally:
+            self._push = None
             if self.rejects_path and rejects.count:
                 rejects.export(self.rejects_path, self.storage_conn_id)
                 self.log.info("Wrote %d rejected records to %s", rejects.count, self.rejects_path)
@@ -229,223 +218,10 @@ class WooxyBlacklistBaseOperator(BaseOperator):
         )
         return summary
 
-    def _validated(
-        self,
-        items: Iterator[tuple[int, object]],
-        builder: Callable[[object], Normalised],
-        tally: _Tally,
-        rejects: Rejects,
-        field: str,
-    ) -> Iterator[tuple[int, str]]:
-        """Yield ``(row, JSON record)`` for each valid, first-seen record; count and reject the others."""
-        # 128-bit digests as ints (44 bytes each): the only state that grows with the input. They are two SipHash
-        # values of the key: Python's own str hash, keyed afresh in every process (hashlib's blake2b took
-        # three times as long): a collision, which would drop a record as a duplicate, takes ~2**64 records.
-        seen: set[int] = set()
-        missing_key = f"no {field!r} key"
-        received = valid = duplicates = 0  # locals on the hot path; the tally gets them when the input ends
-        try:
-            for row, item in items:
-                received += 1
-                if isinstance(item, RecordError):
-                    rejects.add(row, "", str(item))
-                    continue
-                try:
-                    key, payload = builder(item)
-                except RecordError as exc:
-                    reason = str(exc)
-                    if reason.startswith(missing_key):
-                        tally.missing_field += 1
-                    rejects.add(row, item.get(field) if isinstance(item, dict) else item, reason)
-                    continue
-                hashed = (hash(key) << 64) ^ hash(key + "\x01")
-                if hashed in seen:
-                    duplicates += 1
-                    continue
-                seen.add(hashed)
-                valid += 1
-                yield row, payload
-        finally:
-            tally.received, tally.valid, tally.duplicates = received, valid, duplicates
-
-    def _check_input(self, tally: _Tally, rejects: Rejects, field: str) -> None:
-        """After the validation pass: fail (before sending, unless streaming) on an unusable input."""
-        source = self.path or "records"
-        self.log.info(
-            "Read %d records from %s: %d valid, %d invalid, %d duplicates.",
-            tally.received,
-            source,
-            tally.valid,
-            rejects.count,
-            tally.duplicates,
-        )
-        if tally.received == 0:
-            if self.allow_empty:
-                self.log.warning("The input is empty: nothing to send (allow_empty=True).")
-                return
-            raise WooxyInputError(f"the input ({source}) holds no records; set allow_empty=True if that can be normal.")
-        if tally.missing_field and tally.missing_field == tally.received:
-            raise WooxyInputError(f"none of the {tally.received} records has the key {field!r}: {rejects.describe(1)}.")
-        if rejects.count:
-            self.log.warning("Invalid records (first %d): %s", min(rejects.count, 10), rejects.describe(10))
-        if self.max_invalid is not None and rejects.count > self.max_invalid:
-            where = f" All rejects are listed in {self.rejects_path}." if self.rejects_path else ""
-            raise WooxyInputError(
-                f"{rejects.count} of {tally.received} records are invalid, more than max_invalid={self.max_invalid}; "
-                f"nothing was sent.{where} First problems: {rejects.describe()}."
-            )
-
-    def _batches(self, records: Iterator[tuple[int, bytes]], skip: set[int]) -> Iterator[Batch]:
-        size = self.batch_size
-        number = 0
-        batch: list[Record] = []
-        for record in records:
-            batch.append(record)
-            if len(batch) == size:
-                if number not in skip:
-                    yield Batch(number, batch)
-                number += 1
-                batch = []
-        if batch and number not in skip:
-            yield Batch(number, batch)
-
-    def _summary(self, tally: _Tally, rejects: Rejects, **sending: Any) -> dict[str, Any]:
-        """The XCom summary: the validation counts, then what sending adds (nothing for a dry run)."""
-        summary: dict[str, Any] = {
-            "operation": self.method,
-            "received": tally.received,
-            "valid": tally.valid,
-            "invalid": rejects.count,
-            "duplicates": tally.duplicates,
-            "sent": 0,
-            "refused_by_api": 0,
-            "resumed": 0,
-            "requests": 0,
-            "retries": 0,
-            "dry_run": bool(self.is_dry_run),
-            **sending,
-        }
-        summary["rejects_sample"] = rejects.sample
-        return summary
-
-    def _send(self, tally: _Tally, rejects: Rejects, records: Iterator[tuple[int, bytes]]) -> dict[str, Any]:
-        if self.is_dry_run:
-            self.log.info("Dry run: %d valid records would be sent; nothing was sent.", tally.valid)
-            return self._summary(tally, rejects)
-
-        streaming = self.max_invalid is None
-        checkpoint = None
-        skip: set[int] = set()
-        if self.checkpoint_path:  # never when streaming: __init__ refuses that combination
-            checkpoint = Checkpoint(self.checkpoint_path, tally.fingerprint.hexdigest(), conn_id=self.storage_conn_id)
-            skip = checkpoint.load()
-            if checkpoint.stale:
-                self.log.info(
-                    "Checkpoint %s belongs to other input: starting from the beginning.", self.checkpoint_path
-                )
-            elif skip:
-                self.log.info(
-                    "Resuming from checkpoint %s: %d batches were already accepted and are skipped.",
-                    self.checkpoint_path,
-                    len(skip),
-                )
-        resumed = self._records_in(skip, tally.valid)
-        sender = BatchSender(
-            self.hook,
-            self.method,
-            encode=encode_add if self.is_add else encode_single,
-            max_concurrency=self.max_concurrency,
-            on_batch_done=self._checkpoint_marker(checkpoint),
-            log=self.log,
-            progress_interval=self.progress_interval,
-            total=None if streaming else tally.valid - resumed,
-        )
-        if streaming:
-            self.log.info("Streaming: validating and sending together, %d requests in flight.", self.max_concurrency)
-        else:
-            self.log.info(
-                "Sending %d records in requests of up to %d, %d in flight.",
-                tally.valid - resumed,
-                self.batch_size,
-                self.max_concurrency,
-            )
-        clock = time.monotonic()
-        self._sender = sender
-        try:
-            report = sender.run(self._batches(records, skip))
-        except WooxyError as exc:
-            if checkpoint is not None:
-                checkpoint.save()
-            of = "" if streaming else f" of {tally.valid}"
-            progress = (
-                f"{sender.report.sent + resumed}{of} valid records were accepted before this failure; re-sending is "
-                "harmless (Wooxy ignores duplicates)"
-                + (", and a retry skips them (checkpoint_path)." if checkpoint else ".")
-            )
-            self.log.error("%s", progress)
-            exc.args = (f"{exc.args[0]}. {progress}",)
-            raise
-        invalid = rejects.count
-        refused = [(r, json.loads(r.payload).get(self.address_key, "")) for r in report.refused]
-        for refusal, value in refused:
-            rejects.add(refusal.row, value, f"refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
-        summary = self._summary(
-            tally,
-            rejects,
-            invalid=invalid,
-            sent=report.sent + resumed,
-            refused_by_api=len(report.refused),
-            resumed=resumed,
-            requests=report.requests,
-            retries=self.hook.retries,
-            send_seconds=round(time.monotonic() - clock, 3),
-        )
-        self.log.info(
-            "Done: %d records accepted by Wooxy (%d from an earlier attempt), %d refused, %d requests, %d retries.",
-            summary["sent"],
-            resumed,
-            len(report.refused),
-            report.requests,
-            summary["retries"],
-        )
-        if checkpoint is not None:
-            checkpoint.complete()
-        if report.refused:
-            self.log.warning("Records refused by Wooxy: %s", rejects.describe(10))
-            if self.max_invalid is not None and rejects.count > self.max_invalid:
-                first = [
-                    f"row {refusal.row}: {mask_in('; '.join(refusal.errors), value)}" for refusal, value in refused[:5]
-                ]
-                raise WooxyRejectedError(
-                    self.method,
-                    [
-                        f"{len(report.refused)} records refused (max_invalid={self.max_invalid}, "
-                        f"{rejects.count} rejects in all); the other {summary['sent']} were accepted",
-                        *first,
-                    ],
-                )
-        return summary
-
     def on_kill(self) -> None:
         """Airflow is stopping the task: let the sending threads finish their current request and stop."""
-        if self._sender is not None:
-            self._sender.stop("the task was stopped (on_kill)")
-
-    @staticmethod
-    def _checkpoint_marker(checkpoint: Checkpoint | None) -> Callable[[Batch], None] | None:
-        if checkpoint is None:
-            return None
-        return lambda batch: checkpoint.mark(batch.number)
-
-    def _records_in(self, batch_numbers: set[int], valid: int) -> int:
-        last = math.ceil(valid / self.batch_size) - 1
-        return sum(self.batch_size if n < last else valid - last * self.batch_size for n in batch_numbers if n <= last)
-
-
-def _read_spool(spool: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    for line in spool:
-        row, _, payload = line.rstrip(b"\n").partition(b"\t")
-        yield int(row), payload
+        if self._push is not None:
+            self._push.stop("the task was stopped (on_kill)")
 
 
 class WooxyAddEmailBlacklistOperator(WooxyBlacklistBaseOperator):

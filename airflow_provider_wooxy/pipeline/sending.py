@@ -65,6 +65,8 @@ class BatchSender:
     :param encode: builds a request body from a batch's records.
     :param max_concurrency: requests in flight at once (threads).
     :param on_batch_done: called (from a sending thread) with each batch once every record in it is settled.
+    :param on_accepted: called (from a sending thread) with the records of each request Wooxy accepted, before
+        the request counts as done (a sync records them in its state there).
     :param log: where progress lines go, every ``progress_interval`` seconds.
     """
 
@@ -76,6 +78,7 @@ class BatchSender:
         encode: Callable[[Sequence[Record]], bytes],
         max_concurrency: int,
         on_batch_done: Callable[[Batch], None] | None = None,
+        on_accepted: Callable[[Sequence[Record]], None] | None = None,
         log: Any = None,
         progress_interval: float = 30.0,
         total: int | None = None,
@@ -85,6 +88,7 @@ class BatchSender:
         self.encode = encode
         self.max_concurrency = max_concurrency
         self.on_batch_done = on_batch_done
+        self.on_accepted = on_accepted
         self.log = log or logging.getLogger(__name__)
         self.progress_interval = progress_interval
         self.total = total
@@ -171,6 +175,8 @@ class BatchSender:
             with self._lock:
                 self.report.refused.extend(Refusal(row, payload, exc.errors) for row, payload in records)
             return
+        if self.on_accepted is not None:
+            self.on_accepted(records)
         with self._lock:
             self.report.requests += 1
             self.report.sent += len(records)

@@ -1,0 +1,480 @@
+"""Operators that keep a Wooxy email or phone blacklist equal to a complete desired list, run after run."""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+import pendulum
+import phonenumbers
+from airflow.sdk import BaseOperator
+
+from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError, WooxyRejectedError
+from airflow_provider_wooxy.hooks.wooxy import MAX_CONCURRENT_REQUESTS, MAX_RECORDS_PER_REQUEST, WooxyHook
+from airflow_provider_wooxy.pipeline.apply import PlanApplier
+from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE, ListKind
+from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
+from airflow_provider_wooxy.pipeline.plan import check_max_removals, make_plan, removal_limit, write_plan
+from airflow_provider_wooxy.pipeline.reading import iter_input, storage_path
+from airflow_provider_wooxy.pipeline.rejects import Rejects
+from airflow_provider_wooxy.pipeline.state import StateError, SyncState
+from airflow_provider_wooxy.pipeline.validation import (
+    EMAIL_REJECT_TYPES,
+    PHONE_REJECT_TYPES,
+    EmailRecords,
+    Normalised,
+    PhoneRecords,
+    RecordError,
+    check_raw_log,
+    check_reject_type,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from airflow.sdk import Context
+
+    from airflow_provider_wooxy.pipeline.plan import Plan
+
+
+class WooxySyncBlacklistBaseOperator(BaseOperator):
+    """
+    Make a Wooxy list hold exactly the input's entries, as far as the provider manages them: add what is new,
+    remove what the provider added earlier and the input no longer holds, send nothing for an unchanged input.
+
+    The input is the **complete** desired content of the list. What the provider manages is kept in a state file
+    (``state_path``); entries on Wooxy that are not in it (added by Wooxy's bounce handling, its UI, other tools or
+    other syncs) are never removed. Before any request, an empty input fails (unless ``allow_empty``), and a plan
+    that removes more than ``max_removals`` fails with its plan written to ``plan_path``: approve it by passing its
+    id as ``approved_plan_id``.
+
+    :param records: a list of addresses, or of objects with the API's keys; typically an XComArg. (templated)
+    :param path: a local path or an object storage URI of a CSV, JSON or JSON Lines file, optionally ``.gz``.
+        Exactly one of ``records`` and ``path``. (templated)
+    :param file_format: ``csv``, ``json`` or ``jsonl`` when the path's suffix does not say. (templated)
+    :param storage_conn_id: the Airflow connection for object storage paths (input, state, plan, rejects).
+    :param field: the key or column holding the address, when it is not the API's name. (templated)
+    :param reject_type: the reject type for records that carry none. (templated)
+    :param state_path: where the managed entries are kept: a local path or an object storage URI. (templated)
+    :param max_removals: the most removals a run may make: an ``int`` count, a ``float`` in (0, 1] as a fraction
+        of the managed entries, or ``None`` for no limit. A run beyond it fails before sending anything.
+    :param plan_path: where a dry run, or a run stopped by a guard, writes its plan: ``.csv`` or JSON Lines,
+        optionally ``.gz``. (templated)
+    :param approved_plan_id: apply only if this run's plan has exactly this id (the removal guard is then lifted,
+        since a person approved that plan); otherwise fail with nothing sent. (templated)
+    :param max_invalid: how many records may be rejected (by validation or by the API) before the task fails.
+        A managed entry whose input row is invalid is kept, not removed. ``None`` accepts any number.
+    :param rejects_path: where to write every rejected record with its row and reason. (templated)
+    :param batch_size: records per add request, 1 to 100.
+    :param max_concurrency: requests in flight at once, 1 to 10; ``pool_slots`` defaults to it.
+    :param dry_run: read, validate and plan, send nothing, write nothing but the plan.
+    :param allow_empty: accept an empty input (every managed entry then counts as a removal, still guarded).
+    :param wooxy_conn_id: the Wooxy connection.
+    :param progress_interval: seconds between progress log lines while sending.
+    """
+
+    template_fields: Sequence[str] = (
+        "records",
+        "path",
+        "file_format",
+        "field",
+        "reject_type",
+        "state_path",
+        "plan_path",
+        "approved_plan_id",
+        "rejects_path",
+    )
+    ui_color = "#dff3e4"
+
+    kind: ClassVar[ListKind]
+    allowed_reject_types: ClassVar[tuple[str, ...]]
+
+    def __init__(
+        self,
+        *,
+        state_path: str,
+        records: Any = None,
+        path: str | None = None,
+        file_format: str | None = None,
+        storage_conn_id: str | None = None,
+        field: str | None = None,
+        reject_type: str | None = None,
+        max_removals: int | float | None = 0.1,
+        plan_path: str | None = None,
+        approved_plan_id: str | None = None,
+        max_invalid: int | None = 0,
+        rejects_path: str | None = None,
+        batch_size: int = MAX_RECORDS_PER_REQUEST,
+        max_concurrency: int = MAX_CONCURRENT_REQUESTS,
+        dry_run: bool = False,
+        allow_empty: bool = False,
+        wooxy_conn_id: str = WooxyHook.default_conn_name,
+        progress_interval: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= MAX_CONCURRENT_REQUESTS:
+            raise WooxyInputError(
+                f"max_concurrency must be between 1 and {MAX_CONCURRENT_REQUESTS} (Wooxy allows at most "
+                f"{MAX_CONCURRENT_REQUESTS} requests in flight per account), got {max_concurrency!r}."
+            )
+        if not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_RECORDS_PER_REQUEST:
+            raise WooxyInputError(
+                f"batch_size must be between 1 and {MAX_RECORDS_PER_REQUEST} (Wooxy takes at most "
+                f"{MAX_RECORDS_PER_REQUEST} records per request), got {batch_size!r}."
+            )
+        if max_invalid is not None and (not isinstance(max_invalid, int) or max_invalid < 0):
+            raise WooxyInputError(f"max_invalid must be a whole number >= 0 or None, got {max_invalid!r}.")
+        try:
+            self.max_removals = check_max_removals(max_removals)
+        except ValueError as exc:
+            raise WooxyInputError(f"{exc}.") from None
+        kwargs.setdefault("pool_slots", max_concurrency)
+        super().__init__(**kwargs)
+        self.state_path = state_path
+        self.records = records
+        self.path = path
+        self.file_format = file_format
+        self.storage_conn_id = storage_conn_id
+        self.field = field
+        self.reject_type = reject_type
+        self.plan_path = plan_path
+        self.approved_plan_id = approved_plan_id
+        self.max_invalid = max_invalid
+        self.rejects_path = rejects_path
+        self.batch_size = batch_size
+        self.max_concurrency = max_concurrency
+        self.is_dry_run = dry_run
+        self.allow_empty = allow_empty
+        self.wooxy_conn_id = wooxy_conn_id
+        self.progress_interval = progress_interval
+        self._applier: PlanApplier | None = None
+
+    @cached_property
+    def hook(self) -> WooxyHook:
+        return WooxyHook(wooxy_conn_id=self.wooxy_conn_id)
+
+    # -- per-list specifics ----------------------------------------------------------------------------------
+
+    def record_builder(self, field: str) -> Callable[[object], Normalised]:
+        raise NotImplementedError
+
+    def _region(self) -> str | None:
+        return None
+
+    def _rendered_reject_type(self) -> str | None:
+        if self.reject_type in (None, ""):
+            return None
+        try:
+            return check_reject_type(self.reject_type, self.allowed_reject_types, "reject_type")
+        except RecordError as exc:
+            raise WooxyInputError(f"{exc}.") from None
+
+    # -- the data flow ---------------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        started = pendulum.now("UTC")
+        clock = time.monotonic()
+        if not self.state_path:
+            raise WooxyInputError("state_path is required: where this sync keeps the entries it manages.")
+        field = self.field or self.kind.address_key
+        builder = self.record_builder(field)
+        base_url = self.hook.conn_params.base_url  # a broken connection fails now; the state is bound to it
+        state = SyncState(self._state_location(), self.kind, base_url, display=self.state_path)
+        try:
+            state.load()
+        except StateError as exc:
+            raise WooxyInputError(str(exc)) from None
+        self.log.info(
+            "State %s: %d managed entries%s.",
+            self.state_path,
+            len(state.entries),
+            f", {state.journal_ops} requests recorded by an unfinished run" if state.journal_ops else "",
+        )
+        tally = Tally()
+        rejects = Rejects()
+        held: set[str] = set()
+        region = self._region()
+        loose_address = self.kind.loose_address
+
+        def hold(value: object) -> None:
+            address = loose_address(value, region)
+            if address is not None:
+                held.add(address)
+
+        items = iter_input(
+            records=self.records,
+            path=self.path or None,
+            file_format=self.file_format,
+            conn_id=self.storage_conn_id,
+            field=field,
+        )
+        plan: Plan | None = None
+        try:
+            records = validated(items, builder, tally, rejects, field, dedupe=False, on_invalid=hold)
+            plan = make_plan(records, state, held_addresses=held)  # dedupes by entry, against the state
+            tally.valid -= plan.duplicates
+            tally.duplicates += plan.duplicates
+            validation_seconds = time.monotonic() - clock
+            try:
+                check_input(
+                    tally,
+                    rejects,
+                    field=field,
+                    source=self.path or "records",
+                    allow_empty=self.allow_empty,
+                    max_invalid=self.max_invalid,
+                    rejects_path=self.rejects_path,
+                    log=self.log.info,
+                    warn=self.log.warning,
+                )
+                if tally.valid == 0 and tally.received and not self.allow_empty:
+                    raise UnusableInput(
+                        f"none of the {tally.received} input records is valid: that would remove every managed "
+                        "entry; set allow_empty=True if an empty list is really meant."
+                    )
+            except UnusableInput as exc:
+                raise WooxyInputError(str(exc)) from None
+            summary = self._run(plan, state, tally, rejects)
+            summary["validation_seconds"] = round(validation_seconds, 3)
+        finally:
+            if plan is not None:
+                plan.close()
+            if self.rejects_path and rejects.count:
+                rejects.export(self.rejects_path, self.storage_conn_id)
+                self.log.info("Wrote %d rejected records to %s", rejects.count, self.rejects_path)
+            rejects.close()
+        summary.update(
+            started_at=started.to_iso8601_string(),
+            finished_at=pendulum.now("UTC").to_iso8601_string(),
+            duration_seconds=round(time.monotonic() - clock, 3),
+        )
+        return summary
+
+    def _run(self, plan: Plan, state: SyncState, tally: Tally, rejects: Rejects) -> dict[str, Any]:
+        limit = removal_limit(self.max_removals, plan.managed_before)
+        over_limit = limit is not None and plan.to_remove > limit
+        self.log.info(
+            "Plan %s: %d managed, %d to add, %d to remove, %d unchanged, %d kept because their input row is "
+            "invalid (removal limit %s).",
+            plan.plan_id,
+            plan.managed_before,
+            plan.to_add,
+            plan.to_remove,
+            plan.unchanged,
+            plan.kept_invalid,
+            "none" if limit is None else limit,
+        )
+        guard = {"max_removals_allowed": limit, "guard_would_stop": over_limit}
+        summary = self._summary(plan, state, tally, rejects, **guard)
+        approved = self.approved_plan_id or None
+        if self.is_dry_run:
+            self._write_plan(plan, guard)
+            self.log.info(
+                "Dry run: nothing was sent.%s",
+                " A real run would stop at the removal guard." if over_limit else "",
+            )
+            return summary
+        if approved is not None and approved != plan.plan_id:
+            if plan.empty and state.last_plan_id == approved:
+                self.log.info("Plan %s was applied already and nothing is left to do.", approved)
+                return summary
+            self._write_plan(plan, guard)
+            raise WooxyInputError(
+                f"this run's plan {plan.plan_id} ({plan.to_add} adds, {plan.to_remove} removes) is not the "
+                f"approved plan {approved}: the input or the state changed since the approval. Nothing was sent."
+                + self._plan_where()
+            )
+        if over_limit and approved is None:
+            self._write_plan(plan, guard)
+            raise WooxyInputError(
+                f"the plan removes {plan.to_remove} of {plan.managed_before} managed entries, more than "
+                f"max_removals={self.max_removals!r} allows ({limit}); nothing was sent.{self._plan_where()} "
+                f"To apply it anyway, review it and run again with approved_plan_id={plan.plan_id!r}, or raise "
+                "max_removals."
+            )
+        if approved is not None:
+            self.log.info("Plan %s is the approved plan: applying it (the removal guard is lifted).", approved)
+        if plan.empty:
+            self.log.info("The input matches the state: nothing to send.")
+            if state.journal_ops:
+                state.commit(plan.plan_id)
+            return summary
+        applier = PlanApplier(
+            self.hook,
+            state,
+            batch_size=self.batch_size,
+            max_concurrency=self.max_concurrency,
+            log=self.log,
+            progress_interval=self.progress_interval,
+        )
+        self._applier = applier
+        try:
+            report = applier.run(plan)
+        except WooxyError as exc:
+            progress = applier.report.progress()
+            self.log.error("%s.", progress)
+            exc.args = (f"{exc.args[0]}. {progress}.",)
+            raise
+        finally:
+            self._applier = None
+        invalid = rejects.count
+        for refusal in report.refused_adds:
+            value = json.loads(refusal.payload).get(self.kind.address_key, "")
+            rejects.add(refusal.row, value, f"refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
+        for refusal in report.refused_removes:
+            value = json.loads(refusal.payload).get(self.kind.address_key, "")
+            rejects.add(0, value, f"remove refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
+        refused = len(report.refused_adds) + len(report.refused_removes)
+        summary.update(
+            invalid=invalid,
+            added=report.added,
+            removed=report.removed,
+            refused_by_api=refused,
+            requests=report.requests,
+            retries=self.hook.retries,
+            managed_after=len(state.entries),
+            send_seconds=round(report.send_seconds, 3),
+            rejects_sample=rejects.sample,
+        )
+        self.log.info(
+            "Done: %d added, %d removed, %d refused by Wooxy, %d requests, %d retries; %d managed entries now.",
+            report.added,
+            report.removed,
+            refused,
+            report.requests,
+            summary["retries"],
+            summary["managed_after"],
+        )
+        if refused:
+            self.log.warning("Records refused by Wooxy: %s", rejects.describe(10))
+            if self.max_invalid is not None and rejects.count > self.max_invalid:
+                raise WooxyRejectedError(
+                    self.kind.name + " sync",
+                    [
+                        f"{refused} records refused (max_invalid={self.max_invalid}, {rejects.count} rejects in "
+                        f"all); the rest of the plan was applied and the state records it",
+                        *(f"row {r['row']}: {r['reason']}" for r in rejects.sample[-min(refused, 5) :]),
+                    ],
+                )
+        return summary
+
+    def _state_location(self) -> Any:
+        """A local ``Path`` for local paths and ``file://`` URIs (atomic rename, append-only journal)."""
+        parts = urlsplit(self.state_path)
+        if parts.scheme == "file":
+            return Path(parts.path)
+        return storage_path(self.state_path, self.storage_conn_id)
+
+    def _plan_where(self) -> str:
+        return f" The plan is in {self.plan_path}." if self.plan_path else " Set plan_path to see every change."
+
+    def _write_plan(self, plan: Plan, guard: dict[str, Any]) -> None:
+        if not self.plan_path:
+            return
+        location = storage_path(self.plan_path, self.storage_conn_id)
+        location.parent.mkdir(parents=True, exist_ok=True)
+        with location.open("wb") as stream:
+            write_plan(stream, self.plan_path, plan, guard)
+        self.log.info("Wrote the plan (%d adds, %d removes) to %s", plan.to_add, plan.to_remove, self.plan_path)
+
+    def _summary(self, plan: Plan, state: SyncState, tally: Tally, rejects: Rejects, **extra: Any) -> dict[str, Any]:
+        """The XCom summary: counts only, no addresses (the rejects sample is masked)."""
+        return {
+            "operation": f"{self.kind.name} sync",
+            "received": tally.received,
+            "valid": tally.valid,
+            "invalid": rejects.count,
+            "duplicates": tally.duplicates,
+            "managed_before": plan.managed_before,
+            "to_add": plan.to_add,
+            "to_remove": plan.to_remove,
+            "unchanged": plan.unchanged,
+            "kept_invalid": plan.kept_invalid,
+            "added": 0,
+            "removed": 0,
+            "refused_by_api": 0,
+            "managed_after": plan.managed_before,
+            "requests": 0,
+            "retries": 0,
+            "dry_run": bool(self.is_dry_run),
+            "plan_id": plan.plan_id,
+            **extra,
+            "rejects_sample": rejects.sample,
+        }
+
+    def on_kill(self) -> None:
+        """Airflow is stopping the task: finish the requests in flight, record them, and stop."""
+        if self._applier is not None:
+            self._applier.stop("the task was stopped (on_kill)")
+
+
+class WooxySyncEmailBlacklistOperator(WooxySyncBlacklistBaseOperator):
+    """
+    Keep the Wooxy email blacklist equal to a complete list of addresses (as far as this sync manages it).
+
+    Entries are (address, reject type): an address listed with ``hard`` by this sync and ``complaint`` by Wooxy
+    is two entries, and a removal passes the reject type, so only that type is lifted.
+
+    :param reject_type: ``hard`` (default), ``complaint`` or ``list-unsubscribe`` for records without a
+        ``rejectType``. (templated)
+    :param raw_log: reason text for added records without a ``rawLog``. (templated)
+
+    See :class:`WooxySyncBlacklistBaseOperator` for the other arguments.
+    """
+
+    template_fields: Sequence[str] = (*WooxySyncBlacklistBaseOperator.template_fields, "raw_log")
+    kind = EMAIL
+    allowed_reject_types = EMAIL_REJECT_TYPES
+
+    def __init__(self, *, reject_type: str | None = "hard", raw_log: str | None = None, **kwargs: Any) -> None:
+        super().__init__(reject_type=reject_type, **kwargs)
+        self.raw_log = raw_log
+
+    def record_builder(self, field: str) -> Callable[[object], Normalised]:
+        raw_log = self.raw_log or None
+        if raw_log is not None:
+            try:
+                check_raw_log(raw_log)
+            except RecordError as exc:
+                raise WooxyInputError(f"raw_log: {exc}.") from None
+        return EmailRecords(field=field, reject_type=self._rendered_reject_type(), raw_log=raw_log)
+
+
+class WooxySyncPhoneBlacklistOperator(WooxySyncBlacklistBaseOperator):
+    """
+    Keep the Wooxy phone blacklist equal to a complete list of numbers (as far as this sync manages it).
+
+    Entries are E.164 numbers, in the state and on the wire; the phone list's remove takes no reject type.
+
+    :param default_region: ISO country code (``GB``, ``US``...) used to read national-format numbers. (templated)
+    :param reject_type: ``import``, ``invalid``, ``unsubscribe`` or ``undeliverable`` for added records without
+        one; by default none is sent. (templated)
+
+    See :class:`WooxySyncBlacklistBaseOperator` for the other arguments.
+    """
+
+    template_fields: Sequence[str] = (*WooxySyncBlacklistBaseOperator.template_fields, "default_region")
+    kind = PHONE
+    allowed_reject_types = PHONE_REJECT_TYPES
+
+    def __init__(self, *, default_region: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.default_region = default_region
+
+    def _region(self) -> str | None:
+        region = (self.default_region or "").strip().upper() or None
+        if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
+            raise WooxyInputError(
+                f"default_region {self.default_region!r} is not an ISO 3166 country code phonenumbers knows."
+            )
+        return region
+
+    def record_builder(self, field: str) -> Callable[[object], Normalised]:
+        return PhoneRecords(field=field, reject_type=self._rendered_reject_type(), default_region=self._region())
+
+
+__all__ = ["WooxySyncEmailBlacklistOperator", "WooxySyncPhoneBlacklistOperator"]

@@ -1,0 +1,144 @@
+"""
+Applying a sync plan: adds first (suppressing again is always safe), then removes, each accepted request recorded
+in the state's journal as Wooxy accepts it, so that a run stopped at any point leaves a state that says exactly
+what is on Wooxy, and the retry does only what is left.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_wooxy.hooks.wooxy import EMAIL_ADD, EMAIL_REMOVE, PHONE_ADD, PHONE_REMOVE
+from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, Refusal, encode_add, encode_single
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+    from airflow_provider_wooxy.pipeline.plan import Plan
+    from airflow_provider_wooxy.pipeline.sending import Record
+    from airflow_provider_wooxy.pipeline.state import SyncState
+
+METHODS = {"email": (EMAIL_ADD, EMAIL_REMOVE), "phone": (PHONE_ADD, PHONE_REMOVE)}
+
+
+@dataclass
+class ApplyReport:
+    added: int = 0
+    removed: int = 0
+    requests: int = 0
+    refused_adds: list[Refusal] = field(default_factory=list)
+    refused_removes: list[Refusal] = field(default_factory=list)
+    send_seconds: float = 0.0
+
+    def progress(self) -> str:
+        return (
+            f"{self.added} adds and {self.removed} removes were accepted before this failure and are recorded in "
+            "the state; a retry sends only what is left"
+        )
+
+
+class PlanApplier:
+    """
+    Sends a plan through one hook and records every accepted request in the state.
+
+    :param hook: the Wooxy hook.
+    :param state: the loaded state the plan was made against.
+    :param batch_size: records per add request.
+    :param max_concurrency: requests in flight.
+    :param log: where progress lines go.
+    :param progress_interval: seconds between progress lines.
+    """
+
+    def __init__(
+        self,
+        hook: WooxyHook,
+        state: SyncState,
+        *,
+        batch_size: int,
+        max_concurrency: int,
+        log: Any,
+        progress_interval: float = 30.0,
+    ) -> None:
+        self.hook = hook
+        self.state = state
+        self.batch_size = batch_size
+        self.max_concurrency = max_concurrency
+        self.log = log
+        self.progress_interval = progress_interval
+        self.report = ApplyReport()
+        self._sender: BatchSender | None = None
+        self._stopped: str | None = None
+
+    def run(self, plan: Plan) -> ApplyReport:
+        """Apply the plan; on any failure the journal keeps what was accepted and the error is raised."""
+        add_method, remove_method = METHODS[plan.kind.name]
+        report = self.report
+        started = time.monotonic()
+        self.state.begin()
+        try:
+            if plan.to_add:
+                sender = self._sender_for(add_method, encode_add, b"+", plan.to_add)
+                result = sender.run(_batches(plan.adds(), self.batch_size))
+                report.added, report.refused_adds = result.sent, result.refused
+                report.requests += result.requests
+            if plan.removals:
+                sender = self._sender_for(remove_method, encode_single, b"-", plan.to_remove)
+                result = sender.run(_batches(enumerate(plan.remove_payloads(), start=1), 1))
+                report.removed, report.refused_removes = result.sent, result.refused
+                report.requests += result.requests
+        except BaseException:
+            if self._sender is not None:
+                report.requests += self._sender.report.requests
+                if self._sender.method == add_method:
+                    report.added = self._sender.report.sent
+                else:
+                    report.removed = self._sender.report.sent
+            self.state.close()
+            raise
+        finally:
+            report.send_seconds = time.monotonic() - started
+        self.state.commit(plan.plan_id)
+        return report
+
+    def _sender_for(self, method: str, encode: Any, sign: bytes, total: int) -> BatchSender:
+        state = self.state
+
+        def accepted(records: Sequence[Record]) -> None:
+            state.record(sign, [payload for _, payload in records])
+
+        sender = BatchSender(
+            self.hook,
+            method,
+            encode=encode,
+            max_concurrency=self.max_concurrency,
+            on_accepted=accepted,
+            log=self.log,
+            progress_interval=self.progress_interval,
+            total=total,
+        )
+        self._sender = sender
+        if self._stopped is not None:
+            sender.stop(self._stopped)
+        return sender
+
+    def stop(self, reason: str) -> None:
+        """Stop after the requests in flight (Airflow's on_kill); accepted requests stay recorded."""
+        self._stopped = reason
+        if self._sender is not None:
+            self._sender.stop(reason)
+
+
+def _batches(records: Iterator[tuple[int, bytes]], size: int) -> Iterator[Batch]:
+    number = 0
+    batch: list[tuple[int, bytes]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield Batch(number, batch)
+            number += 1
+            batch = []
+    if batch:
+        yield Batch(number, batch)

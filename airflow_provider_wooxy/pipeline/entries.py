@@ -1,0 +1,129 @@
+"""
+What one entry of each Wooxy list is, for a sync: how it is written in the state, compared, and removed.
+
+An email entry is an address with a reject type (``john@example.com`` + ``hard``): Wooxy keeps one entry per
+type, and a sync removes only the type it added. Addresses are compared case-insensitively (as the push
+operators' dedupe does), so a warehouse that changes ``John@`` into ``john@`` changes nothing on Wooxy. A phone
+entry is an E.164 number: the phone list's remove method takes no reject type.
+
+Plain Python: no Airflow import.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import phonenumbers
+
+
+class ListKind:
+    """The email or the phone list. Entries are held as their state line (``address\\treject type``, or a number)."""
+
+    name: str
+    address_key: str
+
+    def identity(self, line: str) -> str:
+        """The form two entries are compared in."""
+        raise NotImplementedError
+
+    def identity_of_key(self, key: str) -> str:
+        """The identity of a validated record, from its validation (dedupe) key."""
+        raise NotImplementedError
+
+    def line_of_payload(self, payload: bytes | str) -> str:
+        """The state line of an add or remove request body (one JSON record)."""
+        raise NotImplementedError
+
+    def remove_payload(self, line: str) -> bytes:
+        """The remove request body for a managed entry."""
+        raise NotImplementedError
+
+    def address_of(self, identity: str) -> str:
+        """The address part of an identity (without the reject type)."""
+        raise NotImplementedError
+
+    def loose_address(self, value: object, default_region: str | None) -> str | None:
+        """
+        Best-effort address of an input value that failed validation, in :meth:`address_of`'s form, so that a
+        managed entry named by an invalid row is recognised (and kept) rather than taken for missing.
+        """
+        raise NotImplementedError
+
+    def check_line(self, line: str) -> bool:
+        """Whether a state line has this list's shape (a corrupt or foreign state fails loading)."""
+        raise NotImplementedError
+
+
+class EmailList(ListKind):
+    name = "email"
+    address_key = "email"
+
+    def identity(self, line: str) -> str:
+        return line.lower()  # reject types are lower case already
+
+    def identity_of_key(self, key: str) -> str:
+        return key.replace("\x00", "\t", 1)  # validation keys are "address-lower-cased\x00type"
+
+    def line_of_payload(self, payload: bytes | str) -> str:
+        record = json.loads(payload)
+        return f"{record['email']}\t{record['rejectType']}"
+
+    def remove_payload(self, line: str) -> bytes:
+        address, _, reject_type = line.partition("\t")
+        return json.dumps({"email": address, "rejectType": reject_type}, separators=(",", ":")).encode()
+
+    def address_of(self, identity: str) -> str:
+        return identity.partition("\t")[0]
+
+    def loose_address(self, value: object, default_region: str | None) -> str | None:
+        if isinstance(value, str) and "@" in value:
+            return value.strip().lower()
+        return None
+
+    def check_line(self, line: str) -> bool:
+        address, tab, reject_type = line.partition("\t")
+        return bool(tab) and "@" in address and bool(reject_type) and "\t" not in reject_type
+
+
+_NOT_DIGITS = re.compile(r"\D")
+_E164 = re.compile(r"\+[1-9][0-9]{5,15}")
+
+
+class PhoneList(ListKind):
+    name = "phone"
+    address_key = "phoneNumber"
+
+    def identity(self, line: str) -> str:
+        return line
+
+    def identity_of_key(self, key: str) -> str:
+        return key.partition("\x00")[0]  # validation keys are "number\x00type": a number is one entry, any type
+
+    def line_of_payload(self, payload: bytes | str) -> str:
+        number: str = json.loads(payload)["phoneNumber"]
+        return number
+
+    def remove_payload(self, line: str) -> bytes:
+        return b'{"phoneNumber":"' + line.encode() + b'"}'
+
+    def address_of(self, identity: str) -> str:
+        return identity
+
+    def loose_address(self, value: object, default_region: str | None) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return None
+        try:
+            number = phonenumbers.parse(value, default_region)
+        except phonenumbers.NumberParseException:
+            digits = _NOT_DIGITS.sub("", value)
+            return f"+{digits}" if digits else None
+        return f"+{number.country_code}{phonenumbers.national_significant_number(number)}"
+
+    def check_line(self, line: str) -> bool:
+        return _E164.fullmatch(line) is not None
+
+
+EMAIL = EmailList()
+PHONE = PhoneList()
+LISTS = {kind.name: kind for kind in (EMAIL, PHONE)}

@@ -1,0 +1,266 @@
+"""
+The push operators' engine: read -> validate/dedupe -> spool -> send -> report, for adds and removes.
+
+Every input record ends in exactly one of: sent, invalid (with its 1-based row and the reason) or duplicate.
+Nothing is sent until the whole input has been read and validated (into a temporary spool file), so an input
+with more than ``max_invalid`` invalid records fails before any request is made; ``max_invalid=None`` streams
+instead (validation runs as the sending threads take their batches).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
+from airflow_provider_wooxy.pipeline.checkpoint import Checkpoint
+from airflow_provider_wooxy.pipeline.intake import Tally, check_input, validated
+from airflow_provider_wooxy.pipeline.masking import mask_in
+from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, Record, encode_add, encode_single
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+    from airflow_provider_wooxy.pipeline.rejects import Rejects
+    from airflow_provider_wooxy.pipeline.validation import Normalised
+
+
+@dataclass
+class PushSettings:
+    """What a push run needs from the operator's rendered arguments."""
+
+    method: str
+    address_key: str
+    is_add: bool
+    batch_size: int
+    max_concurrency: int
+    max_invalid: int | None
+    checkpoint_path: str | None
+    storage_conn_id: str | None
+    dry_run: bool
+    allow_empty: bool
+    rejects_path: str | None
+    source: str
+    progress_interval: float = 30.0
+
+
+class Push:
+    """
+    One push run. :meth:`run` returns the summary; :meth:`stop` (from another thread) stops sending after the
+    requests in flight. Whole-input problems raise :class:`~airflow_provider_wooxy.pipeline.intake.UnusableInput`.
+
+    :param hook: the Wooxy hook the requests go through (not used by a dry run).
+    :param settings: the rendered arguments.
+    :param log: the operator's logger.
+    """
+
+    def __init__(self, hook: WooxyHook, settings: PushSettings, log: Any) -> None:
+        self.hook = hook
+        self.settings = settings
+        self.log = log
+        self._sender: BatchSender | None = None
+        self._stopped: str | None = None
+
+    def run(
+        self,
+        items: Iterator[tuple[int, object]],
+        builder: Callable[[object], Normalised],
+        field: str,
+        rejects: Rejects,
+    ) -> dict[str, Any]:
+        s = self.settings
+        clock = time.monotonic()
+        tally = Tally()
+        fingerprint = hashlib.blake2b(f"{s.method}\n{s.batch_size}\n".encode(), digest_size=16)
+        valid = validated(items, builder, tally, rejects, field)
+        if s.max_invalid is None and not s.dry_run:
+            # Streaming: validation runs as the sending threads take their batches.
+            summary = self._send(
+                tally, rejects, ((row, payload.encode()) for row, _, payload in valid), fingerprint.hexdigest()
+            )
+            self._check(tally, rejects, field)
+            return summary
+        with tempfile.TemporaryFile(prefix="wooxy-spool-") as spool:
+            write = spool.write
+            update = fingerprint.update if s.checkpoint_path else None
+            for row, _, payload in valid:
+                line = b"%d\t%b\n" % (row, payload.encode())
+                write(line)
+                if update is not None:
+                    update(line)
+            validation_seconds = time.monotonic() - clock
+            self._check(tally, rejects, field)
+            spool.seek(0)
+            summary = self._send(tally, rejects, _read_spool(spool), fingerprint.hexdigest())
+            summary["validation_seconds"] = round(validation_seconds, 3)
+        return summary
+
+    def _check(self, tally: Tally, rejects: Rejects, field: str) -> None:
+        s = self.settings
+        check_input(
+            tally,
+            rejects,
+            field=field,
+            source=s.source,
+            allow_empty=s.allow_empty,
+            max_invalid=s.max_invalid,
+            rejects_path=s.rejects_path,
+            log=self.log.info,
+            warn=self.log.warning,
+        )
+
+    def _batches(self, records: Iterator[Record], skip: set[int]) -> Iterator[Batch]:
+        size = self.settings.batch_size
+        number = 0
+        batch: list[Record] = []
+        for record in records:
+            batch.append(record)
+            if len(batch) == size:
+                if number not in skip:
+                    yield Batch(number, batch)
+                number += 1
+                batch = []
+        if batch and number not in skip:
+            yield Batch(number, batch)
+
+    def _summary(self, tally: Tally, rejects: Rejects, **sending: Any) -> dict[str, Any]:
+        """The XCom summary: the validation counts, then what sending adds (nothing for a dry run)."""
+        summary: dict[str, Any] = {
+            "operation": self.settings.method,
+            "received": tally.received,
+            "valid": tally.valid,
+            "invalid": rejects.count,
+            "duplicates": tally.duplicates,
+            "sent": 0,
+            "refused_by_api": 0,
+            "resumed": 0,
+            "requests": 0,
+            "retries": 0,
+            "dry_run": bool(self.settings.dry_run),
+            **sending,
+        }
+        summary["rejects_sample"] = rejects.sample
+        return summary
+
+    def _send(self, tally: Tally, rejects: Rejects, records: Iterator[Record], fingerprint: str) -> dict[str, Any]:
+        s = self.settings
+        if s.dry_run:
+            self.log.info("Dry run: %d valid records would be sent; nothing was sent.", tally.valid)
+            return self._summary(tally, rejects)
+
+        streaming = s.max_invalid is None
+        checkpoint = None
+        skip: set[int] = set()
+        if s.checkpoint_path:  # never when streaming: the operator refuses that combination
+            checkpoint = Checkpoint(s.checkpoint_path, fingerprint, conn_id=s.storage_conn_id)
+            skip = checkpoint.load()
+            if checkpoint.stale:
+                self.log.info("Checkpoint %s belongs to other input: starting from the beginning.", s.checkpoint_path)
+            elif skip:
+                self.log.info(
+                    "Resuming from checkpoint %s: %d batches were already accepted and are skipped.",
+                    s.checkpoint_path,
+                    len(skip),
+                )
+        resumed = self._records_in(skip, tally.valid)
+        marker = None if checkpoint is None else (lambda batch: checkpoint.mark(batch.number))
+        sender = BatchSender(
+            self.hook,
+            s.method,
+            encode=encode_add if s.is_add else encode_single,
+            max_concurrency=s.max_concurrency,
+            on_batch_done=marker,
+            log=self.log,
+            progress_interval=s.progress_interval,
+            total=None if streaming else tally.valid - resumed,
+        )
+        if streaming:
+            self.log.info("Streaming: validating and sending together, %d requests in flight.", s.max_concurrency)
+        else:
+            self.log.info(
+                "Sending %d records in requests of up to %d, %d in flight.",
+                tally.valid - resumed,
+                s.batch_size,
+                s.max_concurrency,
+            )
+        clock = time.monotonic()
+        self._sender = sender
+        if self._stopped is not None:
+            sender.stop(self._stopped)
+        try:
+            report = sender.run(self._batches(records, skip))
+        except WooxyError as exc:
+            if checkpoint is not None:
+                checkpoint.save()
+            of = "" if streaming else f" of {tally.valid}"
+            progress = (
+                f"{sender.report.sent + resumed}{of} valid records were accepted before this failure; re-sending is "
+                "harmless (Wooxy ignores duplicates)"
+                + (", and a retry skips them (checkpoint_path)." if checkpoint else ".")
+            )
+            self.log.error("%s", progress)
+            exc.args = (f"{exc.args[0]}. {progress}",)
+            raise
+        invalid = rejects.count
+        refused = [(r, json.loads(r.payload).get(s.address_key, "")) for r in report.refused]
+        for refusal, value in refused:
+            rejects.add(refusal.row, value, f"refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
+        summary = self._summary(
+            tally,
+            rejects,
+            invalid=invalid,
+            sent=report.sent + resumed,
+            refused_by_api=len(report.refused),
+            resumed=resumed,
+            requests=report.requests,
+            retries=self.hook.retries,
+            send_seconds=round(time.monotonic() - clock, 3),
+        )
+        self.log.info(
+            "Done: %d records accepted by Wooxy (%d from an earlier attempt), %d refused, %d requests, %d retries.",
+            summary["sent"],
+            resumed,
+            len(report.refused),
+            report.requests,
+            summary["retries"],
+        )
+        if checkpoint is not None:
+            checkpoint.complete()
+        if report.refused:
+            self.log.warning("Records refused by Wooxy: %s", rejects.describe(10))
+            if s.max_invalid is not None and rejects.count > s.max_invalid:
+                first = [
+                    f"row {refusal.row}: {mask_in('; '.join(refusal.errors), value)}" for refusal, value in refused[:5]
+                ]
+                raise WooxyRejectedError(
+                    s.method,
+                    [
+                        f"{len(report.refused)} records refused (max_invalid={s.max_invalid}, "
+                        f"{rejects.count} rejects in all); the other {summary['sent']} were accepted",
+                        *first,
+                    ],
+                )
+        return summary
+
+    def stop(self, reason: str) -> None:
+        """Let the sending threads finish their current request and stop."""
+        self._stopped = reason
+        if self._sender is not None:
+            self._sender.stop(reason)
+
+    def _records_in(self, batch_numbers: set[int], valid: int) -> int:
+        size = self.settings.batch_size
+        last = math.ceil(valid / size) - 1
+        return sum(size if n < last else valid - last * size for n in batch_numbers if n <= last)
+
+
+def _read_spool(spool: IO[bytes]) -> Iterator[Record]:
+    for line in spool:
+        row, _, payload = line.rstrip(b"\n").partition(b"\t")
+        yield int(row), payload

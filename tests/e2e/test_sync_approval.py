@@ -1,0 +1,135 @@
+"""
+End to end: the sync example DAG under a real scheduler. A first run adds the extract; a second run, whose extract
+shrank past ``max_removals``, waits for a person; the test approves it through Airflow's REST API (the HITL
+endpoint the UI uses), and the apply step removes exactly the approved plan.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_wooxy.sandbox import WooxySandbox
+from tests.conftest import connection_json
+from tests.e2e.deployment import Deployment
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "e2e-sync-token-5c2a8e14"
+DAG_ID = "example_wooxy_sync_with_approval"
+EXAMPLES = Path(__file__).parents[2] / "example_dags"
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+
+try:
+    from airflow.providers.standard.operators.hitl import ApprovalOperator  # noqa: F401
+
+    HITL = True
+except Exception:
+    HITL = False
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[WooxySandbox]:
+    with WooxySandbox(token=TOKEN, latency=0.01) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory: pytest.TempPathFactory, api: WooxySandbox) -> Iterator[Deployment]:
+    if not HITL:
+        pytest.skip("Airflow's ApprovalOperator (human in the loop) needs Airflow 3.1+ and its standard provider")
+    home = tmp_path_factory.mktemp("airflow-sync-e2e")
+    deployment = Deployment(
+        home,
+        extra_env={
+            "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
+            "WOOXY_EXAMPLE_STORAGE": f"file://{home}/data",
+            "AIRFLOW_CONN_WOOXY_DEFAULT": connection_json(api.url, TOKEN),
+        },
+    )
+    try:
+        deployment.start()
+        deployment.cli("pools", "set", "wooxy_api", "10", "Wooxy API: at most 10 concurrent requests")
+        yield deployment
+    finally:
+        deployment.stop()
+        ARTIFACTS.mkdir(exist_ok=True)
+        if deployment.log_path.exists():
+            shutil.copy(deployment.log_path, ARTIFACTS / "airflow-sync-standalone.log")
+
+
+def rest(airflow: Deployment, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    request = urllib.request.Request(
+        f"{airflow.url}/api/v2{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def trigger(airflow: Deployment, contacts: int) -> str:
+    runs = airflow.cli_json("dags", "trigger", DAG_ID, "--conf", json.dumps({"contacts": contacts}))
+    run = runs[0] if isinstance(runs, list) else runs
+    return str(run["dag_run_id"])
+
+
+def wait_idle(airflow: Deployment, timeout: float = 300) -> None:
+    """Wait until no run of the DAG is queued or running (unpausing may start a scheduled run)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = {row.get("state") for row in airflow.cli_json("dags", "list-runs", DAG_ID)}
+        if not states & {"queued", "running"}:
+            return
+        time.sleep(3)
+    raise AssertionError(f"runs of {DAG_ID} still active after {timeout:.0f} s:\n{airflow.log_tail()}")
+
+
+def states(airflow: Deployment, run_id: str) -> dict[str, str]:
+    return {t["task_id"]: t["state"] for t in airflow.task_states(DAG_ID, run_id)}
+
+
+class TestSyncApprovalUnderTheScheduler:
+    def test_large_removal_waits_for_approval_then_applies_the_plan(self, airflow: Deployment, api: WooxySandbox):
+        airflow.wait_for_dag(DAG_ID)
+        airflow.cli("dags", "unpause", DAG_ID)
+        first = trigger(airflow, 200)
+        assert airflow.wait_for_run(DAG_ID, first) == "success", f"{states(airflow, first)}\n{airflow.log_tail()}"
+        wait_idle(airflow)
+        assert len(api.email_addresses()) == 200
+        assert states(airflow, first)["approve"] == "skipped"  # no removal: no approval needed
+
+        removes_before = api.stats()["requests"].get("blacklist/remove", 0)
+        second = trigger(airflow, 120)  # 80 removals: more than 10% of 200
+        path = f"/dags/{DAG_ID}/dagRuns/{second}/taskInstances/approve/-1/hitlDetails"
+        deadline = time.monotonic() + 240
+        detail = None
+        while detail is None and time.monotonic() < deadline:
+            try:
+                detail = rest(airflow, "GET", path)
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404:
+                    raise
+                time.sleep(3)
+        assert detail is not None, f"the approval was never requested: {states(airflow, second)}"
+        assert "approve 80 removals" in detail["subject"]
+        # Nothing is removed while the plan waits for a person.
+        time.sleep(3)
+        assert api.stats()["requests"].get("blacklist/remove", 0) == removes_before
+        assert states(airflow, second)["apply"] not in ("running", "success")
+
+        answer = rest(airflow, "PATCH", path, {"chosen_options": ["Approve"]})
+        assert answer["chosen_options"] == ["Approve"]
+        assert airflow.wait_for_run(DAG_ID, second) == "success", f"{states(airflow, second)}\n{airflow.log_tail()}"
+        assert states(airflow, second)["apply"] == "success"
+        assert api.email_addresses() == {f"contact{i}@example.com" for i in range(120)}
+        assert api.stats()["requests"]["blacklist/remove"] - removes_before == 80

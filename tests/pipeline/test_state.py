@@ -1,0 +1,158 @@
+"""The sync state on its own (no Airflow, no HTTP): snapshot, journal, crash safety, refusing bad states."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from upath import UPath
+
+from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE
+from airflow_provider_wooxy.pipeline.state import StateError, SyncState
+
+URL = "https://api.wooxy.com"
+
+
+def add(address: str, reject_type: str = "hard") -> bytes:
+    return json.dumps({"email": address, "rejectType": reject_type}).encode()
+
+
+def fresh(location, kind=EMAIL) -> SyncState:
+    return SyncState(location, kind, URL).load()
+
+
+@pytest.fixture(params=["local", "object-storage"])
+def location(request, tmp_path: Path):
+    if request.param == "local":
+        return tmp_path / "s.state"
+    return UPath(f"memory://bucket-{uuid.uuid4().hex}/sync/s.state")
+
+
+class TestSyncState:
+    def test_missing_state_is_a_first_run(self, location):
+        state = fresh(location)
+        assert (state.exists, state.entries, state.journal_ops) == (False, {}, 0)
+
+    def test_round_trip_through_journal_and_snapshot(self, location):
+        state = fresh(location)
+        state.begin()
+        state.record(b"+", [add("a@example.com"), add("B@example.com", "complaint")])
+        state.record(b"-", [add("a@example.com")])
+        state.close()
+        replayed = fresh(location)  # as a retry after a failure sees it: snapshot + journal
+        assert set(replayed.entries.values()) == {"B@example.com\tcomplaint"}
+        assert replayed.journal_ops == 3
+        replayed.commit("plan-1")
+        committed = fresh(location)
+        assert set(committed.entries.values()) == {"B@example.com\tcomplaint"}
+        assert (committed.journal_ops, committed.last_plan_id) == (0, "plan-1")
+        # Identities compare addresses case-insensitively.
+        assert "b@example.com\tcomplaint" in committed.entries
+
+    def test_snapshot_digest_ignores_order_and_follows_content(self, tmp_path: Path):
+        one, two = tmp_path / "1.state", tmp_path / "2.state"
+        for path, entries in ((one, ["a@x.co", "b@x.co"]), (two, ["b@x.co", "a@x.co"])):
+            state = fresh(path)
+            state.begin()
+            state.record(b"+", [add(e) for e in entries])
+            state.commit(None)
+        assert fresh(one).snapshot_digest == fresh(two).snapshot_digest != 0
+        state = fresh(two)
+        state.record(b"+", [add("c@x.co")])
+        state.commit(None)
+        assert fresh(two).snapshot_digest != fresh(one).snapshot_digest
+
+    def test_partial_last_journal_line_is_ignored_and_cut_before_appending(self, tmp_path: Path):
+        path = tmp_path / "s.state"
+        state = fresh(path)
+        state.begin()
+        state.record(b"+", [add("a@example.com")])
+        state.close()
+        journal = tmp_path / "s.state.journal"
+        journal.write_bytes(journal.read_bytes() + b'+{"email":"half@exa')  # killed mid-write
+        retry = fresh(path)
+        assert set(retry.entries.values()) == {"a@example.com\thard"}
+        retry.record(b"+", [add("b@example.com")])
+        retry.close()
+        assert set(fresh(path).entries.values()) == {"a@example.com\thard", "b@example.com\thard"}
+
+    def test_stale_journal_of_an_older_generation_is_ignored(self, tmp_path: Path):
+        path = tmp_path / "s.state"
+        state = fresh(path)
+        state.begin()
+        state.record(b"+", [add("a@example.com")])
+        state.close()
+        stale = (tmp_path / "s.state.journal").read_bytes()
+        state.commit(None)
+        # A kill between the snapshot's rename and the journal's deletion leaves the old journal behind.
+        (tmp_path / "s.state.journal").write_bytes(stale + add("b@example.com").join([b"+", b"\n"]))
+        assert set(fresh(path).entries.values()) == {"a@example.com\thard"}
+
+    def test_snapshot_is_replaced_atomically(self, tmp_path: Path, monkeypatch):
+        path = tmp_path / "s.state"
+        state = fresh(path)
+        state.begin()
+        state.record(b"+", [add("a@example.com")])
+        state.commit(None)
+        before = path.read_bytes()
+
+        def crash(*args):
+            raise KeyboardInterrupt("killed before the rename")
+
+        state = fresh(path)
+        state.record(b"+", [add("b@example.com")])
+        monkeypatch.setattr("os.replace", crash)
+        with pytest.raises(KeyboardInterrupt):
+            state.commit(None)
+        assert path.read_bytes() == before  # the old snapshot, whole
+        assert set(fresh(path).entries.values()) == {"a@example.com\thard", "b@example.com\thard"}  # + journal
+
+    def test_phone_entries_are_e164_numbers(self, location):
+        state = fresh(location, PHONE)
+        state.begin()
+        state.record(b"+", [b'{"phoneNumber":"+447911000001","rejectType":"unsubscribe"}'])
+        state.commit(None)
+        assert set(fresh(location, PHONE).entries.values()) == {"+447911000001"}
+        assert PHONE.remove_payload("+447911000001") == b'{"phoneNumber":"+447911000001"}'
+
+    @pytest.mark.parametrize(
+        ("header", "message"),
+        [
+            pytest.param({"list": "phone"}, "state of a phone list sync", id="other-list"),
+            pytest.param({"base_url": "https://other.example"}, "belongs to the Wooxy connection at", id="other-url"),
+            pytest.param({"format": "something-else"}, "not a Wooxy sync state", id="other-format"),
+            pytest.param({"version": 2}, "format version 2", id="newer-version"),
+            pytest.param({"entries": 5}, "header says 5 entries but it holds 1", id="count"),
+        ],
+    )
+    def test_foreign_or_damaged_headers_are_refused(self, tmp_path: Path, header, message):
+        path = tmp_path / "s.state"
+        state = fresh(path)
+        state.begin()
+        state.record(b"+", [add("a@example.com")])
+        state.commit(None)
+        lines = path.read_text().splitlines()
+        lines[0] = json.dumps({**json.loads(lines[0]), **header})
+        path.write_text("\n".join(lines) + "\n")
+        with pytest.raises(StateError, match=message):
+            fresh(path)
+
+    def test_journal_without_snapshot_is_refused(self, tmp_path: Path):
+        (tmp_path / "s.state.journal").write_text('{"generation": "x"}\n')
+        with pytest.raises(StateError, match="is missing but its journal is there"):
+            fresh(tmp_path / "s.state")
+
+
+def test_engine_modules_import_without_airflow():
+    code = (
+        "import sys\n"
+        "import airflow_provider_wooxy.pipeline.entries, airflow_provider_wooxy.pipeline.state\n"
+        "import airflow_provider_wooxy.pipeline.plan, airflow_provider_wooxy.pipeline.intake\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'airflow'], 'airflow was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr
