@@ -16,12 +16,8 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param, dag, task
 
+from airflow_provider_wooxy.compat import HITL_AVAILABLE, require_hitl
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
-
-try:
-    from airflow.providers.standard.operators.hitl import ApprovalOperator
-except Exception:  # Airflow < 3.1 raises AirflowOptionalProviderFeatureException; no standard provider: ImportError
-    ApprovalOperator = None
 
 STORAGE = os.environ.get("WOOXY_EXAMPLE_STORAGE", "file:///tmp/wooxy-example")
 
@@ -66,7 +62,9 @@ def example_wooxy_sync_with_approval():
     def needs_approval(summary: dict[str, Any]) -> list[str]:
         return ["approve", "apply"] if summary["guard_would_stop"] else ["apply"]
 
-    if ApprovalOperator is not None:
+    if HITL_AVAILABLE:
+        from airflow.providers.standard.operators.hitl import ApprovalOperator
+
         approve = ApprovalOperator(
             task_id="approve",
             subject="Wooxy sync: approve {{ ti.xcom_pull(task_ids='plan')['to_remove'] }} removals",
@@ -82,12 +80,9 @@ def example_wooxy_sync_with_approval():
 
         @task(task_id="approve")
         def approve_unavailable() -> None:
-            from airflow.sdk.exceptions import AirflowFailException
-
-            raise AirflowFailException(
-                "This plan needs a person's approval, and Airflow's ApprovalOperator needs Airflow 3.1+. Review "
-                "the plan file, then run the apply step with approved_plan_id set to the plan's id."
-            )
+            # Fails with a message naming the running Airflow; without approval, review the plan file and run the
+            # apply step with approved_plan_id set to the plan's id.
+            require_hitl("Approving a Wooxy sync plan")
 
         approve = approve_unavailable()
 
