@@ -24,6 +24,7 @@ from airflow_provider_wooxy.hooks.wooxy import (
     PHONE_REMOVE,
     WooxyHook,
 )
+from airflow_provider_wooxy.operators.lineage import WooxyLineageMixin
 from airflow_provider_wooxy.pipeline.checkpoint import Checkpoint
 from airflow_provider_wooxy.pipeline.masking import mask_in
 from airflow_provider_wooxy.pipeline.reading import iter_input
@@ -57,7 +58,7 @@ class _Tally:
         self.fingerprint = hashlib.blake2b(f"{method}\n{batch_size}\n".encode(), digest_size=16)
 
 
-class WooxyBlacklistBaseOperator(BaseOperator):
+class WooxyBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
     """
     Shared pipeline of the Wooxy blacklist operators: read -> validate -> batch -> send -> summarise.
 
@@ -227,6 +228,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             finished_at=pendulum.now("UTC").to_iso8601_string(),
             duration_seconds=round(time.monotonic() - clock, 3),
         )
+        self.report_summary(context, summary)  # asset event extras and OpenLineage (operators/lineage.py)
         return summary
 
     def _validated(
