@@ -38,7 +38,13 @@ class ListServer:
         self._lock = threading.Lock()
 
     def __call__(
-        self, reject_type: str, email: str | None = None, *, with_raw_log: bool = False, offset: int = 0, limit: int = 20
+        self,
+        reject_type: str,
+        email: str | None = None,
+        *,
+        with_raw_log: bool = False,
+        offset: int = 0,
+        limit: int = 20,
     ) -> dict[str, Any]:
         with self._lock:
             served = self.sizes[len(self.calls) % len(self.sizes)] if self.sizes else limit
@@ -162,7 +168,7 @@ class TestExportFormat:
 
     @pytest.mark.parametrize("path", [pytest.param("out.txt", id="txt"), pytest.param("out.gz", id="bare-gz")])
     def test_unknown(self, path):
-        with pytest.raises(ExportError, match="use a .csv or .jsonl suffix"):
+        with pytest.raises(ExportError, match=r"use a \.csv or \.jsonl suffix"):
             export_format(path)
 
 
