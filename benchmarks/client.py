@@ -20,6 +20,7 @@ OPERATIONS = {
     "email_add": ("WooxyAddEmailBlacklistOperator", "blacklist/add", True),
     "phone_add": ("WooxyAddPhoneBlacklistOperator", "phone-blacklist/add", True),
     "email_remove": ("WooxyRemoveEmailBlacklistOperator", "blacklist/remove", False),
+    "email_export": ("WooxyExportEmailBlacklistOperator", "blacklist/find", False),
 }
 
 
@@ -32,6 +33,8 @@ def run_provider(args: argparse.Namespace) -> dict[str, Any]:
         {"conn_type": "wooxy", "host": args.url, "password": args.token}
     )
     os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+    if args.op == "email_export":
+        return run_export(args)
     from airflow_provider_wooxy.operators import blacklist
 
     class_name, _, _ = OPERATIONS[args.op]
@@ -54,6 +57,33 @@ def run_provider(args: argparse.Namespace) -> dict[str, Any]:
         "validation_seconds": summary.get("validation_seconds"),
         "received": summary["received"],
         "sent": summary["sent"],
+        "requests": summary["requests"],
+        "retries": summary["retries"],
+        "peak_rss_mb": _peak_rss_mb(),
+        "rss_before_mb": rss_before,
+    }
+
+
+def run_export(args: argparse.Namespace) -> dict[str, Any]:
+    """The export operator: ``--path`` is where the file goes; "sent" counts the entries written."""
+    from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
+
+    operator = WooxyExportEmailBlacklistOperator(
+        task_id="bench", path=args.path, reject_types=["hard"], progress_interval=3600
+    )
+    rss_before = _peak_rss_mb()
+    cpu = time.process_time()
+    wall = time.perf_counter()
+    summary = operator.execute({})
+    wall = time.perf_counter() - wall
+    cpu = time.process_time() - cpu
+    return {
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "send_seconds": summary["duration_seconds"],
+        "validation_seconds": None,
+        "received": summary["exported"],
+        "sent": summary["exported"],
         "requests": summary["requests"],
         "retries": summary["retries"],
         "peak_rss_mb": _peak_rss_mb(),

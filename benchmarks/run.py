@@ -55,6 +55,7 @@ def scenarios(smoke: bool) -> list[Scenario]:
             Scenario("phone_add", "phone_add", 1_000, 0.01, naive_requests=2),
             Scenario("email_remove", "email_remove", 100, 0.01, naive_requests=20),
             Scenario("cpu_email_add_L0", "email_add", 2_000, 0.0),
+            Scenario("email_export", "email_export", 3_000, 0.01),
         ]
     return [
         Scenario("email_add", "email_add", 200_000, 0.05, naive_requests=40, note="CSV"),
@@ -65,10 +66,13 @@ def scenarios(smoke: bool) -> list[Scenario]:
         Scenario("cpu_email_add_L0", "email_add", 200_000, 0.0, note="client CPU per record"),
         Scenario("memory_100k", "email_add", 100_000, 0.0, note="peak RSS baseline"),
         Scenario("memory_1m", "email_add", 1_000_000, 0.0, note="peak RSS"),
+        Scenario("email_export", "email_export", 100_000, 0.05, note="pages of 100, to CSV"),
     ]
 
 
 def make_input(directory: Path, scenario: Scenario) -> Path:
+    if scenario.op == "email_export":  # the list is seeded on the sandbox; this is where the export goes
+        return directory / "export.csv"
     path = directory / f"{scenario.op}-{scenario.records}.csv"
     if path.exists():
         return path
@@ -117,6 +121,12 @@ class SandboxProcess:
         request = urllib.request.Request(f"{self.url}/_sandbox/reset", data=b"{}", method="POST")
         urllib.request.urlopen(request, timeout=10).close()
 
+    def seed(self, emails: int) -> None:
+        """Put ``emails`` generated entries (reject type ``hard``) on the sandbox's email blacklist."""
+        body = json.dumps({"emails": emails, "rejectType": "hard"}).encode()
+        request = urllib.request.Request(f"{self.url}/_sandbox/seed", data=body, method="POST")
+        urllib.request.urlopen(request, timeout=60).close()
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
@@ -158,6 +168,8 @@ def measure(scenario: Scenario, directory: Path, repeats: int) -> dict[str, Any]
     try:
         for _ in range(repeats):
             sandbox.reset()
+            if scenario.op == "email_export":
+                sandbox.seed(scenario.records)
             result = run_client("provider", scenario, path, sandbox.url)
             stats = sandbox.stats()
             result["max_in_flight"] = stats["max_in_flight"]

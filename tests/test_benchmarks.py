@@ -22,7 +22,9 @@ def test_harness_smoke_run(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| scenario | records | L (ms) | ceiling (rec/s) | measured (rec/s) | ratio |" in done.stdout
     rows = {row["scenario"]: row for row in json.loads(out.read_text())}
-    assert set(rows) == {"email_add", "email_add_streaming", "phone_add", "email_remove", "cpu_email_add_L0"}
+    assert set(rows) == {"email_add", "email_add_streaming", "phone_add", "email_remove", "cpu_email_add_L0"} | {
+        "email_export"
+    }
     for name, row in rows.items():
         assert row["sent"] > 0, name
         assert row["records_per_s"] > 0, name
