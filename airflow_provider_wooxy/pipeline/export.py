@@ -43,6 +43,7 @@ DEDUPE_WINDOW = 100_000
 while a page is in flight."""
 
 EXPORT_FORMATS = ("csv", "jsonl")
+_WRITE_SIZE = 1 << 20
 _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 
@@ -94,25 +95,42 @@ class EntryWriter:
         if fmt not in EXPORT_FORMATS:
             raise ExportError(f"export format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}.")
         self._gzip = gzip.GzipFile(fileobj=stream, mode="wb") if gzipped else None
-        binary: IO[bytes] = self._gzip if self._gzip is not None else stream  # type: ignore[assignment]
-        self._text = io.TextIOWrapper(binary, encoding="utf-8", newline="", write_through=False)
+        self._out: IO[bytes] = self._gzip if self._gzip is not None else stream  # type: ignore[assignment]
         self.columns = ["email", "rejectType", "createdAt", "expireAt"] + (["rawLog"] if with_raw_log else [])
         self._csv = fmt == "csv"
+        # Pages are gathered into writes of about 1 MiB: every write may block on I/O and release the GIL, and
+        # taking it back from the paging threads can cost milliseconds.
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         if self._csv:
-            self._writer = csv.writer(self._text, lineterminator="\n")
-            self._writer.writerow(self.columns)
+            self.write_text(",".join(self.columns) + "\n")
+
+    def write_text(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if self._pending_size >= _WRITE_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._out.write(b"".join(self._pending))
+            self._pending, self._pending_size = [], 0
 
     def write(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Write one page of rows: encoded together and written at once (a write per row costs more than the row)."""
         if self._csv:
+            page = io.StringIO()
             columns = self.columns
-            self._writer.writerows([row.get(c, "") for c in columns] for row in rows)
+            csv.writer(page, lineterminator="\n").writerows([row.get(c, "") for c in columns] for row in rows)
+            self.write_text(page.getvalue())
         else:
-            self._text.writelines(json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n" for row in rows)
+            dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+            self.write_text("".join([dumps(row) + "\n" for row in rows]))
 
     def close(self) -> None:
-        """Flush everything (and end the gzip member); the underlying stream stays open."""
-        self._text.flush()
-        self._text.detach()
+        """Write what is pending and end the gzip member, if any; the underlying stream stays open."""
+        self.flush()
         if self._gzip is not None:
             self._gzip.close()
 
