@@ -89,14 +89,26 @@ class EntryWriter:
     :param fmt: ``csv`` or ``jsonl``.
     :param gzipped: compress what is written.
     :param with_raw_log: include the ``rawLog`` column.
+    :param columns: other columns than the email blacklist's (the phone look-up's).
     """
 
-    def __init__(self, stream: IO[bytes], fmt: str, *, gzipped: bool = False, with_raw_log: bool = False) -> None:
+    def __init__(
+        self,
+        stream: IO[bytes],
+        fmt: str,
+        *,
+        gzipped: bool = False,
+        with_raw_log: bool = False,
+        columns: Sequence[str] | None = None,
+    ) -> None:
         if fmt not in EXPORT_FORMATS:
             raise ExportError(f"export format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}.")
         self._gzip = gzip.GzipFile(fileobj=stream, mode="wb") if gzipped else None
         self._out: IO[bytes] = self._gzip if self._gzip is not None else stream  # type: ignore[assignment]
-        self.columns = ["email", "rejectType", "createdAt", "expireAt"] + (["rawLog"] if with_raw_log else [])
+        if columns is not None:
+            self.columns = list(columns)
+        else:
+            self.columns = ["email", "rejectType", "createdAt", "expireAt"] + (["rawLog"] if with_raw_log else [])
         self._csv = fmt == "csv"
         # Pages are gathered into writes of about 1 MiB: every write may block on I/O and release the GIL, and
         # taking it back from the paging threads can cost milliseconds.
