@@ -16,8 +16,9 @@ From a shell::
 
     python -m airflow_provider_wooxy.sandbox --port 8080 --token demo --latency 0.05
 
-Besides the API it answers ``GET /_sandbox/stats``, ``GET /_sandbox/blacklists`` and ``POST /_sandbox/reset``
-so that a test or a benchmark in another process can read what it received.
+Besides the API it answers ``GET /_sandbox/stats``, ``GET /_sandbox/blacklists``, ``POST /_sandbox/reset`` and
+``POST /_sandbox/seed`` (``{"emails": N, "rejectType": ...}``: N generated entries) so that a test or a benchmark
+in another process can read what it received.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import phonenumbers
 from airflow_provider_wooxy.pipeline.validation import EMAIL_REJECT_TYPES, PHONE_REJECT_TYPES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 FAULT_KINDS = ("http500", "html502", "http429", "internal200", "drop_before", "drop_after", "slow")
 """Transient faults the sandbox can inject: see :class:`WooxySandbox`."""
@@ -91,6 +92,11 @@ class WooxySandbox:
         whatever the token.
     :param auth_status: the HTTP status sent with ``auth_failure`` (the API's status for them is undocumented).
     :param ssl_context: a server-side TLS context: the sandbox then serves HTTPS (:attr:`url` says ``https``).
+    :param max_find_limit: a server-side cap on the find methods' ``limit``: a page never holds more rows,
+        whatever the client asks for (``None``: no cap).
+    :param on_find: called with the sandbox and the request body before each ``blacklist/find`` is answered,
+        outside the sandbox's lock: a test changes the list while a client pages through it
+        (:meth:`add_emails`, :meth:`remove_emails`).
     """
 
     def __init__(
@@ -110,6 +116,8 @@ class WooxySandbox:
         auth_failure: str | None = None,
         auth_status: int = 200,
         ssl_context: ssl.SSLContext | None = None,
+        max_find_limit: int | None = None,
+        on_find: Callable[[WooxySandbox, dict[str, Any]], None] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -126,6 +134,8 @@ class WooxySandbox:
         self.auth_failure = auth_failure
         self.auth_status = auth_status
         self.ssl_context = ssl_context
+        self.max_find_limit = max_find_limit
+        self.on_find = on_find
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._queued_faults: collections.deque[str] = collections.deque()
@@ -193,6 +203,8 @@ class WooxySandbox:
             self.records_received = 0
             self._queued_faults.clear()
             self._outage = None
+            self._email_version = 0  # bumped by every change of `emails`: find's per-type listing is cached on it
+            self._email_index: dict[str, tuple[int, list[dict[str, Any]]]] = {}
 
     def outage(self, after: int = 0, kind: str = "http500") -> None:
         """After ``after`` more API requests, answer every request with the fault ``kind`` until :meth:`recover`."""
@@ -336,6 +348,7 @@ class WooxySandbox:
                     if record.get("rawLog") is not None:
                         row["rawLog"] = record["rawLog"]
                     types[record["rejectType"]] = row
+            self._email_version += 1
         return {"result": True}
 
     def _blacklist__remove(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -354,6 +367,7 @@ class WooxySandbox:
                     types.pop(reject_type, None)
                 if not types:
                     del self.emails[email]
+            self._email_version += 1
         return {"result": True}
 
     def _blacklist__find(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -363,17 +377,21 @@ class WooxySandbox:
         if reject_type not in EMAIL_REJECT_TYPES:
             raise _Refused([_email_type_error(reject_type)])
         offset, limit = int(body.get("offset") or 0), int(body.get("limit") or 20)
+        if self.on_find is not None:
+            self.on_find(self, body)
         email = body.get("email")
         with self._lock:
-            rows = [
-                dict(types[reject_type])
-                for address, types in self.emails.items()
-                if reject_type in types and (email is None or address == email)
-            ]
+            if email is None:
+                listing = self._email_listing(reject_type)
+                total, rows = len(listing), [dict(row) for row in listing[offset : offset + self._capped(limit)]]
+            else:
+                row = self.emails.get(email, {}).get(reject_type)
+                total, rows = (1, [dict(row)]) if row else (0, [])
+                rows = rows[offset : offset + self._capped(limit)]
         if not body.get("withRawLog"):
             for row in rows:
                 row.pop("rawLog", None)
-        return _page(rows, offset, limit)
+        return {"result": True, "data": rows, "totalCount": total, "offset": offset, "limit": limit}
 
     def _phone_blacklist__add(self, body: dict[str, Any]) -> dict[str, Any]:
         records = self._records(body)
@@ -423,7 +441,60 @@ class WooxySandbox:
         with self._lock:
             row = self.phones.get(number)
         rows = [dict(row)] if row and body.get("rejectType") in (None, row["rejectType"]) else []
-        return _page(rows, offset, limit)
+        return _page(rows, offset, self._capped(limit))
+
+    # -- paging helpers (find's server-side cap, a listing that changes while it is paged) ---------------------
+
+    def _capped(self, limit: int) -> int:
+        return limit if self.max_find_limit is None else min(limit, self.max_find_limit)
+
+    def _email_listing(self, reject_type: str) -> list[dict[str, Any]]:
+        """The entries of one reject type in list order; rebuilt only after a change (call with the lock held)."""
+        cached = self._email_index.get(reject_type)
+        if cached is None or cached[0] != self._email_version:
+            rows = [types[reject_type] for types in self.emails.values() if reject_type in types]
+            cached = self._email_index[reject_type] = (self._email_version, rows)
+        return cached[1]
+
+    def add_emails(
+        self,
+        rows: Iterable[tuple[str, str]],
+        *,
+        first: bool = False,
+        raw_log: str | None = None,
+        expire_at: str | None = None,
+    ) -> None:
+        """
+        Put ``(email, rejectType)`` entries on the email blacklist directly (no request, no validation).
+
+        :param first: put them at the head of the list, ahead of every entry already there (as a list ordered
+            newest first would), so that a client paging through it sees the rest shift.
+        :param raw_log: the entries' ``rawLog``.
+        :param expire_at: the entries' ``expireAt``.
+        """
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self._lock:
+            added: dict[str, dict[str, dict[str, Any]]] = {}
+            for email, reject_type in rows:
+                types = self.emails.get(email) or added.setdefault(email, {})
+                row: dict[str, Any] = {"email": email, "type": reject_type, "createdAt": now}
+                if raw_log is not None:
+                    row["rawLog"] = raw_log
+                if expire_at is not None:
+                    row["expireAt"] = expire_at
+                types.setdefault(reject_type, row)
+            if first:
+                self.emails = {**added, **{k: v for k, v in self.emails.items() if k not in added}}
+            else:
+                self.emails.update(added)
+            self._email_version += 1
+
+    def remove_emails(self, emails: Iterable[str]) -> None:
+        """Take addresses off the email blacklist directly (every reject type)."""
+        with self._lock:
+            for email in emails:
+                self.emails.pop(email, None)
+            self._email_version += 1
 
 
 def _checked_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
@@ -535,6 +606,12 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path == "/_sandbox/reset":
             sandbox.reset()
+            self._send(200, {"result": True})
+            return
+        if self.path == "/_sandbox/seed":  # {"emails": N, "rejectType": "hard"}: N generated entries, no requests
+            seed = json.loads(raw)
+            reject_type = seed.get("rejectType", "hard")
+            sandbox.add_emails((f"seed{i}-{reject_type}@example.com", reject_type) for i in range(int(seed["emails"])))
             self._send(200, {"result": True})
             return
         if not self.path.startswith("/v3/"):

@@ -21,6 +21,7 @@ OPERATIONS = {
     "phone_add": ("WooxyAddPhoneBlacklistOperator", "phone-blacklist/add", True),
     "email_remove": ("WooxyRemoveEmailBlacklistOperator", "blacklist/remove", False),
     "email_sync": ("WooxySyncEmailBlacklistOperator", "", True),
+    "email_export": ("WooxyExportEmailBlacklistOperator", "blacklist/find", False),
 }
 
 
@@ -33,6 +34,8 @@ def run_provider(args: argparse.Namespace) -> dict[str, Any]:
         {"conn_type": "wooxy", "host": args.url, "password": args.token}
     )
     os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+    if args.op == "email_export":
+        return run_export(args)
     from airflow_provider_wooxy.operators import blacklist, sync
 
     class_name, _, _ = OPERATIONS[args.op]
@@ -59,6 +62,33 @@ def run_provider(args: argparse.Namespace) -> dict[str, Any]:
         "validation_seconds": summary.get("validation_seconds"),
         "received": summary["received"],
         "sent": summary["sent"] if "sent" in summary else summary["added"] + summary["removed"],
+        "requests": summary["requests"],
+        "retries": summary["retries"],
+        "peak_rss_mb": _peak_rss_mb(),
+        "rss_before_mb": rss_before,
+    }
+
+
+def run_export(args: argparse.Namespace) -> dict[str, Any]:
+    """The export operator: ``--path`` is where the file goes; "sent" counts the entries written."""
+    from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
+
+    operator = WooxyExportEmailBlacklistOperator(
+        task_id="bench", path=args.path, reject_types=["hard"], progress_interval=3600
+    )
+    rss_before = _peak_rss_mb()
+    cpu = time.process_time()
+    wall = time.perf_counter()
+    summary = operator.execute({})
+    wall = time.perf_counter() - wall
+    cpu = time.process_time() - cpu
+    return {
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "send_seconds": summary["duration_seconds"],
+        "validation_seconds": None,
+        "received": summary["exported"],
+        "sent": summary["exported"],
         "requests": summary["requests"],
         "retries": summary["retries"],
         "peak_rss_mb": _peak_rss_mb(),

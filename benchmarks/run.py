@@ -61,6 +61,7 @@ def scenarios(smoke: bool) -> list[Scenario]:
             Scenario("email_remove", "email_remove", 100, 0.01, naive_requests=20),
             Scenario("cpu_email_add_L0", "email_add", 2_000, 0.0),
             Scenario("sync_mixed", "email_sync", 2_000, 0.01, state=2_000, shift=100, note="100 adds + 100 removes"),
+            Scenario("email_export", "email_export", 3_000, 0.01),
         ]
     return [
         Scenario("email_add", "email_add", 200_000, 0.05, naive_requests=40, note="CSV"),
@@ -76,6 +77,7 @@ def scenarios(smoke: bool) -> list[Scenario]:
         Scenario("sync_removes", "email_sync", 1_000, 0.02, state=3_000, shift=2_000, removes=True, note="2k removes"),
         Scenario("sync_1m", "email_sync", 1_000_000, 0.0, state=1_000_000, shift=10_000, note="10k adds + 10k removes"),
         Scenario("sync_unchanged_1m", "email_sync", 1_000_000, 0.0, state=1_000_000, note="0 requests"),
+        Scenario("email_export", "email_export", 100_000, 0.05, note="pages of 100, to CSV"),
     ]
 
 
@@ -84,6 +86,8 @@ def _address(i: int) -> str:
 
 
 def make_input(directory: Path, scenario: Scenario) -> Path:
+    if scenario.op == "email_export":  # the list is seeded on the sandbox; this is where the export goes
+        return directory / "export.csv"
     path = directory / f"{scenario.op}-{scenario.records}-{scenario.shift}.csv"
     if path.exists():
         return path
@@ -148,6 +152,12 @@ class SandboxProcess:
         request = urllib.request.Request(f"{self.url}/_sandbox/reset", data=b"{}", method="POST")
         urllib.request.urlopen(request, timeout=10).close()
 
+    def seed(self, emails: int) -> None:
+        """Put ``emails`` generated entries (reject type ``hard``) on the sandbox's email blacklist."""
+        body = json.dumps({"emails": emails, "rejectType": "hard"}).encode()
+        request = urllib.request.Request(f"{self.url}/_sandbox/seed", data=body, method="POST")
+        urllib.request.urlopen(request, timeout=60).close()
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
@@ -196,6 +206,8 @@ def measure(scenario: Scenario, directory: Path, repeats: int) -> dict[str, Any]
                 state = directory / "sync" / "emails.state"
                 state.parent.mkdir(exist_ok=True)
                 make_state(state, sandbox.url, scenario.state)
+            if scenario.op == "email_export":
+                sandbox.seed(scenario.records)
             result = run_client("provider", scenario, path, sandbox.url, state)
             stats = sandbox.stats()
             result["max_in_flight"] = stats["max_in_flight"]

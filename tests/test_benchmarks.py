@@ -29,6 +29,7 @@ def test_harness_smoke_run(tmp_path):
         "email_remove",
         "cpu_email_add_L0",
         "sync_mixed",
+        "email_export",
     }
     for name, row in rows.items():
         assert row["sent"] > 0, name

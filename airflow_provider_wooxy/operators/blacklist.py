@@ -20,6 +20,7 @@ from airflow_provider_wooxy.hooks.wooxy import (
     PHONE_REMOVE,
     WooxyHook,
 )
+from airflow_provider_wooxy.operators.lineage import WooxyLineageMixin
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.push import Push, PushSettings
 from airflow_provider_wooxy.pipeline.reading import iter_input
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class WooxyBlacklistBaseOperator(BaseOperator):
+class WooxyBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
     """
     Shared base of the Wooxy blacklist push operators: Airflow glue over the engine in
     :mod:`airflow_provider_wooxy.pipeline.push` (read -> validate -> spool -> send -> summarise).
@@ -216,6 +217,7 @@ class WooxyBlacklistBaseOperator(BaseOperator):
             finished_at=pendulum.now("UTC").to_iso8601_string(),
             duration_seconds=round(time.monotonic() - clock, 3),
         )
+        self.report_summary(context, summary)  # asset event extras and OpenLineage (operators/lineage.py)
         return summary
 
     def on_kill(self) -> None:

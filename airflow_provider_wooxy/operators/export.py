@@ -1,0 +1,184 @@
+"""Operator that exports the Wooxy email blacklist to a file."""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import pendulum
+from airflow.sdk import BaseOperator
+
+from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.hooks.wooxy import EMAIL_FIND, MAX_CONCURRENT_REQUESTS, WooxyHook
+from airflow_provider_wooxy.operators.lineage import LineageDataset, WooxyLineageMixin, file_dataset, wooxy_dataset
+from airflow_provider_wooxy.pipeline.export import (
+    DEFAULT_PAGE_SIZE,
+    BlacklistExporter,
+    EntryWriter,
+    ExportError,
+    TypeReport,
+    export_format,
+)
+from airflow_provider_wooxy.pipeline.reading import storage_path
+from airflow_provider_wooxy.pipeline.validation import EMAIL_REJECT_TYPES
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow.sdk import Context
+
+
+class WooxyExportEmailBlacklistOperator(WooxyLineageMixin, BaseOperator):
+    """
+    Export the Wooxy email blacklist to a CSV or JSON Lines file, one row per entry, up to 10 pages in flight.
+
+    Rows: ``email``, ``rejectType``, ``createdAt``, ``expireAt`` (when Wooxy gives one) and ``rawLog`` (with
+    ``with_raw_log=True``). The file is streamed as pages arrive: memory stays flat in the list's size. The task
+    returns counts per reject type, never addresses. A failed export deletes its partial file.
+
+    The list is read with offset paging: an entry added or removed while the export runs can make another entry
+    be seen twice (removed from the file: ``duplicates`` in the summary) or missed (the reject type is then named
+    in ``changed_while_exporting``; export again once the list is quiet for an exact copy).
+
+    :param path: where to write: a local path or an object storage URI (``s3://``, ``gs://``, ``file://``...),
+        ``.csv`` or ``.jsonl``, optionally ``.gz``. (templated)
+    :param reject_types: the reject types to export, in this order; default all three. (templated)
+    :param with_raw_log: also export each entry's ``rawLog``.
+    :param page_size: rows asked for per request (the API may serve fewer: paging follows what it serves).
+    :param max_concurrency: pages in flight at once, 1 to 10. ``pool_slots`` defaults to it.
+    :param storage_conn_id: the Airflow connection for an object storage ``path``.
+    :param wooxy_conn_id: the Wooxy connection.
+    :param progress_interval: seconds between progress log lines.
+    """
+
+    template_fields: Sequence[str] = ("path", "reject_types")
+    ui_color = "#e8fdf0"
+    method = EMAIL_FIND
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        reject_types: Sequence[str] | str = EMAIL_REJECT_TYPES,
+        with_raw_log: bool = False,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        max_concurrency: int = MAX_CONCURRENT_REQUESTS,
+        storage_conn_id: str | None = None,
+        wooxy_conn_id: str = WooxyHook.default_conn_name,
+        progress_interval: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= MAX_CONCURRENT_REQUESTS:
+            raise WooxyInputError(
+                f"max_concurrency must be between 1 and {MAX_CONCURRENT_REQUESTS} (Wooxy allows at most "
+                f"{MAX_CONCURRENT_REQUESTS} requests in flight per account), got {max_concurrency!r}."
+            )
+        if not isinstance(page_size, int) or page_size < 1:
+            raise WooxyInputError(f"page_size must be a whole number >= 1, got {page_size!r}.")
+        kwargs.setdefault("pool_slots", max_concurrency)
+        super().__init__(**kwargs)
+        self.path = path
+        self.reject_types = reject_types
+        self.with_raw_log = with_raw_log
+        self.page_size = page_size
+        self.max_concurrency = max_concurrency
+        self.storage_conn_id = storage_conn_id
+        self.wooxy_conn_id = wooxy_conn_id
+        self.progress_interval = progress_interval
+        self._exporter: BlacklistExporter | None = None
+
+    @cached_property
+    def hook(self) -> WooxyHook:
+        return WooxyHook(wooxy_conn_id=self.wooxy_conn_id)
+
+    def _rendered_reject_types(self) -> list[str]:
+        chosen = [self.reject_types] if isinstance(self.reject_types, str) else list(self.reject_types or ())
+        unknown = [t for t in chosen if t not in EMAIL_REJECT_TYPES]
+        if not chosen or unknown:
+            raise WooxyInputError(
+                f"reject_types must name some of {', '.join(EMAIL_REJECT_TYPES)}, got {self.reject_types!r}."
+            )
+        return list(dict.fromkeys(chosen))
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        started = pendulum.now("UTC")
+        clock = time.monotonic()
+        reject_types = self._rendered_reject_types()
+        try:
+            fmt, gzipped = export_format(self.path)
+        except ExportError as exc:
+            raise WooxyInputError(str(exc)) from None
+        _ = self.hook.conn_params  # a missing or broken connection fails now, before the file is created
+        location = storage_path(self.path, self.storage_conn_id)
+        location.parent.mkdir(parents=True, exist_ok=True)
+        self.log.info(
+            "Exporting the email blacklist (%s) to %s: pages of %d, %d in flight.",
+            ", ".join(reject_types),
+            self.path,
+            self.page_size,
+            self.max_concurrency,
+        )
+        last_log = [time.monotonic()]
+
+        def progress(reject_type: str, report: TypeReport) -> None:
+            if time.monotonic() - last_log[0] >= self.progress_interval:
+                last_log[0] = time.monotonic()
+                self.log.info("%s: %d of about %d entries written.", reject_type, report.exported, report.total_at_end)
+
+        try:
+            with location.open("wb") as stream:
+                writer = EntryWriter(stream, fmt, gzipped=gzipped, with_raw_log=self.with_raw_log)
+                self._exporter = BlacklistExporter(
+                    self.hook.find_email_blacklist,
+                    writer.write,
+                    max_concurrency=self.max_concurrency,
+                    page_size=self.page_size,
+                    with_raw_log=self.with_raw_log,
+                    on_page=progress,
+                )
+                report = self._exporter.run(reject_types)
+                writer.close()
+        except BaseException:
+            # A partial export would pass for the whole list: remove it.
+            if location.exists():
+                location.unlink()
+            raise
+        finally:
+            self._exporter = None
+        summary: dict[str, Any] = {
+            "operation": "blacklist/export",
+            **report.as_dict(),
+            "retries": self.hook.retries,
+            "started_at": started.to_iso8601_string(),
+            "finished_at": pendulum.now("UTC").to_iso8601_string(),
+            "duration_seconds": round(time.monotonic() - clock, 3),
+        }
+        counts = ", ".join(f"{name} {count}" for name, count in summary["by_reject_type"].items())
+        self.log.info(
+            "Exported %d entries (%s) to %s in %d requests; %d overlaps removed, %d retries.",
+            summary["exported"],
+            counts,
+            self.path,
+            summary["requests"],
+            summary["duplicates"],
+            summary["retries"],
+        )
+        if summary["changed_while_exporting"]:
+            self.log.warning(
+                "The list changed while it was exported (%s): an entry may be missing from the file. Export again "
+                "once the list is quiet for an exact copy.",
+                ", ".join(summary["changed_while_exporting"]),
+            )
+        self.report_summary(context, summary)
+        return summary
+
+    def on_kill(self) -> None:
+        """Airflow is stopping the task: stop paging after the requests in flight."""
+        if self._exporter is not None:
+            self._exporter.stop("the task was stopped (on_kill)")
+
+    def openlineage_datasets(self) -> tuple[list[LineageDataset], list[LineageDataset]]:
+        """The Wooxy email list in, the file out (with the rows written)."""
+        exported = (self.wooxy_summary or {}).get("exported")
+        return [wooxy_dataset(self.hook, "email")], [file_dataset(self.path, exported)]

@@ -1,0 +1,181 @@
+"""The export engine's paging and writing, in plain Python: servers that answer in ways the sandbox does not."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import random
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from airflow_provider_wooxy.pipeline.export import (
+    BlacklistExporter,
+    EntryWriter,
+    ExportError,
+    export_format,
+)
+
+
+class ListServer:
+    """
+    A ``find`` over an in-memory list that serves pages the way a difficult API might.
+
+    :param sizes: for each request in turn, how many rows to serve at most (cycled); a short page mid-list.
+    :param stale_total: a ``totalCount`` reported whatever the list holds (a cached count).
+    """
+
+    def __init__(self, emails: list[str], sizes: list[int] | None = None, stale_total: int | None = None) -> None:
+        self.emails = emails
+        self.sizes = sizes or []
+        self.stale_total = stale_total
+        self.calls: list[tuple[int, int]] = []
+        self._lock = threading.Lock()
+
+    def __call__(
+        self,
+        reject_type: str,
+        email: str | None = None,
+        *,
+        with_raw_log: bool = False,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> dict[str, Any]:
+        with self._lock:
+            served = self.sizes[len(self.calls) % len(self.sizes)] if self.sizes else limit
+            self.calls.append((offset, limit))
+            if len(self.calls) > 10_000:  # a looping exporter fails the test instead of hanging it
+                raise RuntimeError("over 10,000 requests: the exporter is looping")
+        rows = [{"email": e, "type": reject_type, "createdAt": "2026-01-01"} for e in self.emails]
+        total = len(rows) if self.stale_total is None else self.stale_total
+        return {"result": True, "data": rows[offset : offset + min(limit, served)], "totalCount": total}
+
+
+def run(find: Any, **kwargs: Any) -> tuple[list[dict[str, Any]], Any]:
+    written: list[dict[str, Any]] = []
+    report = BlacklistExporter(find, written.extend, **kwargs).run(["hard"])
+    return written, report
+
+
+EMAILS = [f"user{i}@example.com" for i in range(1000)]
+
+
+class TestBlacklistExporter:
+    @pytest.mark.parametrize("max_concurrency", [pytest.param(1, id="sequential"), pytest.param(10, id="ten")])
+    def test_short_pages_mid_list_are_completed(self, max_concurrency):
+        """A page served shorter than the first one is asked again from where it stopped."""
+        server = ListServer(EMAILS, sizes=[100, 100, 13, 100, 57, 1, 100])
+        written, report = run(server, max_concurrency=max_concurrency)
+        assert [row["email"] for row in written] == EMAILS  # all, once, in the API's order
+        assert report.types["hard"].duplicates == 0
+        assert len(server.calls) > 10  # the short pages cost extra requests
+
+    def test_a_stale_total_cannot_make_it_loop(self):
+        """The count says 5000 but only 1000 rows exist: empty pages end the export."""
+        server = ListServer(EMAILS, stale_total=5000)
+        written, _ = run(server, max_concurrency=4)
+        assert [row["email"] for row in written] == EMAILS
+        assert len(server.calls) <= 5000 // 100 + 1
+
+    def test_stop(self):
+        server = ListServer(EMAILS)
+        exporter = BlacklistExporter(server, lambda rows: exporter.stop("enough"), max_concurrency=2)
+        with pytest.raises(ExportError, match="stopped: enough"):
+            exporter.run(["hard"])
+        assert len(server.calls) < 10
+
+    def test_answer_without_rows_is_an_error(self):
+        with pytest.raises(ExportError, match="without a list of rows and a totalCount"):
+            run(lambda *a, **k: {"result": True})
+
+    def test_dedupe_window(self):
+        """Overlaps within the window are removed; the window bounds memory, not correctness of the rest."""
+        server = ListServer(["a@x.io", "b@x.io", "a@x.io", "c@x.io", "d@x.io", "b@x.io"])
+        written, report = run(server, dedupe_window=2, page_size=1)
+        # "a" is still remembered at row 3 and dropped; "b" (row 6) was forgotten once "c" and "d" came after it
+        assert [row["email"] for row in written] == ["a@x.io", "b@x.io", "c@x.io", "d@x.io", "b@x.io"]
+        assert report.types["hard"].duplicates == 1
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        size=st.integers(0, 700),
+        page_size=st.integers(1, 120),
+        sizes=st.lists(st.integers(1, 120), min_size=1, max_size=8),
+        max_concurrency=st.integers(1, 10),
+    )
+    def test_any_serving_gives_every_entry_once(self, size, page_size, sizes, max_concurrency):
+        emails = [f"u{i}@example.com" for i in range(size)]
+        server = ListServer(emails, sizes=sizes)
+        written, report = run(server, page_size=page_size, max_concurrency=max_concurrency)
+        assert [row["email"] for row in written] == emails
+        assert report.types["hard"].exported == size
+
+    @pytest.mark.parametrize(
+        "kwargs", [pytest.param({"max_concurrency": 0}, id="concurrency"), pytest.param({"page_size": 0}, id="page")]
+    )
+    def test_bad_arguments(self, kwargs):
+        with pytest.raises(ExportError):
+            BlacklistExporter(ListServer([]), print, **kwargs)
+
+
+class TestEntryWriter:
+    ROWS = [
+        {"email": "a@example.com", "rejectType": "hard", "createdAt": "2026-01-01", "rawLog": 'said "no", twice'},
+        {"email": "b@example.com", "rejectType": "hard", "createdAt": "2026-01-02", "expireAt": "2027-01-01"},
+    ]
+
+    @pytest.mark.parametrize("gzipped", [pytest.param(False, id="plain"), pytest.param(True, id="gzip")])
+    def test_csv(self, gzipped):
+        stream = io.BytesIO()
+        writer = EntryWriter(stream, "csv", gzipped=gzipped, with_raw_log=True)
+        writer.write(self.ROWS)
+        writer.close()
+        data = gzip.decompress(stream.getvalue()) if gzipped else stream.getvalue()
+        rows = list(csv.DictReader(io.StringIO(data.decode())))
+        assert rows[0] == {**self.ROWS[0], "expireAt": ""}
+        assert rows[1] == {**self.ROWS[1], "rawLog": ""}
+        assert not stream.closed  # the caller's stream: the caller closes it
+
+    def test_jsonl_leaves_absent_keys_out(self):
+        stream = io.BytesIO()
+        writer = EntryWriter(stream, "jsonl")
+        writer.write(self.ROWS)
+        writer.close()
+        assert [json.loads(line) for line in stream.getvalue().splitlines()] == self.ROWS
+
+    def test_unknown_format(self):
+        with pytest.raises(ExportError, match="not one of csv, jsonl"):
+            EntryWriter(io.BytesIO(), "xlsx")
+
+
+class TestExportFormat:
+    @pytest.mark.parametrize(
+        ("path", "expected"),
+        [
+            pytest.param("out.csv", ("csv", False), id="csv"),
+            pytest.param("s3://b/k/out.CSV.GZ", ("csv", True), id="csv-gz-upper"),
+            pytest.param("/tmp/out.jsonl", ("jsonl", False), id="jsonl"),
+            pytest.param("out.ndjson.gz", ("jsonl", True), id="ndjson-gz"),
+        ],
+    )
+    def test_suffixes(self, path, expected):
+        assert export_format(path) == expected
+
+    @pytest.mark.parametrize("path", [pytest.param("out.txt", id="txt"), pytest.param("out.gz", id="bare-gz")])
+    def test_unknown(self, path):
+        with pytest.raises(ExportError, match=r"use a \.csv or \.jsonl suffix"):
+            export_format(path)
+
+
+def test_random_sizes_seeded():
+    """One larger, repeatable run: 10 in flight, pages served between 1 and 100 rows."""
+    rng = random.Random(7)
+    emails = [f"u{i}@example.com" for i in range(5000)]
+    server = ListServer(emails, sizes=[rng.randint(1, 100) for _ in range(97)])
+    written, _ = run(server)
+    assert [row["email"] for row in written] == emails

@@ -1,0 +1,95 @@
+"""
+The asset and export example DAGs under ``airflow dags test`` against the sandbox: the asset events and their
+extras land in Airflow's metadata DB, the DAG scheduled on the asset reads them, and the export file holds exactly
+the list.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from airflow_provider_wooxy.sandbox import WooxySandbox
+from tests.conftest import TOKEN, connection_json
+
+DAGS = Path(__file__).parents[1] / "example_dags"
+EXPORT_DAG_IDS = ["example_wooxy_complaints_to_blacklist", "example_wooxy_export_on_update"]
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    home = tmp_path_factory.mktemp("airflow-home-assets")
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "WOOXY_EXAMPLE_STORAGE": f"file://{home}/data",
+    }
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+    return home, env
+
+
+def dags_test(env: dict[str, str], dag_id: str, sandbox: WooxySandbox) -> str:
+    env = {**env, "AIRFLOW_CONN_WOOXY_DEFAULT": connection_json(sandbox.url)}
+    done = subprocess.run([AIRFLOW, "dags", "test", dag_id], env=env, capture_output=True, text=True, timeout=300)
+    log = done.stdout + done.stderr
+    assert f"DagRun Finished: dag_id={dag_id}" in log and "state=success" in log, log[-3000:]
+    assert TOKEN not in log
+    return log
+
+
+def asset_events(home: Path, name: str) -> list[dict]:
+    """The extras of the asset's events in Airflow's metadata DB, oldest first."""
+    with sqlite3.connect(home / "airflow.db") as db:
+        rows = db.execute(
+            "SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.name = ? ORDER BY e.id",
+            (name,),
+        ).fetchall()
+    return [json.loads(extra) if isinstance(extra, str) else extra for (extra,) in rows]
+
+
+@pytest.mark.dag
+def test_asset_events_carry_counts_and_the_scheduled_dag_reads_them(airflow_home):
+    home, env = airflow_home
+    with WooxySandbox(token=TOKEN, latency=0.002) as sandbox:
+        sandbox.add_emails([(f"bounce{i}@example.com", "hard") for i in range(250)])
+        dags_test(env, "example_wooxy_complaints_to_blacklist", sandbox)
+        [update] = asset_events(home, "wooxy_email_blacklist")
+        assert update["operation"] == "blacklist/add"
+        assert update["sent"] == 40 and update["invalid"] == 0 and update["received"] == 40
+        assert "@" not in json.dumps(update)
+
+        log = dags_test(env, "example_wooxy_export_on_update", sandbox)
+        listed = {(email, kind) for email, types in sandbox.emails.items() for kind in types}
+    assert "Blacklist updated (blacklist/add): sent 40, invalid 0" in log
+    [export] = asset_events(home, "wooxy_email_blacklist_export")
+    assert export["by_reject_type"] == {"hard": 250, "complaint": 40, "list-unsubscribe": 0}
+    assert export["exported"] == 290 and "@" not in json.dumps(export)
+    lines = gzip.decompress(Path(home, "data", "exports", "email-blacklist.csv.gz").read_bytes()).decode().splitlines()
+    rows = [tuple(line.split(",")[:2]) for line in lines[1:]]
+    assert len(rows) == len(set(rows)) and set(rows) == listed
+
+
+def test_scheduled_dag_prefers_the_triggering_event():
+    """In a run the asset triggered, the counts come from the triggering event (not the asset's latest)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS / "example_wooxy_export_on_update.py"))
+    dag = bag.dags["example_wooxy_export_on_update"]
+    read_update = dag.get_task("read_update").python_callable
+    asset = next(iter(dag.get_task("read_update").inlets))
+    triggering = {asset: [SimpleNamespace(extra={"operation": "blacklist/add", "sent": 7, "invalid": 1})]}
+    latest = {asset: [SimpleNamespace(extra={"operation": "blacklist/remove", "sent": 99})]}
+    assert read_update(triggering_asset_events=triggering, inlet_events=latest)["sent"] == 7
+    assert read_update(triggering_asset_events={}, inlet_events=latest)["sent"] == 99
