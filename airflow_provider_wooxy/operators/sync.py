@@ -15,6 +15,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError, WooxyRejectedError
 from airflow_provider_wooxy.hooks.wooxy import MAX_CONCURRENT_REQUESTS, MAX_RECORDS_PER_REQUEST, WooxyHook
+from airflow_provider_wooxy.operators.lineage import WooxyLineageMixin
 from airflow_provider_wooxy.pipeline.apply import PlanApplier
 from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE, ListKind
 from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from airflow_provider_wooxy.pipeline.plan import Plan
 
 
-class WooxySyncBlacklistBaseOperator(BaseOperator):
+class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
     """
     Make a Wooxy list hold exactly the input's entries, as far as the provider manages them: add what is new,
     remove what the provider added earlier and the input no longer holds, send nothing for an unchanged input.
@@ -252,7 +253,13 @@ class WooxySyncBlacklistBaseOperator(BaseOperator):
             finished_at=pendulum.now("UTC").to_iso8601_string(),
             duration_seconds=round(time.monotonic() - clock, 3),
         )
+        self.report_summary(context, summary)  # asset event extras and OpenLineage (operators/lineage.py)
         return summary
+
+    @property
+    def wooxy_list(self) -> str:
+        """The list this sync keeps (for OpenLineage's output dataset)."""
+        return self.kind.name
 
     def _run(self, plan: Plan, state: SyncState, tally: Tally, rejects: Rejects) -> dict[str, Any]:
         limit = removal_limit(self.max_removals, plan.managed_before)
