@@ -83,7 +83,7 @@ def test_asset_events_carry_counts_and_the_scheduled_dag_reads_them(airflow_home
 
 def test_scheduled_dag_prefers_the_triggering_event():
     """In a run the asset triggered, the counts come from the triggering event (not the asset's latest)."""
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow.models import DagBag
 
     bag = DagBag(dag_folder=str(DAGS / "example_wooxy_export_on_update.py"))
     dag = bag.dags["example_wooxy_export_on_update"]

@@ -15,6 +15,7 @@ from airflow.sdk.execution_time.context import OutletEventAccessors
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator, WooxyAddPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
 from airflow_provider_wooxy.operators.lineage import asset_extra, file_dataset
+from airflow_provider_wooxy.operators.sync import WooxySyncPhoneBlacklistOperator
 
 SUPPRESSION = Asset("wooxy://suppression/email")
 
@@ -77,6 +78,22 @@ class TestReportSummary:
             assert events[asset].extra["by_reject_type"] == {"hard": 1, "complaint": 1, "list-unsubscribe": 0}
             assert events[asset].extra["exported"] == 2
         assert "@" not in json.dumps(events[SUPPRESSION].extra)
+
+    def test_sync_operator_attaches_its_plan_counts_and_reports_its_list(self, wooxy_conn, tmp_path):
+        events = OutletEventAccessors()
+        operator = WooxySyncPhoneBlacklistOperator(
+            task_id="sync",
+            records=["07911 123456", "+33 6 12 34 56 78"],
+            default_region="GB",
+            state_path=str(tmp_path / "phones.state"),
+            outlets=[SUPPRESSION],
+        )
+        operator.execute({"outlet_events": events})
+        extra = events[SUPPRESSION].extra
+        assert extra["to_add"] == 2 and extra["added"] == 2 and extra["removed"] == 0
+        assert "+44" not in json.dumps(extra) and "plan_id" not in extra
+        lineage = openlineage(operator)
+        assert [dataset(d) for d in lineage.outputs] == [(f"wooxy://127.0.0.1:{wooxy_conn.port}", "blacklist/phone")]
 
     def test_without_outlets_nothing_is_attached(self, wooxy_conn):
         events = OutletEventAccessors()
