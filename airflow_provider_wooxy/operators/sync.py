@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from functools import cached_property
 from pathlib import Path
@@ -13,16 +12,16 @@ import pendulum
 import phonenumbers
 from airflow.sdk import BaseOperator
 
-from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError, WooxyRejectedError
+from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.hooks.wooxy import MAX_CONCURRENT_REQUESTS, MAX_RECORDS_PER_REQUEST, WooxyHook
 from airflow_provider_wooxy.operators.lineage import WooxyLineageMixin
-from airflow_provider_wooxy.pipeline.apply import PlanApplier
 from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE, ListKind
 from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
-from airflow_provider_wooxy.pipeline.plan import check_max_removals, make_plan, removal_limit, write_plan
+from airflow_provider_wooxy.pipeline.plan import check_max_removals, make_plan, write_plan
 from airflow_provider_wooxy.pipeline.reading import iter_input, storage_path
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.state import StateError, SyncState
+from airflow_provider_wooxy.pipeline.sync import SyncRefused, SyncRun, SyncSettings
 from airflow_provider_wooxy.pipeline.validation import (
     EMAIL_REJECT_TYPES,
     PHONE_REJECT_TYPES,
@@ -152,7 +151,7 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
         self.allow_empty = allow_empty
         self.wooxy_conn_id = wooxy_conn_id
         self.progress_interval = progress_interval
-        self._applier: PlanApplier | None = None
+        self._run: SyncRun | None = None  # while running, for on_kill
 
     @cached_property
     def hook(self) -> WooxyHook:
@@ -239,7 +238,29 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
                     )
             except UnusableInput as exc:
                 raise WooxyInputError(str(exc)) from None
-            summary = self._run(plan, state, tally, rejects)
+            run = SyncRun(
+                self.hook,
+                state,
+                SyncSettings(
+                    max_removals=self.max_removals,
+                    approved_plan_id=self.approved_plan_id or None,
+                    dry_run=self.is_dry_run,
+                    max_invalid=self.max_invalid,
+                    batch_size=self.batch_size,
+                    max_concurrency=self.max_concurrency,
+                    plan_path=self.plan_path or None,
+                    progress_interval=self.progress_interval,
+                ),
+                write_plan=self._write_plan,
+                log=self.log,
+            )
+            self._run = run
+            try:
+                summary = run.run(plan, tally, rejects)
+            except SyncRefused as exc:
+                raise WooxyInputError(str(exc)) from None
+            finally:
+                self._run = None
             summary["validation_seconds"] = round(validation_seconds, 3)
         finally:
             if plan is not None:
@@ -261,123 +282,12 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
         """The list this sync keeps (for OpenLineage's output dataset)."""
         return self.kind.name
 
-    def _run(self, plan: Plan, state: SyncState, tally: Tally, rejects: Rejects) -> dict[str, Any]:
-        limit = removal_limit(self.max_removals, plan.managed_before)
-        over_limit = limit is not None and plan.to_remove > limit
-        self.log.info(
-            "Plan %s: %d managed, %d to add, %d to remove, %d unchanged, %d kept because their input row is "
-            "invalid (removal limit %s).",
-            plan.plan_id,
-            plan.managed_before,
-            plan.to_add,
-            plan.to_remove,
-            plan.unchanged,
-            plan.kept_invalid,
-            "none" if limit is None else limit,
-        )
-        guard = {"max_removals_allowed": limit, "guard_would_stop": over_limit}
-        summary = self._summary(plan, state, tally, rejects, **guard)
-        approved = self.approved_plan_id or None
-        if self.is_dry_run:
-            self._write_plan(plan, guard)
-            self.log.info(
-                "Dry run: nothing was sent.%s",
-                " A real run would stop at the removal guard." if over_limit else "",
-            )
-            return summary
-        if approved is not None and approved != plan.plan_id:
-            if plan.empty and state.last_plan_id == approved:
-                self.log.info("Plan %s was applied already and nothing is left to do.", approved)
-                return summary
-            self._write_plan(plan, guard)
-            raise WooxyInputError(
-                f"this run's plan {plan.plan_id} ({plan.to_add} adds, {plan.to_remove} removes) is not the "
-                f"approved plan {approved}: the input or the state changed since the approval. Nothing was sent."
-                + self._plan_where()
-            )
-        if over_limit and approved is None:
-            self._write_plan(plan, guard)
-            raise WooxyInputError(
-                f"the plan removes {plan.to_remove} of {plan.managed_before} managed entries, more than "
-                f"max_removals={self.max_removals!r} allows ({limit}); nothing was sent.{self._plan_where()} "
-                f"To apply it anyway, review it and run again with approved_plan_id={plan.plan_id!r}, or raise "
-                "max_removals."
-            )
-        if approved is not None:
-            self.log.info("Plan %s is the approved plan: applying it (the removal guard is lifted).", approved)
-        if plan.empty:
-            self.log.info("The input matches the state: nothing to send.")
-            if state.journal_ops:
-                state.commit(plan.plan_id)
-            return summary
-        applier = PlanApplier(
-            self.hook,
-            state,
-            batch_size=self.batch_size,
-            max_concurrency=self.max_concurrency,
-            log=self.log,
-            progress_interval=self.progress_interval,
-        )
-        self._applier = applier
-        try:
-            report = applier.run(plan)
-        except WooxyError as exc:
-            progress = applier.report.progress()
-            self.log.error("%s.", progress)
-            exc.args = (f"{exc.args[0]}. {progress}.",)
-            raise
-        finally:
-            self._applier = None
-        invalid = rejects.count
-        for refusal in report.refused_adds:
-            value = json.loads(refusal.payload).get(self.kind.address_key, "")
-            rejects.add(refusal.row, value, f"refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
-        for refusal in report.refused_removes:
-            value = json.loads(refusal.payload).get(self.kind.address_key, "")
-            rejects.add(0, value, f"remove refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
-        refused = len(report.refused_adds) + len(report.refused_removes)
-        summary.update(
-            invalid=invalid,
-            added=report.added,
-            removed=report.removed,
-            refused_by_api=refused,
-            requests=report.requests,
-            retries=self.hook.retries,
-            managed_after=len(state.entries),
-            send_seconds=round(report.send_seconds, 3),
-            rejects_sample=rejects.sample,
-        )
-        self.log.info(
-            "Done: %d added, %d removed, %d refused by Wooxy, %d requests, %d retries; %d managed entries now.",
-            report.added,
-            report.removed,
-            refused,
-            report.requests,
-            summary["retries"],
-            summary["managed_after"],
-        )
-        if refused:
-            self.log.warning("Records refused by Wooxy: %s", rejects.describe(10))
-            if self.max_invalid is not None and rejects.count > self.max_invalid:
-                raise WooxyRejectedError(
-                    self.kind.name + " sync",
-                    [
-                        f"{refused} records refused (max_invalid={self.max_invalid}, {rejects.count} rejects in "
-                        f"all); the rest of the plan was applied and the state records it",
-                        *(f"row {r['row']}: {r['reason']}" for r in rejects.sample[-min(refused, 5) :]),
-                    ],
-                )
-        return summary
-
     def _state_location(self) -> Any:
         """A local ``Path`` for local paths and ``file://`` URIs (atomic rename, append-only journal)."""
         parts = urlsplit(self.state_path)
         if parts.scheme == "file":
             return Path(parts.path)
         return storage_path(self.state_path, self.storage_conn_id)
-
-    def _plan_where(self) -> str:
-        return f" The plan is in {self.plan_path}." if self.plan_path else " Set plan_path to see every change."
 
     def _write_plan(self, plan: Plan, guard: dict[str, Any]) -> None:
         if not self.plan_path:
@@ -388,35 +298,10 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
             write_plan(stream, self.plan_path, plan, guard)
         self.log.info("Wrote the plan (%d adds, %d removes) to %s", plan.to_add, plan.to_remove, self.plan_path)
 
-    def _summary(self, plan: Plan, state: SyncState, tally: Tally, rejects: Rejects, **extra: Any) -> dict[str, Any]:
-        """The XCom summary: counts only, no addresses (the rejects sample is masked)."""
-        return {
-            "operation": f"{self.kind.name} sync",
-            "received": tally.received,
-            "valid": tally.valid,
-            "invalid": rejects.count,
-            "duplicates": tally.duplicates,
-            "managed_before": plan.managed_before,
-            "to_add": plan.to_add,
-            "to_remove": plan.to_remove,
-            "unchanged": plan.unchanged,
-            "kept_invalid": plan.kept_invalid,
-            "added": 0,
-            "removed": 0,
-            "refused_by_api": 0,
-            "managed_after": plan.managed_before,
-            "requests": 0,
-            "retries": 0,
-            "dry_run": bool(self.is_dry_run),
-            "plan_id": plan.plan_id,
-            **extra,
-            "rejects_sample": rejects.sample,
-        }
-
     def on_kill(self) -> None:
         """Airflow is stopping the task: finish the requests in flight, record them, and stop."""
-        if self._applier is not None:
-            self._applier.stop("the task was stopped (on_kill)")
+        if self._run is not None:
+            self._run.stop("the task was stopped (on_kill)")
 
 
 class WooxySyncEmailBlacklistOperator(WooxySyncBlacklistBaseOperator):

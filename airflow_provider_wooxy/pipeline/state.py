@@ -197,10 +197,11 @@ class SyncState:
             siblings = list(self.location.parent.iterdir())
         except (FileNotFoundError, NotADirectoryError):  # no such "directory" (prefix) yet
             return []
-        return sorted((p for p in siblings if p.name.startswith(prefix)), key=lambda p: p.name)
+        return sorted((p for p in siblings if p.name.startswith(prefix)), key=_part_number)
 
     def _replay(self) -> None:
         for part in self._journal_parts(self.generation):
+            self._part = max(self._part, _part_number(part))  # a retry's parts continue the sequence
             with part.open("rb") as handle:
                 data = handle.read()
             lines = data.split(b"\n")
@@ -284,7 +285,8 @@ class SyncState:
         if not self._pending:
             return
         self._part += 1
-        name = f"{self._part_prefix(self.generation)}.{os.getpid()}-{uuid.uuid4().hex[:8]}-{self._part:06d}"
+        # Replay order is the sequence number, which a retry continues from the parts it loaded.
+        name = f"{self._part_prefix(self.generation)}.{self._part:08d}.{uuid.uuid4().hex[:8]}"
         with (self.location.parent / name).open("wb") as handle:
             handle.write(b"".join(self._pending))
         self._pending.clear()
@@ -358,6 +360,14 @@ def _write_lines(handle: IO[bytes], header: dict[str, Any], entries: list[str]) 
             chunk.clear()
     handle.write(b"".join(chunk))
     return digest % DIGEST_MOD
+
+
+def _part_number(part: Any) -> int:
+    """The sequence number of a journal object ``<state>.journal.<generation>.<number>.<random>``."""
+    try:
+        return int(part.name.rsplit(".", 2)[-2])
+    except (ValueError, IndexError):
+        return 0
 
 
 def _drop_partial_line(path: Path) -> None:

@@ -156,3 +156,22 @@ def test_engine_modules_import_without_airflow():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr
+
+
+class TestObjectStorageJournal:
+    def test_parts_replay_in_order_across_attempts(self):
+        location = UPath(f"memory://bucket-{uuid.uuid4().hex}/sync/s.state")
+        state = fresh(location)
+        state.begin()
+        for attempt in range(3):  # each attempt a new process: its parts must follow the earlier ones
+            state = fresh(location)
+            for i in range(12):
+                sign = b"+" if (i + attempt) % 2 == 0 else b"-"
+                state.record(sign, [add("a@example.com")])
+                state._flush_part()  # one object per request, the worst case for ordering
+            state.close()
+        # The last request of the last attempt was an add (i=11, attempt=2: odd+even... see the sign rule).
+        last_sign = b"+" if (11 + 2) % 2 == 0 else b"-"
+        expected = set() if last_sign == b"-" else {"a@example.com\thard"}
+        assert set(fresh(location).entries.values()) == expected
+        assert fresh(location).journal_ops == 36

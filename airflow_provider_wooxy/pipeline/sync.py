@@ -1,0 +1,218 @@
+"""
+A sync run after the plan is made: the guards and the approval decide whether it may be applied, then it is
+applied (:mod:`~airflow_provider_wooxy.pipeline.apply`) and reported. The operator only renders arguments,
+provides the hook and the plan file's location, and turns :class:`SyncRefused` into a failed task.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
+from airflow_provider_wooxy.pipeline.apply import PlanApplier
+from airflow_provider_wooxy.pipeline.plan import removal_limit
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+    from airflow_provider_wooxy.pipeline.intake import Tally
+    from airflow_provider_wooxy.pipeline.plan import Plan
+    from airflow_provider_wooxy.pipeline.rejects import Rejects
+    from airflow_provider_wooxy.pipeline.state import SyncState
+
+
+class SyncRefused(Exception):
+    """A guard, or an approval of another plan, stops the run; nothing was sent. The message says what to do."""
+
+
+@dataclass
+class SyncSettings:
+    max_removals: int | float | None
+    approved_plan_id: str | None
+    dry_run: bool
+    max_invalid: int | None
+    batch_size: int
+    max_concurrency: int
+    plan_path: str | None
+    progress_interval: float = 30.0
+
+
+class SyncRun:
+    """
+    Decide, apply and report one sync plan.
+
+    :param hook: the Wooxy hook (not used by a dry run or an empty plan).
+    :param state: the loaded state the plan was made against.
+    :param settings: the rendered arguments.
+    :param write_plan: writes the plan file (with the guard's figures) when ``plan_path`` is set.
+    :param log: the operator's logger.
+    """
+
+    def __init__(
+        self,
+        hook: WooxyHook,
+        state: SyncState,
+        settings: SyncSettings,
+        *,
+        write_plan: Callable[[Plan, dict[str, Any]], None],
+        log: Any,
+    ) -> None:
+        self.hook = hook
+        self.state = state
+        self.settings = settings
+        self.write_plan = write_plan
+        self.log = log
+        self._applier: PlanApplier | None = None
+        self._stopped: str | None = None
+
+    def run(self, plan: Plan, tally: Tally, rejects: Rejects) -> dict[str, Any]:
+        s, state = self.settings, self.state
+        limit = removal_limit(s.max_removals, plan.managed_before)
+        over_limit = limit is not None and plan.to_remove > limit
+        self.log.info(
+            "Plan %s: %d managed, %d to add, %d to remove, %d unchanged, %d kept because their input row is "
+            "invalid (removal limit %s).",
+            plan.plan_id,
+            plan.managed_before,
+            plan.to_add,
+            plan.to_remove,
+            plan.unchanged,
+            plan.kept_invalid,
+            "none" if limit is None else limit,
+        )
+        guard = {"max_removals_allowed": limit, "guard_would_stop": over_limit}
+        summary = summarise(plan, tally, rejects, s.dry_run, **guard)
+        approved = s.approved_plan_id or None
+        if s.dry_run:
+            self.write_plan(plan, guard)
+            self.log.info(
+                "Dry run: nothing was sent.%s", " A real run would stop at the removal guard." if over_limit else ""
+            )
+            return summary
+        if approved is not None and approved != plan.plan_id:
+            if plan.empty and state.last_plan_id == approved:
+                self.log.info("Plan %s was applied already and nothing is left to do.", approved)
+                return summary
+            self.write_plan(plan, guard)
+            raise SyncRefused(
+                f"this run's plan {plan.plan_id} ({plan.to_add} adds, {plan.to_remove} removes) is not the "
+                f"approved plan {approved}: the input or the state changed since the approval. Nothing was sent."
+                + self._plan_where()
+            )
+        if over_limit and approved is None:
+            self.write_plan(plan, guard)
+            raise SyncRefused(
+                f"the plan removes {plan.to_remove} of {plan.managed_before} managed entries, more than "
+                f"max_removals={s.max_removals!r} allows ({limit}); nothing was sent.{self._plan_where()} "
+                f"To apply it anyway, review it and run again with approved_plan_id={plan.plan_id!r}, or raise "
+                "max_removals."
+            )
+        if approved is not None:
+            self.log.info("Plan %s is the approved plan: applying it (the removal guard is lifted).", approved)
+        if plan.empty:
+            self.log.info("The input matches the state: nothing to send.")
+            if state.journal_ops:
+                state.commit(plan.plan_id)  # fold an earlier attempt's journal into the snapshot
+            return summary
+        return self._apply(plan, rejects, summary)
+
+    def _apply(self, plan: Plan, rejects: Rejects, summary: dict[str, Any]) -> dict[str, Any]:
+        s, state = self.settings, self.state
+        applier = PlanApplier(
+            self.hook,
+            state,
+            batch_size=s.batch_size,
+            max_concurrency=s.max_concurrency,
+            log=self.log,
+            progress_interval=s.progress_interval,
+        )
+        self._applier = applier
+        if self._stopped is not None:
+            applier.stop(self._stopped)
+        try:
+            report = applier.run(plan)
+        except WooxyError as exc:
+            progress = applier.report.progress()
+            self.log.error("%s.", progress)
+            exc.args = (f"{exc.args[0]}. {progress}.",)
+            raise
+        address_key = plan.kind.address_key
+        invalid = rejects.count
+        for refusal in report.refused_adds:
+            value = json.loads(refusal.payload).get(address_key, "")
+            rejects.add(refusal.row, value, f"refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
+        for refusal in report.refused_removes:  # a remove has no input row: row 0
+            value = json.loads(refusal.payload).get(address_key, "")
+            rejects.add(0, value, f"remove refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
+        refused = len(report.refused_adds) + len(report.refused_removes)
+        summary.update(
+            invalid=invalid,
+            added=report.added,
+            removed=report.removed,
+            refused_by_api=refused,
+            requests=report.requests,
+            retries=self.hook.retries,
+            managed_after=len(state.entries),
+            send_seconds=round(report.send_seconds, 3),
+            rejects_sample=rejects.sample,
+        )
+        self.log.info(
+            "Done: %d added, %d removed, %d refused by Wooxy, %d requests, %d retries; %d managed entries now.",
+            report.added,
+            report.removed,
+            refused,
+            report.requests,
+            summary["retries"],
+            summary["managed_after"],
+        )
+        if refused:
+            self.log.warning("Records refused by Wooxy: %s", rejects.describe(10))
+            if s.max_invalid is not None and rejects.count > s.max_invalid:
+                raise WooxyRejectedError(
+                    plan.kind.name + " sync",
+                    [
+                        f"{refused} records refused (max_invalid={s.max_invalid}, {rejects.count} rejects in "
+                        f"all); the rest of the plan was applied and the state records it",
+                        *(f"row {r['row']}: {r['reason']}" for r in rejects.sample[-min(refused, 5) :]),
+                    ],
+                )
+        return summary
+
+    def _plan_where(self) -> str:
+        path = self.settings.plan_path
+        return f" The plan is in {path}." if path else " Set plan_path to see every change."
+
+    def stop(self, reason: str) -> None:
+        """Stop after the requests in flight (Airflow's on_kill); what Wooxy accepted stays recorded."""
+        self._stopped = reason
+        if self._applier is not None:
+            self._applier.stop(reason)
+
+
+def summarise(plan: Plan, tally: Tally, rejects: Rejects, dry_run: bool, **extra: Any) -> dict[str, Any]:
+    """The XCom summary: counts only, no addresses (the rejects sample is masked)."""
+    return {
+        "operation": f"{plan.kind.name} sync",
+        "received": tally.received,
+        "valid": tally.valid,
+        "invalid": rejects.count,
+        "duplicates": tally.duplicates,
+        "managed_before": plan.managed_before,
+        "to_add": plan.to_add,
+        "to_remove": plan.to_remove,
+        "unchanged": plan.unchanged,
+        "kept_invalid": plan.kept_invalid,
+        "added": 0,
+        "removed": 0,
+        "refused_by_api": 0,
+        "managed_after": plan.managed_before,
+        "requests": 0,
+        "retries": 0,
+        "dry_run": bool(dry_run),
+        "plan_id": plan.plan_id,
+        **extra,
+        "rejects_sample": rejects.sample,
+    }
