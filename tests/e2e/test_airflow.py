@@ -43,7 +43,8 @@ def api() -> Iterator[WooxySandbox]:
 
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory: pytest.TempPathFactory, api: WooxySandbox) -> Iterator[Deployment]:
-    deployment = Deployment(tmp_path_factory.mktemp("airflow-e2e"))
+    # On a loaded 2-core machine the task supervisor's calls to the execution API outlast the 5 s default.
+    deployment = Deployment(tmp_path_factory.mktemp("airflow-e2e"), {"AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60"})
     try:
         deployment.start()
         # What the README tells a user to run.

@@ -265,8 +265,17 @@ class TestFailures:
         hook.remove_email_blacklist("a@example.com")
         assert waits == expected
 
-    @pytest.mark.parametrize("status", [500, 502, 503])
-    def test_server_error_status_is_transient_whatever_the_text(self, monkeypatch, status):
+    @pytest.mark.parametrize(
+        ("status", "page"),
+        [
+            pytest.param(500, b'{"result": false, "errors": ["Service unavailable"]}', id="json-500"),
+            pytest.param(502, b'{"result": false, "errors": ["Service unavailable"]}', id="json-502"),
+            pytest.param(503, b'{"result": false, "errors": ["Service unavailable"]}', id="json-503"),
+            pytest.param(429, b"<html>Slow down</html>", id="html-429"),
+            pytest.param(503, b"<html>Maintenance</html>", id="html-503"),
+        ],
+    )
+    def test_server_error_status_is_transient_whatever_the_text(self, monkeypatch, status, page):
         import threading
         from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -276,7 +285,7 @@ class TestFailures:
             def do_POST(self):
                 self.rfile.read(int(self.headers["Content-Length"]))
                 code = answers.pop(0)
-                body = b'{"result": false, "errors": ["Service unavailable"]}' if code != 200 else b'{"result": true}'
+                body = page if code != 200 else b'{"result": true}'
                 self.send_response(code)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
