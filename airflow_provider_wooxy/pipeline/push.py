@@ -205,7 +205,7 @@ class Push:
                 + (", and a retry skips them (checkpoint_path)." if checkpoint else ".")
             )
             self.log.error("%s", progress)
-            exc.args = (f"{exc.args[0]}. {progress}",)
+            exc.add_context(f". {progress}")
             raise
         invalid = rejects.count
         refused = [(r, json.loads(r.payload).get(s.address_key, "")) for r in report.refused]

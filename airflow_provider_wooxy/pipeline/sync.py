@@ -137,7 +137,7 @@ class SyncRun:
         except WooxyError as exc:
             progress = applier.report.progress()
             self.log.error("%s.", progress)
-            exc.args = (f"{exc.args[0]}. {progress}.",)
+            exc.add_context(f". {progress}.")
             raise
         address_key = plan.kind.address_key
         invalid = rejects.count
