@@ -44,7 +44,7 @@ find_python() {
     local want="$1" candidate
     local pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
     for candidate in ${PYTHON:-} "python$want" python3 "$pyenv_root"/versions/"$want".*/bin/python"$want" \
-        /usr/bin/python"$want" /usr/local/bin/python"$want" "$("$UV" python find "$want" 2> /dev/null || true)"; do
+        /usr/bin/python"$want" /usr/local/bin/python"$want" "$("${UV:-uv}" python find "$want" 2> /dev/null || true)"; do
         [ -n "$candidate" ] || continue
         if [ "$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2> /dev/null)" = "$want" ]; then
             command -v "$candidate"

@@ -104,7 +104,10 @@ def logs(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]):
     def read() -> str:
         out = capsys.readouterr()
         seen.append(out.out + out.err)
-        return caplog.text + "".join(seen)
+        printed = "".join(seen)
+        # Airflow 3.0 also prints stdlib records to stdout (3.1+ log through structlog only): keep each line once.
+        unprinted = [record for record in caplog.records if record.getMessage() not in printed]
+        return "".join(f"{caplog.handler.format(record)}\n" for record in unprinted) + printed
 
     return read
 

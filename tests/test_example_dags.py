@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_wooxy.compat import AIRFLOW_V_3_1_PLUS
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.conftest import TOKEN, assert_within_limit, connection_json
 from tests.test_example_dags_export import EXPORT_DAG_IDS
@@ -63,6 +64,9 @@ def test_example_dag_runs_against_sandbox(airflow_env, dag_id):
         stats = sandbox.stats()
     assert stats["total_requests"] > 0
     assert_within_limit(stats)
+    if not AIRFLOW_V_3_1_PLUS:
+        # Airflow 3.0's `dags test` prints its own secret-masking request at debug level (fixed in 3.1).
+        log = "\n".join(line for line in log.splitlines() if f"MaskSecret(value='{TOKEN}'" not in line)
     assert TOKEN not in log
     if dag_id == "example_wooxy_email_from_csv":
         assert stats["emails"] == 250

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -70,3 +72,80 @@ class TestProviderInfo:
         assert manager.field_behaviours["wooxy"]["relabeling"]["password"] == "Access token"
         widgets = manager.connection_form_widgets
         assert "extra__wooxy__timeout" in widgets
+
+
+class TestConnectionFormOnThisAirflow:
+    """What the UI receives for the form (GET /ui/connections/hook_meta) on the running Airflow: 3.0 / 3.1 build it
+    from the hook's get_connection_form_widgets / get_ui_field_behaviour, 3.2+ from the provider info."""
+
+    @pytest.fixture(scope="class")
+    def meta(self) -> dict:
+        # A fresh process, as an API server is: on 3.1 hooks loaded earlier by this test process (without the UI's
+        # wtforms stand-ins) would hide the extra fields.
+        script = (
+            "import json\n"
+            "from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService\n"
+            "(m,) = [m for m in HookMetaService.hook_meta_data() if m.connection_type == 'wooxy']\n"
+            "print('HOOK_META ' + m.model_dump_json())\n"
+        )
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+        (line,) = [line for line in done.stdout.splitlines() if line.startswith("HOOK_META ")] or [done.stderr[-3000:]]
+        return json.loads(line.removeprefix("HOOK_META "))
+
+    def test_standard_fields(self, meta):
+        fields = meta["standard_fields"]
+        assert fields["host"] == {"hidden": False, "title": "API base URL", "placeholder": "https://api.wooxy.com"}
+        assert fields["password"]["title"] == "Access token"
+        assert fields["port"]["hidden"] is False
+        assert fields["port"]["placeholder"] == "443"
+        assert fields["login"]["hidden"] is True
+        assert fields["url_schema"]["hidden"] is True
+
+    @pytest.mark.parametrize(
+        ("name", "title", "kinds"),
+        [
+            pytest.param("timeout", "Request timeout (seconds)", {"number", "string"}, id="timeout"),
+            pytest.param("max_attempts", "Attempts per request", {"integer"}, id="max_attempts"),
+            pytest.param("backoff", "Initial backoff (seconds)", {"number", "string"}, id="backoff"),
+            pytest.param("max_backoff", "Maximum backoff (seconds)", {"number", "string"}, id="max_backoff"),
+            pytest.param("allow_insecure_http", "Allow plain http:// to a non-loopback host", {"boolean"}, id="http"),
+        ],
+    )
+    def test_extra_fields(self, meta, name, title, kinds):
+        # 3.0 / 3.1 accept only text, integer and boolean fields: a number arrives there as text.
+        field = meta["extra_fields"][name]
+        assert field["schema"]["title"] == title
+        (kind,) = set(field["schema"]["type"]) - {"null"}
+        assert kind in kinds
+        assert field["description"]
+
+    def test_source_matches_the_release(self, meta):
+        from airflow_provider_wooxy.compat import FORM_FROM_PROVIDER_INFO
+
+        # conn-fields keep the number type; the hook's widgets (3.0 / 3.1) can only say text.
+        assert ("number" in meta["extra_fields"]["timeout"]["schema"]["type"]) is FORM_FROM_PROVIDER_INFO
+
+
+class TestHookFormForOlderAirflow:
+    """The hook's form methods translate the provider info (Airflow 3.0 / 3.1 ask them, 3.2+ does not)."""
+
+    def test_ui_field_behaviour(self, wooxy_type):
+        from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+
+        behaviour = WooxyHook.get_ui_field_behaviour()
+        assert behaviour["hidden_fields"] == wooxy_type["ui-field-behaviour"]["hidden-fields"]
+        assert behaviour["relabeling"] == wooxy_type["ui-field-behaviour"]["relabeling"]
+        assert behaviour["placeholders"] == wooxy_type["ui-field-behaviour"]["placeholders"]
+
+    def test_widgets_cover_every_conn_field(self, wooxy_type):
+        from wtforms import BooleanField, IntegerField, StringField
+
+        from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+
+        widgets = WooxyHook.get_connection_form_widgets()
+        assert set(widgets) == set(wooxy_type["conn-fields"])
+        assert widgets["max_attempts"].field_class is IntegerField
+        assert widgets["allow_insecure_http"].field_class is BooleanField
+        assert widgets["timeout"].field_class is StringField
+        assert widgets["timeout"].kwargs["default"] == "30"
+        assert widgets["timeout"].args[0] == "Request timeout (seconds)"

@@ -41,6 +41,9 @@ class Deployment:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "AIRFLOW__API__PORT": str(self.port),
+            # One API worker: the default 4 cost a core's worth of start-up, and on a busy 2-core machine Airflow
+            # 3.0's uvicorn supervisor kept killing and restarting them before they answered.
+            "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API__BASE_URL": self.url,
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
