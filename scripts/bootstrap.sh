@@ -9,11 +9,11 @@ export UV_PYTHON_DOWNLOADS=never  # uv's own Python builds come from outside PyP
 
 matrix_legs() { grep -v '^\s*\(#\|$\)' "$MATRIX" | awk '{print $1}'; }
 
-# leg_field LEG COLUMN: airflow, python, released, resolved_as_of or suites of one leg.
+# leg_field LEG COLUMN: airflow, python, released, resolved_as_of, suites or default of one leg.
 leg_field() {
     local column
     case "$2" in
-        airflow) column=2 ;; python) column=3 ;; released) column=4 ;; resolved_as_of) column=5 ;; suites) column=6 ;;
+        airflow) column=2 ;; python) column=3 ;; released) column=4 ;; resolved_as_of) column=5 ;; suites) column=6 ;; default) column=7 ;;
         *) echo "unknown matrix column $2" >&2; return 1 ;;
     esac
     local value
