@@ -89,7 +89,8 @@ class SyncState:
         flush_interval: float = 5.0,
     ) -> None:
         self.location = location
-        self.local = isinstance(location, Path)
+        # An object storage path is never local, even where it subclasses pathlib.Path (universal-pathlib < 0.3).
+        self.local = isinstance(location, Path) and not hasattr(location, "fs")
         self.kind = kind
         self.base_url = base_url
         self.display = display or str(location)
