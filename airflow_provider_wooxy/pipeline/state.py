@@ -129,7 +129,8 @@ class SyncState:
             entries = self.entries
             identity, check = self.kind.identity, self.kind.check_line
             digest = 0
-            for count, raw in enumerate(handle, start=1):
+            # readline, not iteration: Airflow 3.0's object storage file wrapper is not iterable.
+            for count, raw in enumerate(iter(handle.readline, b""), start=1):
                 line = raw.rstrip(b"\n").decode("utf-8", "replace")
                 if not raw.endswith(b"\n") or not check(line):
                     raise StateError(
