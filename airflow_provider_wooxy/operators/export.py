@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.hooks.wooxy import EMAIL_FIND, MAX_CONCURRENT_REQUESTS, WooxyHook
+from airflow_provider_wooxy.operators.arguments import check_max_concurrency
 from airflow_provider_wooxy.operators.lineage import LineageDataset, WooxyLineageMixin, file_dataset, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import (
     DEFAULT_PAGE_SIZE,
@@ -69,11 +70,7 @@ class WooxyExportEmailBlacklistOperator(WooxyLineageMixin, BaseOperator):
         progress_interval: float = 30.0,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= MAX_CONCURRENT_REQUESTS:
-            raise WooxyInputError(
-                f"max_concurrency must be between 1 and {MAX_CONCURRENT_REQUESTS} (Wooxy allows at most "
-                f"{MAX_CONCURRENT_REQUESTS} requests in flight per account), got {max_concurrency!r}."
-            )
+        check_max_concurrency(max_concurrency)
         if not isinstance(page_size, int) or page_size < 1:
             raise WooxyInputError(f"page_size must be a whole number >= 1, got {page_size!r}.")
         kwargs.setdefault("pool_slots", max_concurrency)

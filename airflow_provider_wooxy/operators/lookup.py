@@ -12,6 +12,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.hooks.wooxy import MAX_CONCURRENT_REQUESTS, PHONE_FIND, WooxyHook
+from airflow_provider_wooxy.operators.arguments import check_max_concurrency
 from airflow_provider_wooxy.operators.lineage import LineageDataset, WooxyLineageMixin, file_dataset, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import EntryWriter, ExportError, export_format
 from airflow_provider_wooxy.pipeline.lookup import look_up
@@ -63,11 +64,7 @@ class WooxyCheckPhoneBlacklistOperator(WooxyLineageMixin, BaseOperator):
         wooxy_conn_id: str = WooxyHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= MAX_CONCURRENT_REQUESTS:
-            raise WooxyInputError(
-                f"max_concurrency must be between 1 and {MAX_CONCURRENT_REQUESTS} (Wooxy allows at most "
-                f"{MAX_CONCURRENT_REQUESTS} requests in flight per account), got {max_concurrency!r}."
-            )
+        check_max_concurrency(max_concurrency)
         kwargs.setdefault("pool_slots", max_concurrency)
         super().__init__(**kwargs)
         self.path = path

@@ -14,6 +14,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.hooks.wooxy import MAX_CONCURRENT_REQUESTS, MAX_RECORDS_PER_REQUEST, WooxyHook
+from airflow_provider_wooxy.operators.arguments import check_batch_size, check_max_concurrency, check_max_invalid
 from airflow_provider_wooxy.operators.lineage import WooxyLineageMixin
 from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE, ListKind
 from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
@@ -116,18 +117,9 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
         progress_interval: float = 30.0,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(max_concurrency, int) or not 1 <= max_concurrency <= MAX_CONCURRENT_REQUESTS:
-            raise WooxyInputError(
-                f"max_concurrency must be between 1 and {MAX_CONCURRENT_REQUESTS} (Wooxy allows at most "
-                f"{MAX_CONCURRENT_REQUESTS} requests in flight per account), got {max_concurrency!r}."
-            )
-        if not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_RECORDS_PER_REQUEST:
-            raise WooxyInputError(
-                f"batch_size must be between 1 and {MAX_RECORDS_PER_REQUEST} (Wooxy takes at most "
-                f"{MAX_RECORDS_PER_REQUEST} records per request), got {batch_size!r}."
-            )
-        if max_invalid is not None and (not isinstance(max_invalid, int) or max_invalid < 0):
-            raise WooxyInputError(f"max_invalid must be a whole number >= 0 or None, got {max_invalid!r}.")
+        check_max_concurrency(max_concurrency)
+        check_batch_size(batch_size)
+        check_max_invalid(max_invalid)
         try:
             self.max_removals = check_max_removals(max_removals)
         except ValueError as exc:
