@@ -64,6 +64,7 @@ class FirstSeen:
         # process); a collision, which would drop a record as a duplicate, takes ~2**64 records.
         seen: set[int] = set()
         partitions: list[IO[bytes]] | None = None
+        room = self.limit  # a local countdown: the in-memory loop is the hot path, kept free of the spill's checks
         try:
             for record in records:
                 key = record[1]
@@ -71,21 +72,28 @@ class FirstSeen:
                 if hashed in seen:
                     self.duplicates += 1
                     continue
-                if partitions is not None:
-                    encoded = key.encode()
-                    partitions[zlib.crc32(encoded) % PARTITIONS].write(
-                        # The key last: an entry identity may hold a tab; JSON text never does.
-                        b"%d\t%b\t%b\n" % (record[0], record[2].encode(), encoded)
-                    )
-                    continue
                 seen.add(hashed)
-                if len(seen) >= self.limit:
-                    # From here on, the rest of the input is deduplicated on disk, partition by partition.
-                    partitions = [  # closed in the finally clause below
-                        tempfile.TemporaryFile(prefix="wooxy-dedupe-")  # noqa: SIM115
-                        for _ in range(PARTITIONS)
-                    ]
                 yield record
+                room -= 1
+                if not room:
+                    break
+            else:
+                return
+            # Memory is full: the rest of the input is deduplicated on disk, partition by partition.
+            partitions = [  # closed in the finally clause below
+                tempfile.TemporaryFile(prefix="wooxy-dedupe-")  # noqa: SIM115
+                for _ in range(PARTITIONS)
+            ]
+            for record in records:
+                key = record[1]
+                if (hash(key) << 64) ^ hash(key + "\x01") in seen:
+                    self.duplicates += 1
+                    continue
+                encoded = key.encode()
+                partitions[zlib.crc32(encoded) % PARTITIONS].write(
+                    # The key last: an entry identity may hold a tab; JSON text never does.
+                    b"%d\t%b\t%b\n" % (record[0], record[2].encode(), encoded)
+                )
             for part in partitions or ():
                 local: set[int] = set()
                 part.seek(0)
