@@ -4,7 +4,7 @@
 # `airflow dags test` does) in one process: scripts/demo_dags.py.
 # Usage: scripts/demo.sh [dag_id ...]   (default: every example DAG)
 set -euo pipefail
-source "$(dirname "$0")/bootstrap.sh"
+WOOXY_ENV=base source "$(dirname "$0")/bootstrap.sh"  # the demo needs no test tools
 cd "$ROOT"
 DAG_IDS=("$@")
 [ ${#DAG_IDS[@]} -gt 0 ] || DAG_IDS=(example_wooxy_email_from_csv example_wooxy_phone_from_xcom example_wooxy_removals)
