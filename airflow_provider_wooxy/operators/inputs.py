@@ -2,11 +2,12 @@
 The arguments the Wooxy operators share, in one place: above all the input side of the operators that send
 records to a Wooxy list (push and sync), with the record builder for each list.
 
-- :class:`WooxyOperator`, the base of every Wooxy operator: the connection, ``max_concurrency`` (and
-  ``pool_slots`` from it), ``storage_conn_id``, the hook, and the run's times in its summary;
-- :class:`WooxyInputOperator` holds the arguments every such operator takes (``records`` or ``path``, ``field``,
-  ``reject_type``, ``max_invalid``, ``rejects_path``, ``batch_size``, ``max_concurrency``, ``dry_run``...), their
-  checks, the hook, and the reading of the input;
+- :class:`WooxyOperator`, the base of every Wooxy operator (push, sync, export, look-up): the connection,
+  ``max_concurrency`` (and ``pool_slots`` from it), ``storage_conn_id``, the hook, and the run's times in its
+  summary;
+- :class:`WooxyInputOperator`, the base of the push and sync operators: the input's arguments (``records`` or
+  ``path``, ``field``, ``reject_type``, ``max_invalid``, ``rejects_path``, ``batch_size``, ``dry_run``...), their
+  checks, reading the input and writing its rejects;
 - :class:`WooxyEmailInputOperator` and :class:`WooxyPhoneInputOperator` add what one list needs: ``raw_log`` and
   the email reject types; ``default_region`` and the phone reject types.
 

@@ -133,3 +133,31 @@ class TestRenderedRegion:
     def test_unknown_region_is_one_clear_error(self):
         with pytest.raises(WooxyInputError, match="default_region 'UK' is not an ISO 3166 country code"):
             rendered_region("UK")
+
+
+class TestListParts:
+    @pytest.mark.parametrize(
+        "operator",
+        [
+            pytest.param(WooxySyncEmailBlacklistOperator, id="email-sync"),
+            pytest.param(WooxySyncPhoneBlacklistOperator, id="phone-sync"),
+        ],
+    )
+    def test_sync_entries_and_input_name_the_same_list(self, operator: type[Any]):
+        # The sync's entry kind (state, plan) and its input class (field, reject types) come from two places.
+        assert operator.kind.address_key == operator.address_key
+
+    @pytest.mark.parametrize(
+        ("operator", "kwargs", "list_name"),
+        [
+            pytest.param(WooxyAddEmailBlacklistOperator, {}, "email", id="email-add"),
+            pytest.param(WooxyAddPhoneBlacklistOperator, {}, "phone", id="phone-add"),
+            pytest.param(WooxySyncEmailBlacklistOperator, {"state_path": "s.json"}, "email", id="email-sync"),
+            pytest.param(WooxySyncPhoneBlacklistOperator, {"state_path": "s.json"}, "phone", id="phone-sync"),
+        ],
+    )
+    def test_reject_types_are_the_lists_own(self, operator: type[Any], kwargs: dict[str, Any], list_name: str):
+        other = "import" if list_name == "email" else "hard"
+        built = operator(task_id="t", records=[], reject_type=other, **kwargs)
+        with pytest.raises(WooxyInputError, match="reject_type"):
+            built.record_builder(built._rendered_field())
