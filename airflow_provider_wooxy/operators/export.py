@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import time
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pendulum
-from airflow.sdk import BaseOperator
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.hooks.wooxy import EMAIL_FIND, MAX_CONCURRENT_REQUESTS, WooxyHook
-from airflow_provider_wooxy.operators.arguments import check_max_concurrency
-from airflow_provider_wooxy.operators.lineage import LineageDataset, WooxyLineageMixin, file_dataset, wooxy_dataset
+from airflow_provider_wooxy.hooks.wooxy import EMAIL_FIND
+from airflow_provider_wooxy.operators.inputs import WooxyOperator
+from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import (
     DEFAULT_PAGE_SIZE,
     BlacklistExporter,
@@ -30,7 +28,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class WooxyExportEmailBlacklistOperator(WooxyLineageMixin, BaseOperator):
+class WooxyExportEmailBlacklistOperator(WooxyOperator):
     """
     Export the Wooxy email blacklist to a CSV or JSON Lines file, one row per entry, up to 10 pages in flight.
 
@@ -64,30 +62,18 @@ class WooxyExportEmailBlacklistOperator(WooxyLineageMixin, BaseOperator):
         reject_types: Sequence[str] | str = EMAIL_REJECT_TYPES,
         with_raw_log: bool = False,
         page_size: int = DEFAULT_PAGE_SIZE,
-        max_concurrency: int = MAX_CONCURRENT_REQUESTS,
-        storage_conn_id: str | None = None,
-        wooxy_conn_id: str = WooxyHook.default_conn_name,
         progress_interval: float = 30.0,
         **kwargs: Any,
     ) -> None:
-        check_max_concurrency(max_concurrency)
         if not isinstance(page_size, int) or page_size < 1:
             raise WooxyInputError(f"page_size must be a whole number >= 1, got {page_size!r}.")
-        kwargs.setdefault("pool_slots", max_concurrency)
         super().__init__(**kwargs)
         self.path = path
         self.reject_types = reject_types
         self.with_raw_log = with_raw_log
         self.page_size = page_size
-        self.max_concurrency = max_concurrency
-        self.storage_conn_id = storage_conn_id
-        self.wooxy_conn_id = wooxy_conn_id
         self.progress_interval = progress_interval
         self._exporter: BlacklistExporter | None = None
-
-    @cached_property
-    def hook(self) -> WooxyHook:
-        return WooxyHook(wooxy_conn_id=self.wooxy_conn_id)
 
     def _rendered_reject_types(self) -> list[str]:
         chosen = [self.reject_types] if isinstance(self.reject_types, str) else list(self.reject_types or ())
@@ -147,9 +133,6 @@ class WooxyExportEmailBlacklistOperator(WooxyLineageMixin, BaseOperator):
             "operation": "blacklist/export",
             **report.as_dict(),
             "retries": self.hook.retries,
-            "started_at": started.to_iso8601_string(),
-            "finished_at": pendulum.now("UTC").to_iso8601_string(),
-            "duration_seconds": round(time.monotonic() - clock, 3),
         }
         counts = ", ".join(f"{name} {count}" for name, count in summary["by_reject_type"].items())
         self.log.info(
@@ -167,8 +150,7 @@ class WooxyExportEmailBlacklistOperator(WooxyLineageMixin, BaseOperator):
                 "once the list is quiet for an exact copy.",
                 ", ".join(summary["changed_while_exporting"]),
             )
-        self.report_summary(context, summary)
-        return summary
+        return self._report_run(context, summary, started, clock)
 
     def on_kill(self) -> None:
         """Airflow is stopping the task: stop paging after the requests in flight."""

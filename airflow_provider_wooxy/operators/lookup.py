@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import time
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pendulum
-import phonenumbers
-from airflow.sdk import BaseOperator
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.hooks.wooxy import MAX_CONCURRENT_REQUESTS, PHONE_FIND, WooxyHook
-from airflow_provider_wooxy.operators.arguments import check_max_concurrency
-from airflow_provider_wooxy.operators.lineage import LineageDataset, WooxyLineageMixin, file_dataset, wooxy_dataset
+from airflow_provider_wooxy.hooks.wooxy import PHONE_FIND
+from airflow_provider_wooxy.operators.inputs import WooxyOperator, rendered_region
+from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import EntryWriter, ExportError, export_format
 from airflow_provider_wooxy.pipeline.lookup import look_up
 from airflow_provider_wooxy.pipeline.reading import iter_input, storage_path
@@ -26,7 +23,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class WooxyCheckPhoneBlacklistOperator(WooxyLineageMixin, BaseOperator):
+class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
     """
     Check which of the given phone numbers are on the Wooxy phone blacklist, and with which reject type.
 
@@ -59,33 +56,19 @@ class WooxyCheckPhoneBlacklistOperator(WooxyLineageMixin, BaseOperator):
         input_path: str | None = None,
         field: str = "phoneNumber",
         default_region: str | None = None,
-        max_concurrency: int = MAX_CONCURRENT_REQUESTS,
-        storage_conn_id: str | None = None,
-        wooxy_conn_id: str = WooxyHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        check_max_concurrency(max_concurrency)
-        kwargs.setdefault("pool_slots", max_concurrency)
         super().__init__(**kwargs)
         self.path = path
         self.records = records
         self.input_path = input_path
         self.field = field
         self.default_region = default_region
-        self.max_concurrency = max_concurrency
-        self.storage_conn_id = storage_conn_id
-        self.wooxy_conn_id = wooxy_conn_id
-
-    @cached_property
-    def hook(self) -> WooxyHook:
-        return WooxyHook(wooxy_conn_id=self.wooxy_conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
         started = pendulum.now("UTC")
         clock = time.monotonic()
-        region = (self.default_region or "").strip().upper() or None
-        if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
-            raise WooxyInputError(f"default_region {self.default_region!r} is not an ISO 3166 country code.")
+        region = rendered_region(self.default_region)
         try:
             fmt, gzipped = export_format(self.path)
         except ExportError as exc:
@@ -136,9 +119,6 @@ class WooxyCheckPhoneBlacklistOperator(WooxyLineageMixin, BaseOperator):
             "invalid": rejects.count,
             "by_reject_type": by_reject_type,
             "retries": self.hook.retries,
-            "started_at": started.to_iso8601_string(),
-            "finished_at": pendulum.now("UTC").to_iso8601_string(),
-            "duration_seconds": round(time.monotonic() - clock, 3),
         }
         rejects.close()
         self.log.info(
@@ -149,8 +129,7 @@ class WooxyCheckPhoneBlacklistOperator(WooxyLineageMixin, BaseOperator):
             rejects.count,
             self.path,
         )
-        self.report_summary(context, summary)
-        return summary
+        return self._report_run(context, summary, started, clock)
 
     def _numbers(
         self, items: Iterator[tuple[int, object]], region: str | None, rejects: Rejects, counts: dict[str, int]

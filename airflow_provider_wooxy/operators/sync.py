@@ -3,46 +3,31 @@
 from __future__ import annotations
 
 import time
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import pendulum
-import phonenumbers
-from airflow.sdk import BaseOperator
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.hooks.wooxy import MAX_CONCURRENT_REQUESTS, MAX_RECORDS_PER_REQUEST, WooxyHook
-from airflow_provider_wooxy.operators.arguments import check_batch_size, check_max_concurrency, check_max_invalid
-from airflow_provider_wooxy.operators.lineage import WooxyLineageMixin
+from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
 from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE, ListKind
 from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
 from airflow_provider_wooxy.pipeline.plan import check_max_removals, make_plan, write_plan
-from airflow_provider_wooxy.pipeline.reading import iter_input, storage_path
+from airflow_provider_wooxy.pipeline.reading import storage_path
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.state import StateError, SyncState
 from airflow_provider_wooxy.pipeline.sync import SyncRefused, SyncRun, SyncSettings
-from airflow_provider_wooxy.pipeline.validation import (
-    EMAIL_REJECT_TYPES,
-    PHONE_REJECT_TYPES,
-    EmailRecords,
-    Normalised,
-    PhoneRecords,
-    RecordError,
-    check_raw_log,
-    check_reject_type,
-)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from airflow.sdk import Context
 
     from airflow_provider_wooxy.pipeline.plan import Plan
 
 
-class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
+class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
     """
     Make a Wooxy list hold exactly the input's entries, as far as the provider manages them: add what is new,
     remove what the provider added earlier and the input no longer holds, send nothing for an unchanged input.
@@ -53,37 +38,27 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
     that removes more than ``max_removals`` fails with its plan written to ``plan_path``: approve it by passing its
     id as ``approved_plan_id``.
 
-    :param records: a list of addresses, or of objects with the API's keys; typically an XComArg. (templated)
-    :param path: a local path or an object storage URI of a CSV, JSON or JSON Lines file, optionally ``.gz``.
-        Exactly one of ``records`` and ``path``. (templated)
-    :param file_format: ``csv``, ``json`` or ``jsonl`` when the path's suffix does not say. (templated)
-    :param storage_conn_id: the Airflow connection for object storage paths (input, state, plan, rejects).
-    :param field: the key or column holding the address, when it is not the API's name. (templated)
-    :param reject_type: the reject type for records that carry none. (templated)
-    :param state_path: where the managed entries are kept: a local path or an object storage URI. (templated)
+    Takes the push operators' input arguments, those of
+    :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator` (``records`` or ``path``,
+    ``file_format``, ``storage_conn_id``, ``field``, ``reject_type``, ``batch_size``, ``max_concurrency``,
+    ``max_invalid``, ``rejects_path``, ``dry_run``, ``allow_empty``, ``wooxy_conn_id``, ``progress_interval``;
+    documented there), and:
+
+    :param state_path: where the managed entries are kept: a local path or an object storage URI (with
+        ``storage_conn_id``, as the input, plan and rejects). (templated)
     :param max_removals: the most removals a run may make: an ``int`` count, a ``float`` in (0, 1] as a fraction
         of the managed entries, or ``None`` for no limit. A run beyond it fails before sending anything.
     :param plan_path: where a dry run, or a run stopped by a guard, writes its plan: ``.csv`` or JSON Lines,
         optionally ``.gz``. (templated)
     :param approved_plan_id: apply only if this run's plan has exactly this id (the removal guard is then lifted,
         since a person approved that plan); otherwise fail with nothing sent. (templated)
-    :param max_invalid: how many records may be rejected (by validation or by the API) before the task fails.
-        A managed entry whose input row is invalid is kept, not removed. ``None`` accepts any number.
-    :param rejects_path: where to write every rejected record with its row and reason. (templated)
-    :param batch_size: records per add request, 1 to 100.
-    :param max_concurrency: requests in flight at once, 1 to 10; ``pool_slots`` defaults to it.
+    :param max_invalid: as in the input arguments; a managed entry whose input row is invalid is kept, not removed.
     :param dry_run: read, validate and plan, send nothing, write nothing but the plan.
     :param allow_empty: accept an empty input (every managed entry then counts as a removal, still guarded).
-    :param wooxy_conn_id: the Wooxy connection.
-    :param progress_interval: seconds between progress log lines while sending.
     """
 
     template_fields: Sequence[str] = (
-        "records",
-        "path",
-        "file_format",
-        "field",
-        "reject_type",
+        *WooxyInputOperator.template_fields,
         "state_path",
         "plan_path",
         "approved_plan_id",
@@ -92,78 +67,25 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
     ui_color = "#dff3e4"
 
     kind: ClassVar[ListKind]
-    allowed_reject_types: ClassVar[tuple[str, ...]]
 
     def __init__(
         self,
         *,
         state_path: str,
-        records: Any = None,
-        path: str | None = None,
-        file_format: str | None = None,
-        storage_conn_id: str | None = None,
-        field: str | None = None,
-        reject_type: str | None = None,
         max_removals: int | float | None = 0.1,
         plan_path: str | None = None,
         approved_plan_id: str | None = None,
-        max_invalid: int | None = 0,
-        rejects_path: str | None = None,
-        batch_size: int = MAX_RECORDS_PER_REQUEST,
-        max_concurrency: int = MAX_CONCURRENT_REQUESTS,
-        dry_run: bool = False,
-        allow_empty: bool = False,
-        wooxy_conn_id: str = WooxyHook.default_conn_name,
-        progress_interval: float = 30.0,
         **kwargs: Any,
     ) -> None:
-        check_max_concurrency(max_concurrency)
-        check_batch_size(batch_size)
-        check_max_invalid(max_invalid)
         try:
             self.max_removals = check_max_removals(max_removals)
         except ValueError as exc:
             raise WooxyInputError(f"{exc}.") from None
-        kwargs.setdefault("pool_slots", max_concurrency)
         super().__init__(**kwargs)
         self.state_path = state_path
-        self.records = records
-        self.path = path
-        self.file_format = file_format
-        self.storage_conn_id = storage_conn_id
-        self.field = field
-        self.reject_type = reject_type
         self.plan_path = plan_path
         self.approved_plan_id = approved_plan_id
-        self.max_invalid = max_invalid
-        self.rejects_path = rejects_path
-        self.batch_size = batch_size
-        self.max_concurrency = max_concurrency
-        self.is_dry_run = dry_run
-        self.allow_empty = allow_empty
-        self.wooxy_conn_id = wooxy_conn_id
-        self.progress_interval = progress_interval
         self._run: SyncRun | None = None  # while running, for on_kill
-
-    @cached_property
-    def hook(self) -> WooxyHook:
-        return WooxyHook(wooxy_conn_id=self.wooxy_conn_id)
-
-    # -- per-list specifics ----------------------------------------------------------------------------------
-
-    def record_builder(self, field: str) -> Callable[[object], Normalised]:
-        raise NotImplementedError
-
-    def _region(self) -> str | None:
-        return None
-
-    def _rendered_reject_type(self) -> str | None:
-        if self.reject_type in (None, ""):
-            return None
-        try:
-            return check_reject_type(self.reject_type, self.allowed_reject_types, "reject_type")
-        except RecordError as exc:
-            raise WooxyInputError(f"{exc}.") from None
 
     # -- the data flow ---------------------------------------------------------------------------------------
 
@@ -172,7 +94,7 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
         clock = time.monotonic()
         if not self.state_path:
             raise WooxyInputError("state_path is required: where this sync keeps the entries it manages.")
-        field = self.field or self.kind.address_key
+        field = self._rendered_field()
         builder = self.record_builder(field)
         base_url = self.hook.conn_params.base_url  # a broken connection fails now; the state is bound to it
         state = SyncState(self._state_location(), self.kind, base_url, display=self.state_path)
@@ -189,7 +111,7 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
         tally = Tally()
         rejects = Rejects()
         held: set[str] = set()
-        region = self._region()
+        region = self._rendered_region()
         loose_address = self.kind.loose_address
 
         def hold(value: object) -> None:
@@ -197,13 +119,7 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
             if address is not None:
                 held.add(address)
 
-        items = iter_input(
-            records=self.records,
-            path=self.path or None,
-            file_format=self.file_format,
-            conn_id=self.storage_conn_id,
-            field=field,
-        )
+        items = self._read_input(field)
         plan: Plan | None = None
         try:
             records = validated(items, builder, tally, rejects, field, dedupe=False, on_invalid=hold)
@@ -257,17 +173,8 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
         finally:
             if plan is not None:
                 plan.close()
-            if self.rejects_path and rejects.count:
-                rejects.export(self.rejects_path, self.storage_conn_id)
-                self.log.info("Wrote %d rejected records to %s", rejects.count, self.rejects_path)
-            rejects.close()
-        summary.update(
-            started_at=started.to_iso8601_string(),
-            finished_at=pendulum.now("UTC").to_iso8601_string(),
-            duration_seconds=round(time.monotonic() - clock, 3),
-        )
-        self.report_summary(context, summary)  # asset event extras and OpenLineage (operators/lineage.py)
-        return summary
+            self._write_rejects(rejects)
+        return self._report_run(context, summary, started, clock)
 
     @property
     def wooxy_list(self) -> str:
@@ -296,7 +203,7 @@ class WooxySyncBlacklistBaseOperator(WooxyLineageMixin, BaseOperator):
             self._run.stop("the task was stopped (on_kill)")
 
 
-class WooxySyncEmailBlacklistOperator(WooxySyncBlacklistBaseOperator):
+class WooxySyncEmailBlacklistOperator(WooxyEmailInputOperator, WooxySyncBlacklistBaseOperator):
     """
     Keep the Wooxy email blacklist equal to a complete list of addresses (as far as this sync manages it).
 
@@ -307,28 +214,15 @@ class WooxySyncEmailBlacklistOperator(WooxySyncBlacklistBaseOperator):
         ``rejectType``. (templated)
     :param raw_log: reason text for added records without a ``rawLog``. (templated)
 
-    See :class:`WooxySyncBlacklistBaseOperator` for the other arguments.
+    See :class:`WooxySyncBlacklistBaseOperator` and
+    :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator` for the other arguments.
     """
 
     template_fields: Sequence[str] = (*WooxySyncBlacklistBaseOperator.template_fields, "raw_log")
     kind = EMAIL
-    allowed_reject_types = EMAIL_REJECT_TYPES
-
-    def __init__(self, *, reject_type: str | None = "hard", raw_log: str | None = None, **kwargs: Any) -> None:
-        super().__init__(reject_type=reject_type, **kwargs)
-        self.raw_log = raw_log
-
-    def record_builder(self, field: str) -> Callable[[object], Normalised]:
-        raw_log = self.raw_log or None
-        if raw_log is not None:
-            try:
-                check_raw_log(raw_log)
-            except RecordError as exc:
-                raise WooxyInputError(f"raw_log: {exc}.") from None
-        return EmailRecords(field=field, reject_type=self._rendered_reject_type(), raw_log=raw_log)
 
 
-class WooxySyncPhoneBlacklistOperator(WooxySyncBlacklistBaseOperator):
+class WooxySyncPhoneBlacklistOperator(WooxyPhoneInputOperator, WooxySyncBlacklistBaseOperator):
     """
     Keep the Wooxy phone blacklist equal to a complete list of numbers (as far as this sync manages it).
 
@@ -338,27 +232,12 @@ class WooxySyncPhoneBlacklistOperator(WooxySyncBlacklistBaseOperator):
     :param reject_type: ``import``, ``invalid``, ``unsubscribe`` or ``undeliverable`` for added records without
         one; by default none is sent. (templated)
 
-    See :class:`WooxySyncBlacklistBaseOperator` for the other arguments.
+    See :class:`WooxySyncBlacklistBaseOperator` and
+    :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator` for the other arguments.
     """
 
     template_fields: Sequence[str] = (*WooxySyncBlacklistBaseOperator.template_fields, "default_region")
     kind = PHONE
-    allowed_reject_types = PHONE_REJECT_TYPES
-
-    def __init__(self, *, default_region: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.default_region = default_region
-
-    def _region(self) -> str | None:
-        region = (self.default_region or "").strip().upper() or None
-        if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
-            raise WooxyInputError(
-                f"default_region {self.default_region!r} is not an ISO 3166 country code phonenumbers knows."
-            )
-        return region
-
-    def record_builder(self, field: str) -> Callable[[object], Normalised]:
-        return PhoneRecords(field=field, reject_type=self._rendered_reject_type(), default_region=self._region())
 
 
 __all__ = ["WooxySyncEmailBlacklistOperator", "WooxySyncPhoneBlacklistOperator"]
