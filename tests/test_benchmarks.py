@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
 
 
+@pytest.mark.once
 def test_harness_smoke_run(tmp_path):
     out = tmp_path / "rows.json"
     done = subprocess.run(

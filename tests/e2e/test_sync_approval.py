@@ -13,10 +13,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from airflow_provider_wooxy.compat import HITL_AVAILABLE
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.conftest import connection_json
 from tests.e2e.deployment import Deployment
@@ -28,13 +28,6 @@ DAG_ID = "example_wooxy_sync_with_approval"
 EXAMPLES = Path(__file__).parents[2] / "example_dags"
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 
-try:
-    from airflow.providers.standard.operators.hitl import ApprovalOperator  # noqa: F401
-
-    HITL = True
-except Exception:
-    HITL = False
-
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[WooxySandbox]:
@@ -44,7 +37,7 @@ def api() -> Iterator[WooxySandbox]:
 
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory: pytest.TempPathFactory, api: WooxySandbox) -> Iterator[Deployment]:
-    if not HITL:
+    if not HITL_AVAILABLE:
         pytest.skip("Airflow's ApprovalOperator (human in the loop) needs Airflow 3.1+ and its standard provider")
     home = tmp_path_factory.mktemp("airflow-sync-e2e")
     deployment = Deployment(
@@ -66,17 +59,6 @@ def airflow(tmp_path_factory: pytest.TempPathFactory, api: WooxySandbox) -> Iter
             shutil.copy(deployment.log_path, ARTIFACTS / "airflow-sync-standalone.log")
 
 
-def rest(airflow: Deployment, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    request = urllib.request.Request(
-        f"{airflow.url}/api/v2{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
-
-
 def trigger(airflow: Deployment, contacts: int) -> str:
     runs = airflow.cli_json("dags", "trigger", DAG_ID, "--conf", json.dumps({"contacts": contacts}))
     run = runs[0] if isinstance(runs, list) else runs
@@ -87,11 +69,24 @@ def wait_idle(airflow: Deployment, timeout: float = 300) -> None:
     """Wait until no run of the DAG is queued or running (unpausing may start a scheduled run)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        states = {row.get("state") for row in airflow.cli_json("dags", "list-runs", DAG_ID)}
-        if not states & {"queued", "running"}:
+        if not set(airflow.run_states(DAG_ID)) & {"queued", "running"}:
             return
         time.sleep(3)
     raise AssertionError(f"runs of {DAG_ID} still active after {timeout:.0f} s:\n{airflow.log_tail()}")
+
+
+def wait_deferral_processed(airflow: Deployment, run_id: str, timeout: float = 120) -> None:
+    """
+    Wait until the scheduler has taken in the executor's report on the approval task's first part (the part that
+    asked for input and deferred). An answer that lands before it is lost to a race in Airflow itself: the
+    answer requeues the task, the late report then reads as "finished while queued", and the task is failed. A
+    person takes longer than those few seconds; a test polling the REST API does not.
+    """
+    line = f"TaskInstance Finished: dag_id={DAG_ID}, task_id=approve, run_id={run_id},"
+    deadline = time.monotonic() + timeout
+    while line not in airflow.log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"the scheduler never saw the approval task defer:\n{airflow.log_tail()}"
+        time.sleep(1)
 
 
 def states(airflow: Deployment, run_id: str) -> dict[str, str]:
@@ -115,19 +110,20 @@ class TestSyncApprovalUnderTheScheduler:
         detail = None
         while detail is None and time.monotonic() < deadline:
             try:
-                detail = rest(airflow, "GET", path)
+                detail = airflow.rest("GET", path)
             except urllib.error.HTTPError as exc:
                 if exc.code != 404:
                     raise
                 time.sleep(3)
         assert detail is not None, f"the approval was never requested: {states(airflow, second)}"
         assert "approve 80 removals" in detail["subject"]
+        wait_deferral_processed(airflow, second)
         # Nothing is removed while the plan waits for a person.
         time.sleep(3)
         assert api.stats()["requests"].get("blacklist/remove", 0) == removes_before
         assert states(airflow, second)["apply"] not in ("running", "success")
 
-        answer = rest(airflow, "PATCH", path, {"chosen_options": ["Approve"]})
+        answer = airflow.rest("PATCH", path, {"chosen_options": ["Approve"]})
         assert answer["chosen_options"] == ["Approve"]
         assert airflow.wait_for_run(DAG_ID, second) == "success", f"{states(airflow, second)}\n{airflow.log_tail()}"
         assert states(airflow, second)["apply"] == "success"
