@@ -8,7 +8,7 @@ WOOXY_ENV=base source "$(dirname "$0")/bootstrap.sh"  # the demo needs no test t
 cd "$ROOT"
 DAG_IDS=("$@")
 [ ${#DAG_IDS[@]} -gt 0 ] || DAG_IDS=(example_wooxy_email_from_csv example_wooxy_phone_from_xcom example_wooxy_removals)
-export AIRFLOW_HOME="$ROOT/.airflow-demo"
+export AIRFLOW_HOME="${WOOXY_DEMO_HOME:-$ROOT/.airflow-demo}"  # tests give each run a home of its own
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/example_dags"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export WOOXY_EXAMPLE_STORAGE="file://$AIRFLOW_HOME/data"

@@ -2,9 +2,11 @@
 # Runs every check: lint (ruff) and types (mypy) once, then the test suite (pytest) on every leg of the test matrix
 # (scripts/airflow-matrix.txt: Airflow 3.0, 3.1, 3.2 and 3.3, and Pythons 3.10 and 3.12 on the newest), each in an
 # environment of its own that the script installs with uv. A failing leg is named with its Airflow and Python.
+# Legs run two at a time (WOOXY_TEST_JOBS): one pytest process keeps about one core busy, and the machine has two.
+# Each leg's output goes to test-artifacts/legs/<leg>.log and is printed when the leg ends (whole when it failed).
 # Usage: scripts/test.sh [--full | --leg LEG...] [pytest arguments]
 #   scripts/test.sh                                    the default run (what CI runs): the matrix's "default" column
-#   scripts/test.sh --full                             every leg with its "suites" (about 45 minutes here)
+#   scripts/test.sh --full                             every leg with its "suites"
 #   scripts/test.sh --leg airflow-3.0 tests/hooks -x   one leg (repeat --leg for more), arguments go to pytest
 set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
@@ -39,54 +41,96 @@ if ! command -v chromium > /dev/null 2>&1; then
     fi
 fi
 echo "==> ruff"
-ruff check airflow_provider_wooxy tests example_dags benchmarks
+ruff check airflow_provider_wooxy tests example_dags benchmarks scripts
 echo "==> mypy"
 mypy
 
 SUMMARY=()
 FAILED=0
+JOBS="${WOOXY_TEST_JOBS:-2}"
+LOGS="$ROOT/test-artifacts/legs"
+mkdir -p "$LOGS"
 started_all=$SECONDS
-for leg in "${LEGS[@]}"; do
-    airflow="$(leg_field "$leg" airflow)"
-    python="$(leg_field "$leg" python)"
-    if [ $EXPLICIT = 1 ]; then suites="$(leg_field "$leg" suites)"; else suites="$(leg_field "$leg" default)"; fi
-    name="$(printf '%-12s Airflow %-6s Python %-5s %s' "$leg" "$airflow" "$python" "$suites")"
-    started=$SECONDS
-    rc=0
-    ensure_env "$leg" || rc=$?
-    if [ $rc = 3 ]; then
-        SUMMARY+=("SKIPPED  $name   (no Python $python on this machine)")
-        continue
-    elif [ $rc != 0 ]; then
-        SUMMARY+=("FAILED   $name   (could not install the environment)")
-        FAILED=1
-        continue
-    fi
+
+leg_name() { printf '%-12s Airflow %-6s Python %-5s %s' "$1" "$(leg_field "$1" airflow)" "$(leg_field "$1" python)" "$2"; }
+
+# run_leg LEG SUITES [pytest arguments]: one leg's pytest, its output in $LOGS/LEG.log, its verdict in LEG.result.
+run_leg() {
+    local leg="$1" suites="$2" started=$SECONDS rc=0 args=()
+    shift 2
     case "$suites" in
-        all) pytest_args=() ;;
-        no-e2e) pytest_args=(-m "not e2e") ;;            # unit, operator and example-DAG tests
-        unit) pytest_args=(-m "not e2e and not dag") ;;  # no Airflow CLI runs either
-        *) echo "unknown suites $suites for $leg in $MATRIX" >&2; exit 2 ;;
+        all) args=() ;;
+        no-e2e) args=(-m "not e2e") ;;            # unit, operator and example-DAG tests
+        unit) args=(-m "not e2e and not dag") ;;  # no Airflow runs either
+        *) echo "unknown suites $suites for $leg in $MATRIX" >&2; return 2 ;;
     esac
     if [ "$leg" != "$(matrix_legs | head -1)" ]; then
         # Our own tooling (-m once) is checked on the newest leg only, and coverage is measured there too.
-        if [ ${#pytest_args[@]} = 0 ]; then pytest_args=(-m "not once"); else pytest_args=(-m "${pytest_args[1]} and not once"); fi
-        pytest_args+=(--no-cov)
+        if [ ${#args[@]} = 0 ]; then args=(-m "not once"); else args=(-m "${args[1]} and not once"); fi
+        args+=(--no-cov)
     elif [ $# = 0 ]; then
-        pytest_args+=(--cov-fail-under=90)  # the whole suite on the newest leg: lines and branches together (coverage.py)
+        args+=(--cov-fail-under=90)  # the whole suite on the newest leg: lines and branches together (coverage.py)
     fi
-    echo "==> pytest on $leg: Airflow $airflow, Python $python, ${suites} tests"
-    WOOXY_LEG="$leg" "$(leg_venv "$leg")/bin/python" -m pytest "${pytest_args[@]}" "$@" || rc=$?
-    seconds=$((SECONDS - started))
+    WOOXY_LEG="$leg" "$(leg_venv "$leg")/bin/python" -m pytest "${args[@]}" "$@" > "$LOGS/$leg.log" 2>&1 || rc=$?
+    local seconds=$((SECONDS - started)) verdict
     if [ $rc = 0 ] || { [ $rc = 5 ] && [ $# -gt 0 ]; }; then  # 5: the given arguments select no test on this leg
-        SUMMARY+=("passed   $name   ${seconds} s")
+        verdict="passed   $(leg_name "$leg" "$suites")   ${seconds} s"
     else
-        SUMMARY+=("FAILED   $name   ${seconds} s   (pytest exit code $rc)")
+        verdict="FAILED   $(leg_name "$leg" "$suites")   ${seconds} s   (pytest exit code $rc)"
+    fi
+    echo "$verdict" > "$LOGS/$leg.result"
+}
+
+# Environments first, one at a time (uv's output stays readable), then the legs, $JOBS at a time.
+READY=()
+for leg in "${LEGS[@]}"; do
+    if [ $EXPLICIT = 1 ]; then suites="$(leg_field "$leg" suites)"; else suites="$(leg_field "$leg" default)"; fi
+    rc=0
+    ensure_env "$leg" || rc=$?
+    if [ $rc = 3 ]; then
+        SUMMARY+=("SKIPPED  $(leg_name "$leg" "$suites")   (no Python $(leg_field "$leg" python) on this machine)")
+    elif [ $rc != 0 ]; then
+        SUMMARY+=("FAILED   $(leg_name "$leg" "$suites")   (could not install the environment)")
         FAILED=1
+    else
+        READY+=("$leg:$suites")
     fi
 done
 
-echo "==> test matrix ($((SECONDS - started_all)) s; legs and dates: scripts/airflow-matrix.txt)"
+report_leg() {
+    local leg="$1" verdict
+    verdict="$(cat "$LOGS/$leg.result" 2> /dev/null || echo "FAILED   $(leg_name "$leg" "?")   (no result)")"
+    echo "==> $verdict"
+    if [[ "$verdict" == passed* ]]; then
+        tail -n 60 "$LOGS/$leg.log" | sed 's/^/    /'
+    else
+        sed 's/^/    /' "$LOGS/$leg.log"
+    fi
+    SUMMARY+=("$verdict")
+    [[ "$verdict" == passed* ]] || FAILED=1
+}
+
+declare -A PIDS=()
+for entry in "${READY[@]}"; do
+    leg="${entry%%:*}"
+    suites="${entry#*:}"
+    while [ "${#PIDS[@]}" -ge "$JOBS" ]; do
+        wait -n || true
+        for running in "${!PIDS[@]}"; do
+            if ! kill -0 "${PIDS[$running]}" 2> /dev/null; then report_leg "$running"; unset "PIDS[$running]"; fi
+        done
+    done
+    rm -f "$LOGS/$leg.result"
+    echo "==> pytest on $(leg_name "$leg" "$suites")   (output: ${LOGS#"$ROOT/"}/$leg.log)"
+    run_leg "$leg" "$suites" "$@" &
+    PIDS[$leg]=$!
+done
+for running in "${!PIDS[@]}"; do
+    wait "${PIDS[$running]}" || true
+    report_leg "$running"
+done
+
+echo "==> test matrix ($((SECONDS - started_all)) s, $JOBS legs at a time; legs and dates: scripts/airflow-matrix.txt)"
 printf '    %s\n' "${SUMMARY[@]}"
 if [ $FAILED != 0 ]; then
     echo "FAILED: $(printf '%s\n' "${SUMMARY[@]}" | grep -c '^FAILED') leg(s) of the test matrix" >&2

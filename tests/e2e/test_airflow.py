@@ -15,15 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_wooxy.compat import AIRFLOW_VERSION, airflow_at_least
+from airflow_provider_wooxy.compat import airflow_at_least
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.conftest import assert_within_limit
+from tests.e2e.conftest import ARTIFACTS, TOKEN
 from tests.e2e.deployment import Deployment
 
 pytestmark = pytest.mark.e2e
 
-TOKEN = "e2e-token-4b1d9f27"
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / f"airflow-{AIRFLOW_VERSION}"  # one folder per matrix leg
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -34,39 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[WooxySandbox]:
-    with WooxySandbox(token=TOKEN, latency=0.05) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory: pytest.TempPathFactory, api: WooxySandbox) -> Iterator[Deployment]:
-    # On a loaded 2-core machine the task supervisor's calls to the execution API outlast the 5 s default.
-    deployment = Deployment(tmp_path_factory.mktemp("airflow-e2e"), {"AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60"})
-    try:
-        deployment.start()
-        # What the README tells a user to run.
-        deployment.cli(
-            "connections",
-            "add",
-            "wooxy_default",
-            "--conn-type",
-            "wooxy",
-            "--conn-host",
-            api.url,
-            "--conn-password",
-            TOKEN,
-        )
-        deployment.cli("pools", "set", "wooxy_api", "10", "Wooxy API: at most 10 concurrent requests")
-        yield deployment
-    finally:
-        deployment.stop()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        if deployment.log_path.exists():
-            shutil.copy(deployment.log_path, ARTIFACTS / "airflow-standalone.log")
 
 
 def _overlap(rows: list[dict]) -> int:

@@ -7,56 +7,18 @@ endpoint the UI uses), and the apply step removes exactly the approved plan.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from airflow_provider_wooxy.compat import HITL_AVAILABLE
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import connection_json
 from tests.e2e.deployment import Deployment
 
 pytestmark = pytest.mark.e2e
 
-TOKEN = "e2e-sync-token-5c2a8e14"
 DAG_ID = "example_wooxy_sync_with_approval"
-EXAMPLES = Path(__file__).parents[2] / "example_dags"
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[WooxySandbox]:
-    with WooxySandbox(token=TOKEN, latency=0.01) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory: pytest.TempPathFactory, api: WooxySandbox) -> Iterator[Deployment]:
-    if not HITL_AVAILABLE:
-        pytest.skip("Airflow's ApprovalOperator (human in the loop) needs Airflow 3.1+ and its standard provider")
-    home = tmp_path_factory.mktemp("airflow-sync-e2e")
-    deployment = Deployment(
-        home,
-        extra_env={
-            "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES),
-            "WOOXY_EXAMPLE_STORAGE": f"file://{home}/data",
-            "AIRFLOW_CONN_WOOXY_DEFAULT": connection_json(api.url, TOKEN),
-        },
-    )
-    try:
-        deployment.start()
-        deployment.cli("pools", "set", "wooxy_api", "10", "Wooxy API: at most 10 concurrent requests")
-        yield deployment
-    finally:
-        deployment.stop()
-        ARTIFACTS.mkdir(exist_ok=True)
-        if deployment.log_path.exists():
-            shutil.copy(deployment.log_path, ARTIFACTS / "airflow-sync-standalone.log")
 
 
 def trigger(airflow: Deployment, contacts: int) -> str:
@@ -94,7 +56,9 @@ def states(airflow: Deployment, run_id: str) -> dict[str, str]:
 
 
 class TestSyncApprovalUnderTheScheduler:
+    @pytest.mark.requires_airflow("3.1", reason="Airflow's ApprovalOperator (human in the loop)")
     def test_large_removal_waits_for_approval_then_applies_the_plan(self, airflow: Deployment, api: WooxySandbox):
+        api.reset()
         airflow.wait_for_dag(DAG_ID)
         airflow.cli("dags", "unpause", DAG_ID)
         first = trigger(airflow, 200)
