@@ -1,17 +1,14 @@
 """
-The asset and export example DAGs under ``airflow dags test`` against the sandbox: the asset events and their
-extras land in Airflow's metadata DB, the DAG scheduled on the asset reads them, and the export file holds exactly
-the list.
+The asset and export example DAGs, run one after the other with ``dag.test()`` in one Airflow process
+(tests/dag_runner.py) against one sandbox: the asset events and their extras land in Airflow's metadata DB, the DAG
+scheduled on the asset reads them, and the export file holds exactly the list.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,34 +16,23 @@ import pytest
 
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.conftest import TOKEN, connection_json
+from tests.dag_runner import DAGS, DagRunOutput, airflow_env, run_dags, without_mask_requests
 
-DAGS = Path(__file__).parents[1] / "example_dags"
 EXPORT_DAG_IDS = ["example_wooxy_complaints_to_blacklist", "example_wooxy_export_on_update"]
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
 @pytest.fixture(scope="module")
-def airflow_home(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+def export_runs(tmp_path_factory) -> tuple[Path, dict[str, DagRunOutput], set[tuple[str, str]]]:
+    """
+    The Airflow home, each DAG's output and what the sandbox lists afterwards: the complaints DAG adds 40 complaints
+    to a list of 250 bounces, then the export DAG (scheduled on that update) exports the list.
+    """
     home = tmp_path_factory.mktemp("airflow-home-assets")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "WOOXY_EXAMPLE_STORAGE": f"file://{home}/data",
-    }
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
-    return home, env
-
-
-def dags_test(env: dict[str, str], dag_id: str, sandbox: WooxySandbox) -> str:
-    env = {**env, "AIRFLOW_CONN_WOOXY_DEFAULT": connection_json(sandbox.url)}
-    done = subprocess.run([AIRFLOW, "dags", "test", dag_id], env=env, capture_output=True, text=True, timeout=300)
-    log = done.stdout + done.stderr
-    assert f"DagRun Finished: dag_id={dag_id}" in log and "state=success" in log, log[-3000:]
-    assert TOKEN not in log
-    return log
+    with WooxySandbox(token=TOKEN, latency=0.002) as sandbox:
+        sandbox.add_emails([(f"bounce{i}@example.com", "hard") for i in range(250)])
+        outputs = run_dags(airflow_env(home), [(dag_id, connection_json(sandbox.url)) for dag_id in EXPORT_DAG_IDS])
+        listed = {(email, kind) for email, types in sandbox.emails.items() for kind in types}
+    return home, outputs, listed
 
 
 def asset_events(home: Path, name: str) -> list[dict]:
@@ -60,22 +46,17 @@ def asset_events(home: Path, name: str) -> list[dict]:
 
 
 @pytest.mark.dag
-@pytest.mark.requires_airflow(
-    "3.1", reason="Airflow 3.0 stores no asset event for these DAGs under `airflow dags test`; not yet looked into"
-)
-def test_asset_events_carry_counts_and_the_scheduled_dag_reads_them(airflow_home):
-    home, env = airflow_home
-    with WooxySandbox(token=TOKEN, latency=0.002) as sandbox:
-        sandbox.add_emails([(f"bounce{i}@example.com", "hard") for i in range(250)])
-        dags_test(env, "example_wooxy_complaints_to_blacklist", sandbox)
-        [update] = asset_events(home, "wooxy_email_blacklist")
-        assert update["operation"] == "blacklist/add"
-        assert update["sent"] == 40 and update["invalid"] == 0 and update["received"] == 40
-        assert "@" not in json.dumps(update)
+def test_asset_events_carry_counts_and_the_scheduled_dag_reads_them(export_runs):
+    home, outputs, listed = export_runs
+    for output in outputs.values():
+        output.assert_succeeded()
+        assert TOKEN not in without_mask_requests(output.log, TOKEN), output.dag_id
+    [update] = asset_events(home, "wooxy_email_blacklist")
+    assert update["operation"] == "blacklist/add"
+    assert update["sent"] == 40 and update["invalid"] == 0 and update["received"] == 40
+    assert "@" not in json.dumps(update)
 
-        log = dags_test(env, "example_wooxy_export_on_update", sandbox)
-        listed = {(email, kind) for email, types in sandbox.emails.items() for kind in types}
-    assert "Blacklist updated (blacklist/add): sent 40, invalid 0" in log
+    assert "Blacklist updated (blacklist/add): sent 40, invalid 0" in outputs["example_wooxy_export_on_update"].log
     [export] = asset_events(home, "wooxy_email_blacklist_export")
     assert export["by_reject_type"] == {"hard": 250, "complaint": 40, "list-unsubscribe": 0}
     assert export["exported"] == 290 and "@" not in json.dumps(export)
