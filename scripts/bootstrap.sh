@@ -66,6 +66,8 @@ ensure_env() {
     stamp="$venv/.installed-$(cat "$ROOT/pyproject.toml" <(grep "^$leg " "$MATRIX") | sha256sum | cut -c1-16)"
     [ -f "$stamp-test" ] && return
     [ "$want" = base ] && [ -f "$stamp-base" ] && return
+    # An environment that had the test tools keeps them (a test run may be using it while it runs the demo).
+    if [ "$want" = base ] && compgen -G "$venv/.installed-*-test" > /dev/null; then want=test; fi
     ensure_uv
     interpreter="$(find_python "$python")" || {
         echo "no Python $python on this machine (looked on PATH, in pyenv and in uv's list)" >&2

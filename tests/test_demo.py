@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -11,13 +12,14 @@ ROOT = Path(__file__).parents[1]
 
 
 @pytest.mark.dag
-def test_demo_script_runs_an_example_dag():
+def test_demo_script_runs_an_example_dag(tmp_path):
     done = subprocess.run(
         ["bash", "scripts/demo.sh", "example_wooxy_phone_from_xcom"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, "WOOXY_DEMO_HOME": str(tmp_path / "airflow-demo")},  # legs run side by side
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Done: 122 records accepted by Wooxy" in done.stdout
