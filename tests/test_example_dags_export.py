@@ -9,8 +9,10 @@ from __future__ import annotations
 import gzip
 import json
 import sqlite3
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -65,7 +67,27 @@ def test_asset_events_carry_counts_and_the_scheduled_dag_reads_them(export_runs)
     assert len(rows) == len(set(rows)) and set(rows) == listed
 
 
-@pytest.mark.requires_airflow("3.1", reason="Airflow 3.0's Asset is not hashable, as the DAG's event look-up needs")
+class AssetEvents(Mapping[Any, list[SimpleNamespace]]):
+    """
+    Events by asset, as Airflow's ``triggering_asset_events`` / ``inlet_events`` accessors hand them to a task:
+    looked up by the asset's name and URI, never by hashing it (``Asset`` is not hashable before Airflow 3.2).
+    """
+
+    def __init__(self, asset: Any, events: list[SimpleNamespace]) -> None:
+        self.key, self.events = (asset.name, asset.uri), events
+
+    def __getitem__(self, asset: Any) -> list[SimpleNamespace]:
+        if (asset.name, asset.uri) != self.key:
+            raise KeyError(asset.name)
+        return self.events
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([])
+
+    def __len__(self) -> int:
+        return 1
+
+
 def test_scheduled_dag_prefers_the_triggering_event():
     """In a run the asset triggered, the counts come from the triggering event (not the asset's latest)."""
     from airflow.models import DagBag
@@ -74,7 +96,7 @@ def test_scheduled_dag_prefers_the_triggering_event():
     dag = bag.dags["example_wooxy_export_on_update"]
     read_update = dag.get_task("read_update").python_callable
     asset = next(iter(dag.get_task("read_update").inlets))
-    triggering = {asset: [SimpleNamespace(extra={"operation": "blacklist/add", "sent": 7, "invalid": 1})]}
-    latest = {asset: [SimpleNamespace(extra={"operation": "blacklist/remove", "sent": 99})]}
+    triggering = AssetEvents(asset, [SimpleNamespace(extra={"operation": "blacklist/add", "sent": 7, "invalid": 1})])
+    latest = AssetEvents(asset, [SimpleNamespace(extra={"operation": "blacklist/remove", "sent": 99})])
     assert read_update(triggering_asset_events=triggering, inlet_events=latest)["sent"] == 7
     assert read_update(triggering_asset_events={}, inlet_events=latest)["sent"] == 99
