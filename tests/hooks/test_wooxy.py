@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
+import threading
 import time
 from email.utils import formatdate
 
@@ -619,3 +621,145 @@ class TestProxy:
         assert hook.retries == 2
         hook.session.close()
         assert "/v3/blacklist/remove" in proxied.access_log(expect="/v3/blacklist/remove")
+
+
+# -- closing the gaps a mutation run (scripts/mutation.sh) found ----------------------------------------------------
+
+
+class TestApiMethodBodies:
+    """What each API method puts in its request body, read back from the sandbox's answers and state."""
+
+    def test_email_find_pages_with_offset_and_limit(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        hook.add_email_blacklist([{"email": f"u{i:02d}@example.com", "rejectType": "hard"} for i in range(25)])
+        page = hook.find_email_blacklist("hard", offset=5, limit=3)
+        assert (page["offset"], page["limit"], page["totalCount"]) == (5, 3, 25)  # the sandbox echoes what it got
+        assert [row["email"] for row in page["data"]] == [f"u{i:02d}@example.com" for i in (5, 6, 7)]
+
+    def test_email_find_defaults_are_the_first_20_rows_without_raw_log(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        hook.add_email_blacklist(
+            [{"email": f"u{i:02d}@example.com", "rejectType": "hard", "rawLog": "bounced"} for i in range(25)]
+        )
+        page = hook.find_email_blacklist("hard")
+        assert (page["offset"], page["limit"], len(page["data"])) == (0, 20, 20)
+        assert page["data"][0]["email"] == "u00@example.com"
+        assert not any("rawLog" in row for row in page["data"])
+
+    def test_email_find_one_address(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        hook.add_email_blacklist([{"email": f"u{i}@example.com", "rejectType": "hard"} for i in range(3)])
+        found = hook.find_email_blacklist("hard", "u1@example.com")
+        assert found["totalCount"] == 1
+        assert [row["email"] for row in found["data"]] == ["u1@example.com"]
+
+    def test_email_remove_of_one_reject_type_keeps_the_others(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        hook.add_email_blacklist(
+            [{"email": "a@example.com", "rejectType": "hard"}, {"email": "a@example.com", "rejectType": "complaint"}]
+        )
+        hook.remove_email_blacklist("a@example.com", reject_type="hard")
+        assert hook.find_email_blacklist("hard", "a@example.com")["totalCount"] == 0
+        assert hook.find_email_blacklist("complaint", "a@example.com")["totalCount"] == 1
+
+    def test_phone_find_sends_offset_limit_and_reject_type(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        hook.add_phone_blacklist([{"phoneNumber": "+14155552671", "rejectType": "unsubscribe"}])
+        page = hook.find_phone_blacklist("+14155552671")
+        assert (page["offset"], page["limit"], page["totalCount"]) == (0, 20, 1)
+        page = hook.find_phone_blacklist("+14155552671", offset=1, limit=7)
+        assert (page["offset"], page["limit"], page["data"]) == (1, 7, [])
+        assert hook.find_phone_blacklist("+14155552671", "unsubscribe")["totalCount"] == 1
+        assert hook.find_phone_blacklist("+14155552671", "import")["totalCount"] == 0
+
+    @pytest.mark.parametrize(
+        ("method", "record", "name"),
+        [
+            pytest.param("add_email_blacklist", {"rejectType": "hard"}, "blacklist/add", id="email"),
+            pytest.param("add_phone_blacklist", {}, "phone-blacklist/add", id="phone"),
+        ],
+    )
+    def test_exactly_100_records_are_sent_and_101_name_the_method(self, wooxy_conn: WooxySandbox, method, record, name):
+        def records(n: int) -> list[dict[str, str]]:
+            return [{"email": f"u{i}@example.com", "phoneNumber": "+14155552671", **record} for i in range(n)]
+
+        with pytest.raises(WooxyInputError, match=f"^Wooxy {name} takes at most 100"):
+            getattr(WooxyHook(), method)(records(101))
+        assert getattr(WooxyHook(), method)(records(100)) == {"result": True}
+        assert wooxy_conn.stats()["max_batch"] == 100
+
+    def test_test_connection_tries_once(self, wooxy_conn: WooxySandbox):
+        wooxy_conn.inject("http500")
+        ok, message = WooxyHook().test_connection()
+        assert not ok
+        assert wooxy_conn.stats()["total_requests"] == 1
+
+    def test_repr_names_the_class_and_connection(self):
+        assert repr(WooxyHook("wooxy_prod")) == "WooxyHook(wooxy_conn_id='wooxy_prod')"
+
+
+class TestInsecureHttpFlag:
+    @pytest.mark.parametrize(
+        "value",
+        [
+            pytest.param("1", id="one"),
+            pytest.param("yes", id="yes"),
+            pytest.param(" On ", id="on"),
+            pytest.param(True, id="json-true"),
+        ],
+    )
+    def test_truthy_spellings_allow_plain_http(self, monkeypatch, value):
+        conn = {"conn_type": "wooxy", "host": "http://api.example.test", "password": "t0ken-abc"}
+        set_conn(monkeypatch, json.dumps({**conn, "extra": {"allow_insecure_http": value}}))
+        assert WooxyHook().conn_params.base_url == "http://api.example.test"
+
+    @pytest.mark.parametrize("value", [pytest.param("no", id="no"), pytest.param(False, id="json-false")])
+    def test_falsy_spellings_refuse_plain_http(self, monkeypatch, value):
+        conn = {"conn_type": "wooxy", "host": "http://api.example.test", "password": "t0ken-abc"}
+        set_conn(monkeypatch, json.dumps({**conn, "extra": {"allow_insecure_http": value}}))
+        with pytest.raises(WooxyInputError, match="unencrypted"):
+            _ = WooxyHook().conn_params
+
+
+class TestRetryAfterZero:
+    """``Retry-After: 0`` (or a date already past) asks for no wait: the hook waits only its own short backoff."""
+
+    @pytest.mark.parametrize(
+        "value",
+        [pytest.param("0", id="seconds"), pytest.param(formatdate(time.time() - 60, usegmt=True), id="past-date")],
+    )
+    def test_no_wait_beyond_the_backoff(self, wooxy_conn: WooxySandbox, monkeypatch, value):
+        set_conn(monkeypatch, connection_json(wooxy_conn.url, backoff=0.001, max_backoff=60))
+        wooxy_conn.retry_after = value
+        wooxy_conn.inject("http429")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert len(waits) == 1
+        assert waits[0] <= 0.001
+
+
+class TestCertificateProblem:
+    """The search for a certificate failure through an exception's wrappers (pure: no transport needed)."""
+
+    def test_found_through_a_reason_attribute(self):
+        from airflow_provider_wooxy.hooks.wooxy import _certificate_problem
+
+        problem = ssl.SSLCertVerificationError(1, "certificate verify failed")
+
+        class Wrapper(Exception):
+            reason = problem
+
+        assert _certificate_problem(Wrapper("wrapped")) is problem
+
+    def test_a_cycle_of_wrappers_ends(self):
+        from airflow_provider_wooxy.hooks.wooxy import _certificate_problem
+
+        outer, inner = OSError("outer"), OSError("inner")
+        outer.args, inner.args = (inner,), (outer,)  # each names the other: the search must not go round forever
+        result: list[object] = []
+        worker = threading.Thread(target=lambda: result.append(_certificate_problem(outer)), daemon=True)
+        worker.start()
+        worker.join(timeout=30)
+        assert result == [None]
