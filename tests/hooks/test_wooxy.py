@@ -691,7 +691,7 @@ class TestApiMethodBodies:
     def test_test_connection_tries_once(self, wooxy_conn: WooxySandbox):
         wooxy_conn.inject("http500")
         ok, message = WooxyHook().test_connection()
-        assert not ok
+        assert not ok, message
         assert wooxy_conn.stats()["total_requests"] == 1
 
     def test_repr_names_the_class_and_connection(self):
