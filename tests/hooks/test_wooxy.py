@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 import threading
 import time
@@ -763,3 +764,33 @@ class TestCertificateProblem:
         worker.start()
         worker.join(timeout=30)
         assert result == [None]
+
+
+class TestRetryLog:
+    def test_each_retry_logs_the_error_the_wait_and_the_attempt(self, wooxy_conn: WooxySandbox, logs):
+        wooxy_conn.inject("http500")
+        WooxyHook().remove_email_blacklist("a@example.com")
+        assert re.search(
+            r"Wooxy blacklist/remove failed \(HTTP 500\)[^\n]*; retrying in \d+\.\d\d s \(attempt 2 of 5\)", logs()
+        )
+
+
+class TestConnectionFormWidgets:
+    """The fields Airflow 3.0 / 3.1 draw, field by field, from the provider info (their values, not just kinds)."""
+
+    def test_every_field_is_optional_with_its_description_and_typed_default(self):
+        from wtforms.validators import Optional
+
+        from airflow_provider_wooxy import get_provider_info
+
+        (info,) = get_provider_info()["connection-types"]
+        widgets = WooxyHook.get_connection_form_widgets()
+        for name, field in info["conn-fields"].items():
+            kwargs = widgets[name].kwargs
+            assert widgets[name].args == (field["label"],), name
+            assert kwargs["description"] == field["description"], name
+            assert [type(v) for v in kwargs["validators"]] == [Optional], name
+        # numbers are typed as text (the hook parses them); an integer or a boolean keeps its type
+        assert widgets["backoff"].kwargs["default"] == "0.5"
+        assert widgets["max_attempts"].kwargs["default"] == 5
+        assert widgets["allow_insecure_http"].kwargs["default"] is False

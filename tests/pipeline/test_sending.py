@@ -21,11 +21,6 @@ if TYPE_CHECKING:
 
     from airflow_provider_wooxy.sandbox import WooxySandbox
 
-PROGRESS = re.compile(
-    r"^Wooxy blacklist/add progress: [\d,]+ / 1,000 records accepted, 0 refused, \d+ records/s, \d+ requests, "
-    r"0 retries, \d+ s$"
-)
-
 
 def records(n: int) -> list[Record]:
     return [(row, json.dumps({"email": f"u{row}@example.com", "rejectType": "hard"}).encode()) for row in range(n)]
@@ -74,15 +69,19 @@ class TestBatchSender:
         assert (report.sent, report.requests, report.refused) == (3, 3, [])
         assert wooxy_conn.email_addresses() == set()
 
+    @pytest.mark.parametrize(
+        ("total", "of_total"), [pytest.param(1000, " / 1,000", id="total-known"), pytest.param(None, "", id="no-total")]
+    )
     def test_threads_are_named_daemons_and_progress_is_logged_while_requests_are_held(
-        self, wooxy_conn: WooxySandbox, caplog
+        self, wooxy_conn: WooxySandbox, caplog, total, of_total
     ):
         caplog.set_level(logging.INFO, logger="airflow_provider_wooxy.pipeline.sending")
         sender = BatchSender(
-            WooxyHook(), EMAIL_ADD, encode=encode_add, max_concurrency=3, progress_interval=0.01, total=1000
+            WooxyHook(), EMAIL_ADD, encode=encode_add, max_concurrency=3, progress_interval=0.01, total=total
         )
         outcome: dict[str, object] = {}
         wooxy_conn.pause()
+        started = time.monotonic()
         runner = threading.Thread(target=lambda: outcome.setdefault("report", sender.run(batches(records(1000), 100))))
         runner.start()
         try:
@@ -94,10 +93,19 @@ class TestBatchSender:
         finally:
             wooxy_conn.resume()
             runner.join(timeout=60)
-        lines = [r for r in caplog.records if "progress" in r.getMessage()]
-        assert lines[0].name == "airflow_provider_wooxy.pipeline.sending"
-        assert all(PROGRESS.match(r.getMessage()) for r in lines), [r.getMessage() for r in lines]
-        assert lines[0].getMessage().startswith("Wooxy blacklist/add progress: 0 / 1,000 records accepted")
+        took = time.monotonic() - started
+        lines = [r.getMessage() for r in caplog.records if "progress" in r.getMessage()]
+        assert {r.name for r in caplog.records if "progress" in r.getMessage()} == {
+            "airflow_provider_wooxy.pipeline.sending"
+        }
+        pattern = re.compile(
+            rf"^Wooxy blacklist/add progress: (?P<sent>[\d,]+){re.escape(of_total)} records accepted, 0 refused, "
+            r"\d+ records/s, \d+ requests, 0 retries, (?P<elapsed>\d+) s$"
+        )
+        matches = [pattern.match(line) for line in lines]
+        assert all(matches), lines
+        assert matches[0]["sent"] == "0"  # the first line came while every request was held
+        assert all(int(m["elapsed"]) <= took + 1 for m in matches if m)  # seconds since the run started
         report = outcome["report"]
         assert (report.sent, report.requests) == (1000, 10)  # type: ignore[attr-defined]
 
