@@ -767,12 +767,16 @@ class TestCertificateProblem:
 
 
 class TestRetryLog:
-    def test_each_retry_logs_the_error_the_wait_and_the_attempt(self, wooxy_conn: WooxySandbox, logs):
+    def test_each_retry_logs_the_error_the_wait_and_the_attempt(self, wooxy_conn: WooxySandbox, monkeypatch, logs):
+        set_conn(monkeypatch, connection_json(wooxy_conn.url, backoff=1, max_backoff=1))
         wooxy_conn.inject("http500")
-        WooxyHook().remove_email_blacklist("a@example.com")
-        assert re.search(
-            r"Wooxy blacklist/remove failed \(HTTP 500\)[^\n]*; retrying in \d+\.\d\d s \(attempt 2 of 5\)", logs()
-        )
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert len(waits) == 1 and 0.5 <= waits[0] <= 1
+        line = f"; retrying in {waits[0]:.2f} s (attempt 2 of 5)"
+        assert re.search(r"Wooxy blacklist/remove failed \(HTTP 500\)[^\n]*" + re.escape(line), logs())
 
 
 class TestConnectionFormWidgets:
@@ -794,3 +798,109 @@ class TestConnectionFormWidgets:
         assert widgets["backoff"].kwargs["default"] == "0.5"
         assert widgets["max_attempts"].kwargs["default"] == 5
         assert widgets["allow_insecure_http"].kwargs["default"] is False
+
+
+class TestAnswersThatAreNotWooxys:
+    """Pages from something other than Wooxy (a gateway, a proxy, a wrong URL): each mapped, each message usable."""
+
+    def test_a_500_page_is_transient_and_quoted_on_one_line(self, raw_answer, monkeypatch):
+        set_conn(monkeypatch, connection_json(raw_answer(500, b"<html>\n<b>Server Error</b>\n</html>"), max_attempts=1))
+        with pytest.raises(WooxyTransientError) as info:
+            WooxyHook().remove_email_blacklist("a@example.com")
+        assert str(info.value) == (
+            "Wooxy blacklist/remove failed (HTTP 500): response is not a Wooxy JSON answer: "
+            "'<html> <b>Server Error</b> </html>'"
+        )
+
+    def test_a_429_page_honours_retry_after(self, raw_answer, monkeypatch):
+        url = raw_answer(429, b"<html>slow down</html>", {"Retry-After": "7"})
+        set_conn(monkeypatch, connection_json(url, max_attempts=2, max_backoff=60))
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        with pytest.raises(WooxyTransientError, match=r"^Wooxy blacklist/remove failed \(HTTP 429\)"):
+            hook.remove_email_blacklist("a@example.com")
+        assert len(waits) == 1 and waits[0] >= 7
+
+    def test_a_401_page_is_an_auth_error(self, raw_answer, monkeypatch):
+        set_conn(monkeypatch, connection_json(raw_answer(401, b"<html>401 Unauthorized</html>")))
+        hook = WooxyHook()
+        with pytest.raises(WooxyAuthError, match=r"^Wooxy blacklist/remove failed \(HTTP 401\): response is not"):
+            hook.remove_email_blacklist("a@example.com")
+        assert hook.retries == 0
+
+    def test_an_undecodable_page_is_quoted_to_120_bytes(self, raw_answer, monkeypatch):
+        set_conn(monkeypatch, connection_json(raw_answer(404, b"\xff" + b"x" * 300)))
+        with pytest.raises(WooxyRejectedError) as info:
+            WooxyHook().remove_email_blacklist("a@example.com")
+        assert info.value.errors == [
+            "response is not a Wooxy JSON answer: " + repr("\ufffd" + "x" * 119),
+            "check the connection's base URL",
+        ]
+
+    def test_a_redirect_is_not_followed(self, raw_answer, wooxy_conn: WooxySandbox, monkeypatch):
+        # Following it would send the access token wherever the redirect points.
+        url = raw_answer(307, b"", {"Location": f"{wooxy_conn.url}/v3/blacklist/remove"})
+        set_conn(monkeypatch, connection_json(url))
+        with pytest.raises(WooxyRejectedError, match="check the connection's base URL"):
+            WooxyHook().remove_email_blacklist("a@example.com")
+        assert wooxy_conn.stats()["total_requests"] == 0
+
+
+class TestTransportErrorMessages:
+    def test_a_dropped_connection_names_the_method_and_the_error(self, sandbox: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, connection_json(sandbox.url, max_attempts=1))
+        sandbox.inject("drop_before")
+        with pytest.raises(WooxyTransientError, match=r"^Wooxy blacklist/remove failed: [A-Za-z]+Error: "):
+            WooxyHook().remove_email_blacklist("a@example.com")
+
+    def test_a_timeout_names_the_method(self, sandbox: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, connection_json(sandbox.url, timeout=0.3, max_attempts=1))
+        sandbox.slow_seconds = 10.0
+        sandbox.inject("slow")
+        with pytest.raises(WooxyTransientError, match=r"^Wooxy blacklist/remove failed: no response within 0.3 s$"):
+            WooxyHook().remove_email_blacklist("a@example.com")
+
+    def test_an_untrusted_certificate_says_why_and_what_to_do(self, tls_sandbox: WooxySandbox, monkeypatch):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+        set_conn(monkeypatch, connection_json(tls_sandbox.url))
+        with pytest.raises(WooxyCertificateError) as info:
+            WooxyHook().remove_email_blacklist("a@example.com")
+        assert str(info.value).startswith("Wooxy blacklist/remove failed: ")
+        assert info.value.errors == [
+            f"the TLS certificate of 127.0.0.1:{tls_sandbox.port} could not be verified "
+            "(certificate verify failed: unable to get local issuer certificate)",
+            "if the server uses a private or corporate CA, point the REQUESTS_CA_BUNDLE environment variable at a "
+            "CA bundle (PEM file) that holds it",
+        ]
+
+
+class TestProxyRoute:
+    """The session's own handling of a timeout and of ``Retry-After`` (the route taken behind a proxy)."""
+
+    @pytest.fixture
+    def proxied(self, forward_proxy, monkeypatch):
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+        return forward_proxy
+
+    def test_the_timeout_applies(self, sandbox: WooxySandbox, proxied, monkeypatch):
+        set_conn(monkeypatch, connection_json(sandbox.url, timeout=0.5, max_attempts=1))
+        sandbox.slow_seconds = 10.0
+        sandbox.inject("slow")
+        hook = WooxyHook()
+        assert hook._pool is None
+        with pytest.raises(WooxyTransientError, match=r"no response within 0.5 s"):
+            hook.remove_email_blacklist("a@example.com")
+
+    def test_retry_after_is_honoured(self, wooxy_conn: WooxySandbox, proxied, monkeypatch):
+        set_conn(monkeypatch, connection_json(wooxy_conn.url, max_backoff=60))
+        wooxy_conn.retry_after = "7"
+        wooxy_conn.inject("http429")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert hook._pool is None
+        assert len(waits) == 1 and waits[0] >= 7
