@@ -7,6 +7,7 @@ import ssl
 import threading
 import time
 from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -904,3 +905,89 @@ class TestProxyRoute:
         hook.remove_email_blacklist("a@example.com")
         assert hook._pool is None
         assert len(waits) == 1 and waits[0] >= 7
+
+
+class TestConnectionChecks:
+    """The connection's defaults and refusals, message by message."""
+
+    def test_a_non_http_url_is_refused(self, monkeypatch):
+        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": "ftp://files.example.com", "password": "t"}))
+        with pytest.raises(WooxyInputError) as info:
+            _ = WooxyHook().conn_params
+        assert str(info.value) == (
+            "Wooxy connection 'wooxy_default': base URL 'ftp://files.example.com' is not an http(s) URL."
+        )
+
+    def test_plain_http_refusal_and_warning_say_it_all(self, monkeypatch, logs):
+        conn = {"conn_type": "wooxy", "host": "http://api.example.test", "password": "t0ken-abc"}
+        set_conn(monkeypatch, json.dumps(conn))
+        with pytest.raises(WooxyInputError) as info:
+            _ = WooxyHook().conn_params
+        assert str(info.value) == (
+            "Wooxy connection 'wooxy_default': plain http:// to api.example.test would send the access token "
+            "unencrypted. Use https://, or set the extra allow_insecure_http=true if you really mean it."
+        )
+        set_conn(monkeypatch, json.dumps({**conn, "extra": {"allow_insecure_http": "true"}}))
+        _ = WooxyHook().conn_params
+        assert (
+            "Wooxy connection 'wooxy_default' sends the access token over plain http:// to api.example.test "
+            "(allow_insecure_http is set)."
+        ) in logs()
+
+    def test_an_empty_extra_means_the_default_and_a_negative_one_is_named(self, monkeypatch):
+        conn = {"conn_type": "wooxy", "host": "https://api.example.test", "password": "t0ken-abc"}
+        set_conn(monkeypatch, json.dumps({**conn, "extra": {"timeout": ""}}))
+        assert WooxyHook().conn_params.timeout == 30
+        set_conn(monkeypatch, json.dumps({**conn, "extra": {"backoff": -1}}))
+        with pytest.raises(WooxyInputError) as info:
+            _ = WooxyHook().conn_params
+        assert str(info.value) == "Wooxy connection 'wooxy_default': extra backoff must be >= 0."
+
+    def test_defaults_five_attempts_half_second_backoff_30_second_cap(self, sandbox: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": sandbox.url, "password": TOKEN}))
+        sandbox.retry_after = "3600"
+        sandbox.inject("http500", "http429")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert 0.25 <= waits[0] <= 0.5  # the first backoff: 0.5 s with jitter
+        assert waits[1] == 30  # Retry-After capped by the default max_backoff
+        sandbox.outage()
+        with pytest.raises(WooxyTransientError) as info:
+            hook.remove_email_blacklist("a@example.com")
+        assert info.value.errors[-1] == "gave up after 5 attempts"
+
+    def test_a_permanent_answer_after_a_retry_is_not_retried(self, wooxy_conn: WooxySandbox):
+        wooxy_conn.inject("http500")
+        with pytest.raises(WooxyRejectedError):
+            WooxyHook().add_email_blacklist([{"email": "not-an-address", "rejectType": "hard"}])
+        assert wooxy_conn.stats()["total_requests"] == 2
+
+    def test_requests_say_they_send_and_accept_json(self, monkeypatch):
+        seen: list[dict[str, str]] = []
+
+        class Recorder(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                seen.append({k.lower(): v for k, v in self.headers.items()})
+                body = b'{"result": true}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            set_conn(monkeypatch, connection_json(f"http://127.0.0.1:{server.server_address[1]}"))
+            WooxyHook().remove_email_blacklist("a@example.com")
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert seen[0]["content-type"] == "application/json"
+        assert seen[0]["accept"] == "application/json"
+        assert seen[0]["access-token"] == TOKEN
