@@ -12,6 +12,7 @@ MUTMUT_VERSION=3.8.1
 TOOLS=.venvs/mutation
 if [ ! -f "$TOOLS/mutmut-$MUTMUT_VERSION.dist-info/METADATA" ]; then
     echo "==> installing mutmut $MUTMUT_VERSION from PyPI into $TOOLS"
+    ensure_uv
     # pinned to .venv's own versions of what both need (pytest, coverage, libcst...), so the tests run as usual
     constraints=$(mktemp)
     "$UV" pip freeze --python .venv/bin/python | grep -v -e '^-e ' -e ' @ ' > "$constraints"
