@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import ssl
+import threading
 import time
 from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -619,3 +623,371 @@ class TestProxy:
         assert hook.retries == 2
         hook.session.close()
         assert "/v3/blacklist/remove" in proxied.access_log(expect="/v3/blacklist/remove")
+
+
+# -- closing the gaps a mutation run (scripts/mutation.sh) found ----------------------------------------------------
+
+
+class TestApiMethodBodies:
+    """What each API method puts in its request body, read back from the sandbox's answers and state."""
+
+    def test_email_find_pages_with_offset_and_limit(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        hook.add_email_blacklist([{"email": f"u{i:02d}@example.com", "rejectType": "hard"} for i in range(25)])
+        page = hook.find_email_blacklist("hard", offset=5, limit=3)
+        assert (page["offset"], page["limit"], page["totalCount"]) == (5, 3, 25)  # the sandbox echoes what it got
+        assert [row["email"] for row in page["data"]] == [f"u{i:02d}@example.com" for i in (5, 6, 7)]
+
+    def test_email_find_defaults_are_the_first_20_rows_without_raw_log(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        hook.add_email_blacklist(
+            [{"email": f"u{i:02d}@example.com", "rejectType": "hard", "rawLog": "bounced"} for i in range(25)]
+        )
+        page = hook.find_email_blacklist("hard")
+        assert (page["offset"], page["limit"], len(page["data"])) == (0, 20, 20)
+        assert page["data"][0]["email"] == "u00@example.com"
+        assert not any("rawLog" in row for row in page["data"])
+
+    def test_email_find_one_address(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        hook.add_email_blacklist([{"email": f"u{i}@example.com", "rejectType": "hard"} for i in range(3)])
+        found = hook.find_email_blacklist("hard", "u1@example.com")
+        assert found["totalCount"] == 1
+        assert [row["email"] for row in found["data"]] == ["u1@example.com"]
+
+    def test_email_remove_of_one_reject_type_keeps_the_others(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        hook.add_email_blacklist(
+            [{"email": "a@example.com", "rejectType": "hard"}, {"email": "a@example.com", "rejectType": "complaint"}]
+        )
+        hook.remove_email_blacklist("a@example.com", reject_type="hard")
+        assert hook.find_email_blacklist("hard", "a@example.com")["totalCount"] == 0
+        assert hook.find_email_blacklist("complaint", "a@example.com")["totalCount"] == 1
+
+    def test_phone_find_sends_offset_limit_and_reject_type(self, wooxy_conn: WooxySandbox):
+        hook = WooxyHook()
+        hook.add_phone_blacklist([{"phoneNumber": "+14155552671", "rejectType": "unsubscribe"}])
+        page = hook.find_phone_blacklist("+14155552671")
+        assert (page["offset"], page["limit"], page["totalCount"]) == (0, 20, 1)
+        page = hook.find_phone_blacklist("+14155552671", offset=1, limit=7)
+        assert (page["offset"], page["limit"], page["data"]) == (1, 7, [])
+        assert hook.find_phone_blacklist("+14155552671", "unsubscribe")["totalCount"] == 1
+        assert hook.find_phone_blacklist("+14155552671", "import")["totalCount"] == 0
+
+    @pytest.mark.parametrize(
+        ("method", "record", "name"),
+        [
+            pytest.param("add_email_blacklist", {"rejectType": "hard"}, "blacklist/add", id="email"),
+            pytest.param("add_phone_blacklist", {}, "phone-blacklist/add", id="phone"),
+        ],
+    )
+    def test_exactly_100_records_are_sent_and_101_name_the_method(self, wooxy_conn: WooxySandbox, method, record, name):
+        def records(n: int) -> list[dict[str, str]]:
+            return [{"email": f"u{i}@example.com", "phoneNumber": "+14155552671", **record} for i in range(n)]
+
+        with pytest.raises(WooxyInputError, match=f"^Wooxy {name} takes at most 100"):
+            getattr(WooxyHook(), method)(records(101))
+        assert getattr(WooxyHook(), method)(records(100)) == {"result": True}
+        assert wooxy_conn.stats()["max_batch"] == 100
+
+    def test_test_connection_tries_once(self, wooxy_conn: WooxySandbox):
+        wooxy_conn.inject("http500")
+        ok, message = WooxyHook().test_connection()
+        assert not ok, message
+        assert wooxy_conn.stats()["total_requests"] == 1
+
+    def test_repr_names_the_class_and_connection(self):
+        assert repr(WooxyHook("wooxy_prod")) == "WooxyHook(wooxy_conn_id='wooxy_prod')"
+
+
+class TestInsecureHttpFlag:
+    @pytest.mark.parametrize(
+        "value",
+        [
+            pytest.param("1", id="one"),
+            pytest.param("yes", id="yes"),
+            pytest.param(" On ", id="on"),
+            pytest.param(True, id="json-true"),
+        ],
+    )
+    def test_truthy_spellings_allow_plain_http(self, monkeypatch, value):
+        conn = {"conn_type": "wooxy", "host": "http://api.example.test", "password": "t0ken-abc"}
+        set_conn(monkeypatch, json.dumps({**conn, "extra": {"allow_insecure_http": value}}))
+        assert WooxyHook().conn_params.base_url == "http://api.example.test"
+
+    @pytest.mark.parametrize("value", [pytest.param("no", id="no"), pytest.param(False, id="json-false")])
+    def test_falsy_spellings_refuse_plain_http(self, monkeypatch, value):
+        conn = {"conn_type": "wooxy", "host": "http://api.example.test", "password": "t0ken-abc"}
+        set_conn(monkeypatch, json.dumps({**conn, "extra": {"allow_insecure_http": value}}))
+        with pytest.raises(WooxyInputError, match="unencrypted"):
+            _ = WooxyHook().conn_params
+
+
+class TestRetryAfterZero:
+    """``Retry-After: 0`` (or a date already past) asks for no wait: the hook waits only its own short backoff."""
+
+    @pytest.mark.parametrize(
+        "value",
+        [pytest.param("0", id="seconds"), pytest.param(formatdate(time.time() - 60, usegmt=True), id="past-date")],
+    )
+    def test_no_wait_beyond_the_backoff(self, wooxy_conn: WooxySandbox, monkeypatch, value):
+        set_conn(monkeypatch, connection_json(wooxy_conn.url, backoff=0.001, max_backoff=60))
+        wooxy_conn.retry_after = value
+        wooxy_conn.inject("http429")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert len(waits) == 1
+        assert waits[0] <= 0.001
+
+
+class TestCertificateProblem:
+    """The search for a certificate failure through an exception's wrappers (pure: no transport needed)."""
+
+    def test_found_through_a_reason_attribute(self):
+        from airflow_provider_wooxy.hooks.wooxy import _certificate_problem
+
+        problem = ssl.SSLCertVerificationError(1, "certificate verify failed")
+
+        class Wrapper(Exception):
+            reason = problem
+
+        assert _certificate_problem(Wrapper("wrapped")) is problem
+
+    def test_a_cycle_of_wrappers_ends(self):
+        from airflow_provider_wooxy.hooks.wooxy import _certificate_problem
+
+        outer, inner = OSError("outer"), OSError("inner")
+        outer.args, inner.args = (inner,), (outer,)  # each names the other: the search must not go round forever
+        result: list[object] = []
+        worker = threading.Thread(target=lambda: result.append(_certificate_problem(outer)), daemon=True)
+        worker.start()
+        worker.join(timeout=30)
+        assert result == [None]
+
+
+class TestRetryLog:
+    def test_each_retry_logs_the_error_the_wait_and_the_attempt(self, wooxy_conn: WooxySandbox, monkeypatch, logs):
+        set_conn(monkeypatch, connection_json(wooxy_conn.url, backoff=1, max_backoff=1))
+        wooxy_conn.inject("http500")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert len(waits) == 1 and 0.5 <= waits[0] <= 1
+        line = f"; retrying in {waits[0]:.2f} s (attempt 2 of 5)"
+        assert re.search(r"Wooxy blacklist/remove failed \(HTTP 500\)[^\n]*" + re.escape(line), logs())
+
+
+class TestConnectionFormWidgets:
+    """The fields Airflow 3.0 / 3.1 draw, field by field, from the provider info (their values, not just kinds)."""
+
+    def test_every_field_is_optional_with_its_description_and_typed_default(self):
+        from wtforms.validators import Optional
+
+        from airflow_provider_wooxy import get_provider_info
+
+        (info,) = get_provider_info()["connection-types"]
+        widgets = WooxyHook.get_connection_form_widgets()
+        for name, field in info["conn-fields"].items():
+            kwargs = widgets[name].kwargs
+            assert widgets[name].args == (field["label"],), name
+            assert kwargs["description"] == field["description"], name
+            assert [type(v) for v in kwargs["validators"]] == [Optional], name
+        # numbers are typed as text (the hook parses them); an integer or a boolean keeps its type
+        assert widgets["backoff"].kwargs["default"] == "0.5"
+        assert widgets["max_attempts"].kwargs["default"] == 5
+        assert widgets["allow_insecure_http"].kwargs["default"] is False
+
+
+class TestAnswersThatAreNotWooxys:
+    """Pages from something other than Wooxy (a gateway, a proxy, a wrong URL): each mapped, each message usable."""
+
+    def test_a_500_page_is_transient_and_quoted_on_one_line(self, raw_answer, monkeypatch):
+        set_conn(monkeypatch, connection_json(raw_answer(500, b"<html>\n<b>Server Error</b>\n</html>"), max_attempts=1))
+        with pytest.raises(WooxyTransientError) as info:
+            WooxyHook().remove_email_blacklist("a@example.com")
+        assert str(info.value) == (
+            "Wooxy blacklist/remove failed (HTTP 500): response is not a Wooxy JSON answer: "
+            "'<html> <b>Server Error</b> </html>'"
+        )
+
+    def test_a_429_page_honours_retry_after(self, raw_answer, monkeypatch):
+        url = raw_answer(429, b"<html>slow down</html>", {"Retry-After": "7"})
+        set_conn(monkeypatch, connection_json(url, max_attempts=2, max_backoff=60))
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        with pytest.raises(WooxyTransientError, match=r"^Wooxy blacklist/remove failed \(HTTP 429\)"):
+            hook.remove_email_blacklist("a@example.com")
+        assert len(waits) == 1 and waits[0] >= 7
+
+    def test_a_401_page_is_an_auth_error(self, raw_answer, monkeypatch):
+        set_conn(monkeypatch, connection_json(raw_answer(401, b"<html>401 Unauthorized</html>")))
+        hook = WooxyHook()
+        with pytest.raises(WooxyAuthError, match=r"^Wooxy blacklist/remove failed \(HTTP 401\): response is not"):
+            hook.remove_email_blacklist("a@example.com")
+        assert hook.retries == 0
+
+    def test_an_undecodable_page_is_quoted_to_120_bytes(self, raw_answer, monkeypatch):
+        set_conn(monkeypatch, connection_json(raw_answer(404, b"\xff" + b"x" * 300)))
+        with pytest.raises(WooxyRejectedError) as info:
+            WooxyHook().remove_email_blacklist("a@example.com")
+        assert info.value.errors == [
+            "response is not a Wooxy JSON answer: " + repr("\ufffd" + "x" * 119),
+            "check the connection's base URL",
+        ]
+
+    def test_a_redirect_is_not_followed(self, raw_answer, wooxy_conn: WooxySandbox, monkeypatch):
+        # Following it would send the access token wherever the redirect points.
+        url = raw_answer(307, b"", {"Location": f"{wooxy_conn.url}/v3/blacklist/remove"})
+        set_conn(monkeypatch, connection_json(url))
+        with pytest.raises(WooxyRejectedError, match="check the connection's base URL"):
+            WooxyHook().remove_email_blacklist("a@example.com")
+        assert wooxy_conn.stats()["total_requests"] == 0
+
+
+class TestTransportErrorMessages:
+    def test_a_dropped_connection_names_the_method_and_the_error(self, sandbox: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, connection_json(sandbox.url, max_attempts=1))
+        sandbox.inject("drop_before")
+        with pytest.raises(WooxyTransientError, match=r"^Wooxy blacklist/remove failed: [A-Za-z]+Error: "):
+            WooxyHook().remove_email_blacklist("a@example.com")
+
+    def test_a_timeout_names_the_method(self, sandbox: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, connection_json(sandbox.url, timeout=0.3, max_attempts=1))
+        sandbox.slow_seconds = 10.0
+        sandbox.inject("slow")
+        with pytest.raises(WooxyTransientError, match=r"^Wooxy blacklist/remove failed: no response within 0.3 s$"):
+            WooxyHook().remove_email_blacklist("a@example.com")
+
+    def test_an_untrusted_certificate_says_why_and_what_to_do(self, tls_sandbox: WooxySandbox, monkeypatch):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+        set_conn(monkeypatch, connection_json(tls_sandbox.url))
+        with pytest.raises(WooxyCertificateError) as info:
+            WooxyHook().remove_email_blacklist("a@example.com")
+        assert str(info.value).startswith("Wooxy blacklist/remove failed: ")
+        assert info.value.errors == [
+            f"the TLS certificate of 127.0.0.1:{tls_sandbox.port} could not be verified "
+            "(certificate verify failed: unable to get local issuer certificate)",
+            "if the server uses a private or corporate CA, point the REQUESTS_CA_BUNDLE environment variable at a "
+            "CA bundle (PEM file) that holds it",
+        ]
+
+
+class TestProxyRoute:
+    """The session's own handling of a timeout and of ``Retry-After`` (the route taken behind a proxy)."""
+
+    @pytest.fixture
+    def proxied(self, forward_proxy, monkeypatch):
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+        return forward_proxy
+
+    def test_the_timeout_applies(self, sandbox: WooxySandbox, proxied, monkeypatch):
+        set_conn(monkeypatch, connection_json(sandbox.url, timeout=0.5, max_attempts=1))
+        sandbox.slow_seconds = 10.0
+        sandbox.inject("slow")
+        hook = WooxyHook()
+        assert hook._pool is None
+        with pytest.raises(WooxyTransientError, match=r"no response within 0.5 s"):
+            hook.remove_email_blacklist("a@example.com")
+
+    def test_retry_after_is_honoured(self, wooxy_conn: WooxySandbox, proxied, monkeypatch):
+        set_conn(monkeypatch, connection_json(wooxy_conn.url, max_backoff=60))
+        wooxy_conn.retry_after = "7"
+        wooxy_conn.inject("http429")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert hook._pool is None
+        assert len(waits) == 1 and waits[0] >= 7
+
+
+class TestConnectionChecks:
+    """The connection's defaults and refusals, message by message."""
+
+    def test_a_non_http_url_is_refused(self, monkeypatch):
+        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": "ftp://files.example.com", "password": "t"}))
+        with pytest.raises(WooxyInputError) as info:
+            _ = WooxyHook().conn_params
+        assert str(info.value) == (
+            "Wooxy connection 'wooxy_default': base URL 'ftp://files.example.com' is not an http(s) URL."
+        )
+
+    def test_plain_http_refusal_and_warning_say_it_all(self, monkeypatch, logs):
+        conn = {"conn_type": "wooxy", "host": "http://api.example.test", "password": "t0ken-abc"}
+        set_conn(monkeypatch, json.dumps(conn))
+        with pytest.raises(WooxyInputError) as info:
+            _ = WooxyHook().conn_params
+        assert str(info.value) == (
+            "Wooxy connection 'wooxy_default': plain http:// to api.example.test would send the access token "
+            "unencrypted. Use https://, or set the extra allow_insecure_http=true if you really mean it."
+        )
+        set_conn(monkeypatch, json.dumps({**conn, "extra": {"allow_insecure_http": "true"}}))
+        _ = WooxyHook().conn_params
+        assert (
+            "Wooxy connection 'wooxy_default' sends the access token over plain http:// to api.example.test "
+            "(allow_insecure_http is set)."
+        ) in logs()
+
+    def test_an_empty_extra_means_the_default_and_a_negative_one_is_named(self, monkeypatch):
+        conn = {"conn_type": "wooxy", "host": "https://api.example.test", "password": "t0ken-abc"}
+        set_conn(monkeypatch, json.dumps({**conn, "extra": {"timeout": ""}}))
+        assert WooxyHook().conn_params.timeout == 30
+        set_conn(monkeypatch, json.dumps({**conn, "extra": {"backoff": -1}}))
+        with pytest.raises(WooxyInputError) as info:
+            _ = WooxyHook().conn_params
+        assert str(info.value) == "Wooxy connection 'wooxy_default': extra backoff must be >= 0."
+
+    def test_defaults_five_attempts_half_second_backoff_30_second_cap(self, sandbox: WooxySandbox, monkeypatch):
+        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": sandbox.url, "password": TOKEN}))
+        sandbox.retry_after = "3600"
+        sandbox.inject("http500", "http429")
+        hook = WooxyHook()
+        waits: list[float] = []
+        hook._sleep = waits.append
+        hook.remove_email_blacklist("a@example.com")
+        assert 0.25 <= waits[0] <= 0.5  # the first backoff: 0.5 s with jitter
+        assert waits[1] == 30  # Retry-After capped by the default max_backoff
+        sandbox.outage()
+        with pytest.raises(WooxyTransientError) as info:
+            hook.remove_email_blacklist("a@example.com")
+        assert info.value.errors[-1] == "gave up after 5 attempts"
+
+    def test_a_permanent_answer_after_a_retry_is_not_retried(self, wooxy_conn: WooxySandbox):
+        wooxy_conn.inject("http500")
+        with pytest.raises(WooxyRejectedError):
+            WooxyHook().add_email_blacklist([{"email": "not-an-address", "rejectType": "hard"}])
+        assert wooxy_conn.stats()["total_requests"] == 2
+
+    def test_requests_say_they_send_and_accept_json(self, monkeypatch):
+        seen: list[dict[str, str]] = []
+
+        class Recorder(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                seen.append({k.lower(): v for k, v in self.headers.items()})
+                body = b'{"result": true}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            set_conn(monkeypatch, connection_json(f"http://127.0.0.1:{server.server_address[1]}"))
+            WooxyHook().remove_email_blacklist("a@example.com")
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert seen[0]["content-type"] == "application/json"
+        assert seen[0]["accept"] == "application/json"
+        assert seen[0]["access-token"] == TOKEN
