@@ -285,7 +285,10 @@ class WooxyHook(BaseHook):
                 preload_content=True,
             )
             return raw.status, raw.data, raw.headers.get("Retry-After")
-        except (requests.Timeout, urllib3.exceptions.TimeoutError):
+        except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
+            if isinstance(exc, urllib3.exceptions.NewConnectionError):  # refused or unreachable: urllib3 files it here
+                where = urlsplit(params.base_url).netloc
+                raise WooxyTransientError(method, [self._redact(f"could not connect to {where}: {exc}")]) from None
             raise WooxyTransientError(method, [f"no response within {params.timeout:g} s"]) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             problem = _certificate_problem(exc)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import ssl
 import threading
 import time
@@ -860,6 +861,14 @@ class TestTransportErrorMessages:
         sandbox.slow_seconds = 10.0
         sandbox.inject("slow")
         with pytest.raises(WooxyTransientError, match=r"^Wooxy blacklist/remove failed: no response within 0.3 s$"):
+            WooxyHook().remove_email_blacklist("a@example.com")
+
+    def test_a_refused_connection_says_so_not_timeout(self, monkeypatch):
+        with socket.socket() as closed:  # a port nothing listens on
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+        set_conn(monkeypatch, connection_json(f"http://127.0.0.1:{port}", max_attempts=1))
+        with pytest.raises(WooxyTransientError, match=rf"failed: could not connect to 127\.0\.0\.1:{port}: .*refused"):
             WooxyHook().remove_email_blacklist("a@example.com")
 
     def test_an_untrusted_certificate_says_why_and_what_to_do(self, tls_sandbox: WooxySandbox, monkeypatch):
