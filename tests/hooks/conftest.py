@@ -43,3 +43,13 @@ def raw_answer() -> Iterator[Callable[..., str]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def proxied(forward_proxy, monkeypatch: pytest.MonkeyPatch):
+    """Every request of the test goes through the forward proxy on loopback (http, and https via CONNECT)."""
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+    monkeypatch.setenv("HTTPS_PROXY", forward_proxy.url)
+    return forward_proxy

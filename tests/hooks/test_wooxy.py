@@ -578,14 +578,6 @@ class TestTls:
 class TestProxy:
     """The proxy route (requests' session instead of the urllib3 pool) through a real forward proxy on loopback."""
 
-    @pytest.fixture
-    def proxied(self, forward_proxy, monkeypatch):
-        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
-        monkeypatch.setenv("HTTPS_PROXY", forward_proxy.url)
-        return forward_proxy
-
     def test_http_through_the_proxy(self, wooxy_conn: WooxySandbox, proxied):
         hook = WooxyHook()
         assert hook._pool is None
@@ -887,13 +879,6 @@ class TestTransportErrorMessages:
 
 class TestProxyRoute:
     """The session's own handling of a timeout and of ``Retry-After`` (the route taken behind a proxy)."""
-
-    @pytest.fixture
-    def proxied(self, forward_proxy, monkeypatch):
-        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
-        return forward_proxy
 
     def test_the_timeout_applies(self, sandbox: WooxySandbox, proxied, monkeypatch):
         set_conn(monkeypatch, connection_json(sandbox.url, timeout=0.5, max_attempts=1))
