@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from unittest import mock
 
 import pytest
@@ -112,8 +113,12 @@ def test_streamed_json_array_matches_json_loads(values, indent, chunk):
     assert parsed == json.loads(text)
 
 
+# Python 3.10's csv module can neither write nor read a NUL character (3.11 can): leave it out there.
+CSV_TEXT = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00" if sys.version_info < (3, 11) else "")
+
+
 @settings(max_examples=100, deadline=None)
-@given(rows=st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=20), max_size=30))
+@given(rows=st.lists(st.text(alphabet=CSV_TEXT, max_size=20), max_size=30))
 def test_csv_rows_round_trip_with_their_row_numbers(rows):
     import csv
 
