@@ -346,31 +346,11 @@ class TestFailures:
         assert "blacklist/add" in str(exc)
         assert wooxy_conn.stats()["total_requests"] == 1
 
-    def test_non_json_success_is_a_failure(self, monkeypatch):
+    def test_non_json_success_is_a_failure(self, raw_answer, monkeypatch):
         # A 200 HTML page (a captive proxy, a wrong base URL) must never count as success.
-        import threading
-        from http.server import BaseHTTPRequestHandler, HTTPServer
-
-        class Html(BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers["Content-Length"]))
-                body = b"<html>Welcome</html>"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        server = HTTPServer(("127.0.0.1", 0), Html)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            set_conn(monkeypatch, connection_json(f"http://127.0.0.1:{server.server_address[1]}"))
-            with pytest.raises(WooxyRejectedError, match="not a Wooxy JSON answer"):
-                WooxyHook().remove_email_blacklist("a@example.com")
-        finally:
-            server.shutdown()
+        set_conn(monkeypatch, connection_json(raw_answer(200, b"<html>Welcome</html>")))
+        with pytest.raises(WooxyRejectedError, match="not a Wooxy JSON answer"):
+            WooxyHook().remove_email_blacklist("a@example.com")
 
     def test_token_never_logged(self, sandbox: WooxySandbox, monkeypatch, logs):
         set_conn(monkeypatch, connection_json(sandbox.url, max_attempts=2))
@@ -423,33 +403,13 @@ class TestTransport:
         assert hook.session.proxies.get("https") == "http://proxy.invalid:3128"
         assert hook._pool is None  # requests handles the proxy
 
-    def test_gateway_refusal_page_is_an_auth_error(self, monkeypatch):
+    def test_gateway_refusal_page_is_an_auth_error(self, raw_answer, monkeypatch):
         # A 401/403 HTML page (an API gateway's, not Wooxy's JSON) is still about the credentials.
-        import threading
-        from http.server import BaseHTTPRequestHandler, HTTPServer
-
-        class Forbidden(BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers["Content-Length"]))
-                body = b"<html>403 Forbidden</html>"
-                self.send_response(403)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        server = HTTPServer(("127.0.0.1", 0), Forbidden)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            set_conn(monkeypatch, connection_json(f"http://127.0.0.1:{server.server_address[1]}"))
-            hook = WooxyHook()
-            with pytest.raises(WooxyAuthError, match=r"HTTP 403"):
-                hook.remove_email_blacklist("a@example.com")
-            assert hook.retries == 0
-        finally:
-            server.shutdown()
+        set_conn(monkeypatch, connection_json(raw_answer(403, b"<html>403 Forbidden</html>")))
+        hook = WooxyHook()
+        with pytest.raises(WooxyAuthError, match=r"HTTP 403"):
+            hook.remove_email_blacklist("a@example.com")
+        assert hook.retries == 0
 
 
 class TestHookArguments:
