@@ -29,6 +29,16 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _measured(operator: Any) -> tuple[dict[str, Any], dict[str, float]]:
+    """Runs the operator once: its summary, and the wall and CPU seconds and peak RSS of this process."""
+    rss_before = _peak_rss_mb()
+    cpu = time.process_time()
+    wall = time.perf_counter()
+    summary = operator.execute({})
+    measured = {"wall_seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}
+    return summary, {**measured, "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before}
+
+
 def run_provider(args: argparse.Namespace) -> dict[str, Any]:
     os.environ["AIRFLOW_CONN_WOOXY_DEFAULT"] = json.dumps(
         {"conn_type": "wooxy", "host": args.url, "password": args.token}
@@ -49,23 +59,15 @@ def run_provider(args: argparse.Namespace) -> dict[str, Any]:
     if args.op == "phone_add":
         kwargs["default_region"] = args.region
     operator = getattr(module, class_name)(**kwargs)
-    rss_before = _peak_rss_mb()
-    cpu = time.process_time()
-    wall = time.perf_counter()
-    summary = operator.execute({})
-    wall = time.perf_counter() - wall
-    cpu = time.process_time() - cpu
+    summary, measured = _measured(operator)
     return {
-        "wall_seconds": wall,
-        "cpu_seconds": cpu,
+        **measured,
         "send_seconds": summary.get("send_seconds") or 0.0,  # a sync with nothing to send has no sending phase
         "validation_seconds": summary.get("validation_seconds"),
         "received": summary["received"],
         "sent": summary["sent"] if "sent" in summary else summary["added"] + summary["removed"],
         "requests": summary["requests"],
         "retries": summary["retries"],
-        "peak_rss_mb": _peak_rss_mb(),
-        "rss_before_mb": rss_before,
     }
 
 
@@ -76,23 +78,15 @@ def run_export(args: argparse.Namespace) -> dict[str, Any]:
     operator = WooxyExportEmailBlacklistOperator(
         task_id="bench", path=args.path, reject_types=["hard"], progress_interval=3600
     )
-    rss_before = _peak_rss_mb()
-    cpu = time.process_time()
-    wall = time.perf_counter()
-    summary = operator.execute({})
-    wall = time.perf_counter() - wall
-    cpu = time.process_time() - cpu
+    summary, measured = _measured(operator)
     return {
-        "wall_seconds": wall,
-        "cpu_seconds": cpu,
+        **measured,
         "send_seconds": summary["duration_seconds"],
         "validation_seconds": None,
         "received": summary["exported"],
         "sent": summary["exported"],
         "requests": summary["requests"],
         "retries": summary["retries"],
-        "peak_rss_mb": _peak_rss_mb(),
-        "rss_before_mb": rss_before,
     }
 
 
