@@ -74,7 +74,6 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
             PushSettings(
                 method=self.method,
                 address_key=self.address_key,
-                is_add=self.is_add,
                 batch_size=self.batch_size,
                 max_concurrency=self.max_concurrency,
                 max_invalid=self.max_invalid,

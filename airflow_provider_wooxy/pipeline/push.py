@@ -21,7 +21,7 @@ from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
 from airflow_provider_wooxy.pipeline.checkpoint import Checkpoint
 from airflow_provider_wooxy.pipeline.intake import Tally, check_input, validated
 from airflow_provider_wooxy.pipeline.masking import mask_in
-from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, Record, encode_add, encode_single
+from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -37,7 +37,6 @@ class PushSettings:
 
     method: str
     address_key: str
-    is_add: bool
     batch_size: int
     max_concurrency: int
     max_invalid: int | None
@@ -173,7 +172,6 @@ class Push:
         sender = BatchSender(
             self.hook,
             s.method,
-            encode=encode_add if s.is_add else encode_single,
             max_concurrency=s.max_concurrency,
             on_batch_done=marker,
             log=self.log,

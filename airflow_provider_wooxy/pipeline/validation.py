@@ -10,9 +10,7 @@ from json.encoder import encode_basestring_ascii as _json_string
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, national_significant_number
 
-EMAIL_REJECT_TYPES = ("hard", "complaint", "list-unsubscribe")
-PHONE_REJECT_TYPES = ("import", "invalid", "unsubscribe", "undeliverable")
-MAX_RAW_LOG_BYTES = 1024
+from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RAW_LOG_BYTES, PHONE_REJECT_TYPES
 
 # RFC 5322 addr-spec without comments, folding white space or obsolete forms: a dot-atom or quoted-string local
 # part, and a domain of host-name labels (a deliverable one, so at least two labels) or an address literal.
