@@ -75,9 +75,7 @@ class TestBatchSender:
         self, wooxy_conn: WooxySandbox, caplog, total, of_total
     ):
         caplog.set_level(logging.INFO, logger="airflow_provider_wooxy.pipeline.sending")
-        sender = BatchSender(
-            WooxyHook(), EMAIL_ADD, max_concurrency=3, progress_interval=0.01, total=total
-        )
+        sender = BatchSender(WooxyHook(), EMAIL_ADD, max_concurrency=3, progress_interval=0.01, total=total)
         outcome: dict[str, object] = {}
         wooxy_conn.pause()
         started = time.monotonic()
