@@ -9,7 +9,7 @@ import pendulum
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.hooks.wooxy import EMAIL_FIND
-from airflow_provider_wooxy.operators.inputs import WooxyOperator
+from airflow_provider_wooxy.operators.base import WooxyOperator
 from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import (
     DEFAULT_PAGE_SIZE,

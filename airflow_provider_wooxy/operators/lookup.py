@@ -9,7 +9,8 @@ import pendulum
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.hooks.wooxy import PHONE_FIND
-from airflow_provider_wooxy.operators.inputs import WooxyOperator, rendered_region
+from airflow_provider_wooxy.operators.arguments import rendered_region
+from airflow_provider_wooxy.operators.base import WooxyOperator
 from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import EntryWriter, ExportError, export_format
 from airflow_provider_wooxy.pipeline.lookup import look_up
