@@ -8,11 +8,14 @@ read side it offers. No Airflow import here: the operator gives a ``find`` calla
 
 from __future__ import annotations
 
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
+from airflow_provider_wooxy.pipeline.paging import in_order
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
 
 class FindNumber(Protocol):
@@ -38,31 +41,15 @@ def look_up(
     :param max_concurrency: look-ups in flight at once.
     """
     pending = iter(numbers)
+
+    def next_call() -> Callable[[], tuple[int, str, list[Mapping[str, Any]]]] | None:
+        item = next(pending, None)
+        return None if item is None else functools.partial(_find, find, *item)
+
     with ThreadPoolExecutor(max_concurrency, thread_name_prefix="wooxy-lookup") as pool:
-        in_flight: dict[Future[Mapping[str, Any]], int] = {}
-        order: dict[int, tuple[int, str]] = {}
-        done: dict[int, list[Mapping[str, Any]]] = {}
-        submitted = emitted = 0
-        exhausted = False
-        while True:
-            while not exhausted and len(in_flight) < max_concurrency and submitted - emitted < 2 * max_concurrency:
-                item = next(pending, None)
-                if item is None:
-                    exhausted = True
-                    break
-                order[submitted] = item
-                in_flight[pool.submit(find, item[1], limit=100)] = submitted
-                submitted += 1
-            while emitted in done:
-                row, number = order.pop(emitted)
-                yield row, number, done.pop(emitted)
-                emitted += 1
-            if not in_flight:
-                if exhausted:
-                    return
-                continue
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                index = in_flight.pop(future)
-                data = future.result().get("data")
-                done[index] = [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
+        yield from in_order(pool, next_call, max_in_flight=max_concurrency, window=2 * max_concurrency)
+
+
+def _find(find: FindNumber, row: int, number: str) -> tuple[int, str, list[Mapping[str, Any]]]:
+    data = find(number, limit=100).get("data")
+    return row, number, [entry for entry in data if isinstance(entry, dict)] if isinstance(data, list) else []

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 
     from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 
@@ -41,6 +41,25 @@ class SendReport:
     sent: int = 0
     requests: int = 0
     refused: list[Refusal] = field(default_factory=list)
+
+
+def batches(records: Iterable[Record], size: int, skip: Container[int] = ()) -> Iterator[Batch]:
+    """
+    Cut records into numbered batches of ``size`` (the last may be shorter).
+
+    :param skip: batch numbers to leave out (already accepted: a checkpoint); the numbering is the same.
+    """
+    number = 0
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            if number not in skip:
+                yield Batch(number, batch)
+            number += 1
+            batch = []
+    if batch and number not in skip:
+        yield Batch(number, batch)
 
 
 def encode_add(records: Sequence[Record]) -> bytes:

@@ -81,7 +81,8 @@ class FakeApi:
         result: dict[str, Any] = action(body)
         return result
 
-    def _records(self, body: dict[str, Any]) -> list[Any]:
+    def _records(self, body: dict[str, Any], problems: Callable[[dict[str, Any]], list[str]]) -> list[Any]:
+        """An add's records, or :class:`Refused` with every record's problems (one bad record refuses them all)."""
         records = body.get("records")
         if not isinstance(records, list) or not records:
             raise Refused([_required("records")])
@@ -90,6 +91,11 @@ class FakeApi:
         with self._lock:
             self.max_batch = max(self.max_batch, len(records))
             self.records_received += len(records)
+        errors = [
+            e for record in records for e in (problems(record) if isinstance(record, dict) else [api.BAD_REQUEST])
+        ]
+        if errors:
+            raise Refused(errors)
         return records
 
     def _valid_email(self, value: Any) -> bool:
@@ -103,29 +109,38 @@ class FakeApi:
         except phonenumbers.NumberParseException:
             return False
 
-    def _blacklist__add(self, body: dict[str, Any]) -> dict[str, Any]:
-        records = self._records(body)
+    def _email_problems(self, record: dict[str, Any]) -> list[str]:
         errors: list[str] = []
-        for record in records:
-            if not isinstance(record, dict):
-                errors.append(api.BAD_REQUEST)
-                continue
-            email, reject_type, raw_log = record.get("email"), record.get("rejectType"), record.get("rawLog")
-            if email is None:
-                errors.append(_required("email"))
-            elif not self._valid_email(email):
-                errors.append(api.INVALID_EMAIL.format(email=email))
-            if reject_type is None:
-                errors.append(_required("rejectType"))
-            elif reject_type not in EMAIL_REJECT_TYPES:
-                errors.append(_email_type_error(reject_type))
-            if raw_log is not None:
-                if not isinstance(raw_log, str):
-                    errors.append(api.RAW_LOG_NOT_STRING)
-                elif len(raw_log.encode()) > api.MAX_RAW_LOG_BYTES:
-                    errors.append(api.RAW_LOG_TOO_LONG.format(limit=api.MAX_RAW_LOG_BYTES))
-        if errors:
-            raise Refused(errors)
+        email, reject_type, raw_log = record.get("email"), record.get("rejectType"), record.get("rawLog")
+        if email is None:
+            errors.append(_required("email"))
+        elif not self._valid_email(email):
+            errors.append(api.INVALID_EMAIL.format(email=email))
+        if reject_type is None:
+            errors.append(_required("rejectType"))
+        elif reject_type not in EMAIL_REJECT_TYPES:
+            errors.append(_email_type_error(reject_type))
+        if raw_log is not None:
+            if not isinstance(raw_log, str):
+                errors.append(api.RAW_LOG_NOT_STRING)
+            elif len(raw_log.encode()) > api.MAX_RAW_LOG_BYTES:
+                errors.append(api.RAW_LOG_TOO_LONG.format(limit=api.MAX_RAW_LOG_BYTES))
+        return errors
+
+    def _phone_problems(self, record: dict[str, Any]) -> list[str]:
+        errors: list[str] = []
+        number, reject_type = record.get("phoneNumber"), record.get("rejectType")
+        if number is None:
+            errors.append(_required("phoneNumber"))
+        elif not self._valid_phone(number):
+            errors.append(api.INVALID_PHONE.format(phone_number=number))
+        if reject_type is not None and reject_type not in PHONE_REJECT_TYPES:
+            allowed = ", ".join(PHONE_REJECT_TYPES)
+            errors.append(api.PHONE_REJECT_TYPE_ERROR.format(allowed=allowed, reject_type=reject_type))
+        return errors
+
+    def _blacklist__add(self, body: dict[str, Any]) -> dict[str, Any]:
+        records = self._records(body, self._email_problems)
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with self._lock:
             for record in records:
@@ -181,23 +196,7 @@ class FakeApi:
         return {"result": True, "data": rows, "totalCount": total, "offset": offset, "limit": limit}
 
     def _phone_blacklist__add(self, body: dict[str, Any]) -> dict[str, Any]:
-        records = self._records(body)
-        errors: list[str] = []
-        for record in records:
-            if not isinstance(record, dict):
-                errors.append(api.BAD_REQUEST)
-                continue
-            number, reject_type = record.get("phoneNumber"), record.get("rejectType")
-            if number is None:
-                errors.append(_required("phoneNumber"))
-            elif not self._valid_phone(number):
-                errors.append(api.INVALID_PHONE.format(phone_number=number))
-            if reject_type is not None and reject_type not in PHONE_REJECT_TYPES:
-                errors.append(
-                    api.PHONE_REJECT_TYPE_ERROR.format(allowed=", ".join(PHONE_REJECT_TYPES), reject_type=reject_type)
-                )
-        if errors:
-            raise Refused(errors)
+        records = self._records(body, self._phone_problems)
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with self._lock:
             for record in records:
