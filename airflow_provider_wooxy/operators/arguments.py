@@ -9,6 +9,8 @@ because ``pool_slots`` is derived from ``max_concurrency``, and a wrong value sh
 
 from __future__ import annotations
 
+import warnings
+
 import phonenumbers
 
 from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS, MAX_RECORDS_PER_REQUEST
@@ -45,3 +47,22 @@ def rendered_region(default_region: str | None) -> str | None:
     if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
         raise WooxyInputError(f"default_region {default_region!r} is not an ISO 3166 country code phonenumbers knows.")
     return region
+
+
+def output_path_argument(output_path: str | None, path: str | None) -> str:
+    """
+    The export and look-up operators' ``output_path``, or ``path``, its deprecated name (with a warning); exactly
+    one of them.
+    """
+    if path is not None:
+        if output_path is not None:
+            raise WooxyInputError("give output_path only: path is its deprecated name.")
+        warnings.warn(
+            "path= is deprecated for the export and look-up operators (it names their output): use output_path=.",
+            DeprecationWarning,
+            stacklevel=4,  # the DAG file's line: this function, the operator's __init__, Airflow's apply_defaults
+        )
+        return path
+    if output_path is None:
+        raise WooxyInputError("output_path is required: where to write the file.")
+    return output_path

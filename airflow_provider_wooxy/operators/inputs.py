@@ -17,14 +17,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_wooxy.api import MAX_RECORDS_PER_REQUEST
+from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RECORDS_PER_REQUEST, PHONE_REJECT_TYPES
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import check_batch_size, check_max_invalid, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
 from airflow_provider_wooxy.pipeline.reading import iter_input
 from airflow_provider_wooxy.pipeline.validation import (
-    EMAIL_REJECT_TYPES,
-    PHONE_REJECT_TYPES,
     EmailRecords,
     Normalised,
     PhoneRecords,

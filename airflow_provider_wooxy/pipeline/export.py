@@ -21,7 +21,7 @@ two pages per request in flight), so the file follows the API's order and memory
   ``changed`` flag says that ``totalCount`` moved during the export, and a second export gives a complete copy of a
   list that has stopped changing.
 
-No Airflow import here: the operator gives a ``find`` callable (the hook's) and an open binary stream.
+No Airflow import here: the operator gives a ``find`` callable (the hook's) and a path object (:class:`EmailExport`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import functools
 import gzip
 import io
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
@@ -38,6 +39,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.pipeline.paging import in_order
 from airflow_provider_wooxy.pipeline.reading import detect_format
+from airflow_provider_wooxy.pipeline.storage import output_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -344,3 +346,70 @@ class BlacklistExporter:
         if self._stopped:
             raise ExportError(f"the export was stopped: {self._stopped}")
         return report
+
+
+@dataclass
+class ExportSettings:
+    """What an export run needs from the operator's rendered arguments."""
+
+    reject_types: Sequence[str]
+    with_raw_log: bool = False
+    page_size: int = DEFAULT_PAGE_SIZE
+    max_concurrency: int = 10
+    progress_interval: float = 30.0
+
+
+class EmailExport:
+    """
+    The export flow: page through each reject type -> write the file (removed if the export fails) -> report.
+
+    :param find: fetches one page (the hook's ``find_email_blacklist``).
+    :param settings: the rendered arguments.
+    :param log: where progress and result lines go.
+    """
+
+    def __init__(self, find: FindPage, settings: ExportSettings, log: Any) -> None:
+        self.find = find
+        self.settings = settings
+        self.log = log
+        self._exporter: BlacklistExporter | None = None
+        self._stopped: str | None = None
+
+    def run(self, out: Any, fmt: str, gzipped: bool = False) -> dict[str, Any]:
+        """Export to the path object ``out``; returns the counts per reject type (no addresses)."""
+        s = self.settings
+        last_log = [time.monotonic()]
+
+        def progress(reject_type: str, report: TypeReport) -> None:
+            if time.monotonic() - last_log[0] >= s.progress_interval:
+                last_log[0] = time.monotonic()
+                self.log.info("%s: %d of about %d entries written.", reject_type, report.exported, report.total_at_end)
+
+        with output_file(out) as stream:
+            writer = EntryWriter(stream, fmt, gzipped=gzipped, with_raw_log=s.with_raw_log)
+            self._exporter = BlacklistExporter(
+                self.find,
+                writer.write,
+                max_concurrency=s.max_concurrency,
+                page_size=s.page_size,
+                with_raw_log=s.with_raw_log,
+                on_page=progress,
+            )
+            if self._stopped is not None:
+                self._exporter.stop(self._stopped)
+            report = self._exporter.run(s.reject_types)
+            writer.close()
+        summary: dict[str, Any] = {"operation": "blacklist/export", **report.as_dict()}
+        if summary["changed_while_exporting"]:
+            self.log.warning(
+                "The list changed while it was exported (%s): an entry may be missing from the file. Export again "
+                "once the list is quiet for an exact copy.",
+                ", ".join(summary["changed_while_exporting"]),
+            )
+        return summary
+
+    def stop(self, reason: str) -> None:
+        """Stop paging after the requests in flight (Airflow's on_kill); the partial file is removed."""
+        self._stopped = reason
+        if self._exporter is not None:
+            self._exporter.stop(reason)

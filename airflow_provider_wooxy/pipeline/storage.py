@@ -10,13 +10,14 @@ string (any object with ``open`` / ``exists`` / ``read_text`` / ``write_text`` /
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 _object_storage: Callable[[str, str | None], Any] | None = None
 
@@ -45,3 +46,19 @@ def storage_path(path: Any, conn_id: str | None = None) -> Any:
             "operators install; outside Airflow, pass a path object (e.g. upath.UPath) instead of a string."
         )
     return _object_storage(path, conn_id)
+
+
+@contextlib.contextmanager
+def output_file(location: Any) -> Iterator[IO[bytes]]:
+    """
+    Open ``location`` (a path object) for writing, its folder created; if the block fails, the partial file is
+    removed, so that it cannot pass for a whole one.
+    """
+    location.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with location.open("wb") as stream:
+            yield stream
+    except BaseException:
+        if location.exists():
+            location.unlink()
+        raise

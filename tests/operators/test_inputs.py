@@ -32,8 +32,8 @@ EVERY_OPERATOR = [
     pytest.param(WooxyRemovePhoneBlacklistOperator, {"records": []}, id="phone-remove"),
     pytest.param(WooxySyncEmailBlacklistOperator, {"records": [], "state_path": "s.json"}, id="email-sync"),
     pytest.param(WooxySyncPhoneBlacklistOperator, {"records": [], "state_path": "s.json"}, id="phone-sync"),
-    pytest.param(WooxyExportEmailBlacklistOperator, {"path": "out.csv"}, id="email-export"),
-    pytest.param(WooxyCheckPhoneBlacklistOperator, {"records": [], "path": "out.csv"}, id="phone-check"),
+    pytest.param(WooxyExportEmailBlacklistOperator, {"output_path": "out.csv"}, id="email-export"),
+    pytest.param(WooxyCheckPhoneBlacklistOperator, {"records": [], "output_path": "out.csv"}, id="phone-check"),
 ]
 
 
@@ -161,3 +161,34 @@ class TestListParts:
         built = operator(task_id="t", records=[], reject_type=other, **kwargs)
         with pytest.raises(WooxyInputError, match="reject_type"):
             built.record_builder(built._rendered_field())
+
+
+OUTPUT_OPERATORS = [
+    pytest.param(WooxyExportEmailBlacklistOperator, {}, id="email-export"),
+    pytest.param(WooxyCheckPhoneBlacklistOperator, {"records": []}, id="phone-check"),
+]
+
+
+class TestOutputPath:
+    """The export and look-up operators name their output output_path; path is its deprecated alias."""
+
+    @pytest.mark.parametrize(("operator", "kwargs"), OUTPUT_OPERATORS)
+    def test_output_path_is_templated_and_path_is_not_a_field(self, operator: type[Any], kwargs: dict[str, Any]):
+        assert "output_path" in operator.template_fields
+        assert "path" not in operator.template_fields
+        assert operator(task_id="t", output_path="out.csv", **kwargs).output_path == "out.csv"
+
+    @pytest.mark.parametrize(("operator", "kwargs"), OUTPUT_OPERATORS)
+    def test_path_still_works_with_a_deprecation_warning(self, operator: type[Any], kwargs: dict[str, Any]):
+        with pytest.warns(DeprecationWarning, match="use output_path="):
+            op = operator(task_id="t", path="{{ ds }}/out.csv", **kwargs)
+        assert op.output_path == "{{ ds }}/out.csv"
+        op.render_template_fields({"ds": "2026-12-01"})
+        assert op.output_path == "2026-12-01/out.csv"
+
+    @pytest.mark.parametrize(("operator", "kwargs"), OUTPUT_OPERATORS)
+    def test_both_names_or_neither_is_refused(self, operator: type[Any], kwargs: dict[str, Any]):
+        with pytest.raises(WooxyInputError, match="give output_path only"):
+            operator(task_id="t", output_path="a.csv", path="b.csv", **kwargs)
+        with pytest.raises(WooxyInputError, match="output_path is required"):
+            operator(task_id="t", **kwargs)
