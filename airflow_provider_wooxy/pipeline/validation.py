@@ -23,6 +23,8 @@ _DOMAIN = (
     rf"(?:{_LABEL}(?:\.{_LABEL})*\.(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})|\[(?:\d{{1,3}}\.){{3}}\d{{1,3}}\])"
 )
 _EMAIL = re.compile(rf"({_LOCAL})@({_DOMAIN})")
+# The normal form most addresses come in, a subset of _EMAIL: a dot-atom local part and a lower-case host name.
+_NORMAL_EMAIL = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_LABEL.replace('A-Za-z', 'a-z')}\.)+[a-z]{{2,63}}")
 _LETTERS = re.compile(r"[A-Za-z]")
 _MAIN_REGION = {
     code: region
@@ -72,6 +74,9 @@ def check_raw_log(value: object) -> str:
 def normalise_email(value: object) -> str:
     """Return the address trimmed, with its domain lower-cased (IDN domains in their ASCII form)."""
     if isinstance(value, str):
+        # An address in normal form is its own result: one regex match (no white space to trim, nothing to lower).
+        if _NORMAL_EMAIL.fullmatch(value) is not None and len(value) <= 254 and value.find("@") <= 64:
+            return value
         address = value.strip()
         match = _EMAIL.fullmatch(address)
         # The common case in one regex: ASCII (the pattern allows nothing else) and well-formed.

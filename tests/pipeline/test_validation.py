@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import phonenumbers
 import pytest
 from hypothesis import given, settings
@@ -10,10 +12,13 @@ from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType, is_v
 
 from airflow_provider_wooxy.pipeline.validation import (
     _MAIN_REGION,
+    _NORMAL_EMAIL,
     RecordError,
     RegionValidity,
     _e164,
+    _explain_email,
     _parsed_phone,
+    normalise_email,
     normalise_phone,
 )
 
@@ -205,3 +210,52 @@ class TestE164FastPath:
 
     def test_surrounding_space_is_trimmed_as_before(self) -> None:
         assert normalise_phone("  +447911000123\t", None) == "+447911000123"
+
+
+def email_outcome(function: Callable[[object], str], value: object) -> str:
+    """The address, or the message of the RecordError."""
+    try:
+        return function(value)
+    except RecordError as exc:
+        return f"error: {exc}"
+
+
+EMAIL_TEXT = st.text(alphabet=st.sampled_from('aZ09.-_+@"\\ []!~xn'), max_size=30)
+
+
+class TestEmailNormalForm:
+    """An address already in normal form skips the slow path: it must come out as the slow path has it."""
+
+    @settings(max_examples=3000, deadline=None)
+    @given(
+        address=st.one_of(
+            st.emails(),
+            st.emails().map(str.upper),
+            st.emails().map(lambda a: f" {a}\t"),
+            EMAIL_TEXT,
+            st.builds(lambda local, domain: f"{local}@{domain}", EMAIL_TEXT, EMAIL_TEXT),
+        )
+    )
+    def test_equals_the_slow_path(self, address: str) -> None:
+        assert email_outcome(normalise_email, address) == email_outcome(_explain_email, address)
+
+    @pytest.mark.parametrize(
+        ("address", "normal"),
+        [
+            pytest.param("john.doe+tag@mail.example.com", True, id="dot-atom"),
+            pytest.param("John@Example.com", False, id="upper-case-domain"),
+            pytest.param(" john@example.com", False, id="white-space"),
+            pytest.param('"john doe"@example.com', False, id="quoted-local-part"),
+            pytest.param("john@xn--bcher-kva.example", True, id="idn-label-in-ascii"),
+            pytest.param("john@example.xn--p1ai", False, id="idn-top-level-domain"),
+            pytest.param("john@[192.0.2.1]", False, id="address-literal"),
+            pytest.param("a" * 65 + "@example.com", False, id="local-part-over-64"),
+            pytest.param("a@" + "b" * 63 + "." + ("c" * 63 + ".") * 3 + "com", False, id="over-254"),
+            pytest.param("john@localhost", False, id="one-label"),
+        ],
+    )
+    def test_table(self, address: str, normal: bool) -> None:
+        assert (_NORMAL_EMAIL.fullmatch(address) is not None and len(address) <= 254 and address.find("@") <= 64) is (
+            normal
+        )
+        assert email_outcome(normalise_email, address) == email_outcome(_explain_email, address)
