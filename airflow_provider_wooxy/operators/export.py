@@ -19,6 +19,7 @@ from airflow_provider_wooxy.pipeline.export import (
     TypeReport,
     export_format,
 )
+from airflow_provider_wooxy.pipeline.locations import check_file_location
 from airflow_provider_wooxy.pipeline.reading import storage_path
 from airflow_provider_wooxy.pipeline.validation import EMAIL_REJECT_TYPES
 
@@ -92,6 +93,7 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
             fmt, gzipped = export_format(self.path)
         except ExportError as exc:
             raise WooxyInputError(str(exc)) from None
+        check_file_location("path", self.path)
         _ = self.hook.conn_params  # a missing or broken connection fails now, before the file is created
         location = storage_path(self.path, self.storage_conn_id)
         location.parent.mkdir(parents=True, exist_ok=True)

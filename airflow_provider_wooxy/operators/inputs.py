@@ -30,6 +30,7 @@ from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.hooks.wooxy import MAX_CONCURRENT_REQUESTS, MAX_RECORDS_PER_REQUEST, WooxyHook
 from airflow_provider_wooxy.operators.arguments import check_batch_size, check_max_concurrency, check_max_invalid
 from airflow_provider_wooxy.operators.lineage import WooxyLineageMixin
+from airflow_provider_wooxy.pipeline.locations import TABLE_SUFFIXES, check_file_location
 from airflow_provider_wooxy.pipeline.reading import iter_input
 from airflow_provider_wooxy.pipeline.validation import (
     EMAIL_REJECT_TYPES,
@@ -49,6 +50,16 @@ if TYPE_CHECKING:
 
     from airflow_provider_wooxy.pipeline.reading import Item
     from airflow_provider_wooxy.pipeline.rejects import Rejects
+
+
+def check_field(field: str | None) -> str | None:
+    """``field`` as given (``None``: the default), or one clear error for a blank or non-text one."""
+    if field is not None and (not isinstance(field, str) or not field.strip()):
+        raise WooxyInputError(
+            f"field {field!r} names no key or column: give the name of the one holding the address, or leave "
+            "field unset for the API's name (email, phoneNumber)."
+        )
+    return field
 
 
 def rendered_region(default_region: str | None) -> str | None:
@@ -189,10 +200,11 @@ class WooxyInputOperator(WooxyOperator):
 
     def _rendered_field(self) -> str:
         """The key or column holding the address: ``field``, or the API's name for it."""
-        return self.field or self.address_key
+        return check_field(self.field) or self.address_key
 
     def _read_input(self, field: str) -> Iterator[Item]:
         """The input's items, ``(row, record)``, from ``records`` or ``path``."""
+        check_file_location("rejects_path", self.rejects_path, suffixes=TABLE_SUFFIXES)
         return iter_input(
             records=self.records,
             path=self.path or None,

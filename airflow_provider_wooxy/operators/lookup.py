@@ -9,9 +9,10 @@ import pendulum
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.hooks.wooxy import PHONE_FIND
-from airflow_provider_wooxy.operators.inputs import WooxyOperator, rendered_region
+from airflow_provider_wooxy.operators.inputs import WooxyOperator, check_field, rendered_region
 from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import EntryWriter, ExportError, export_format
+from airflow_provider_wooxy.pipeline.locations import check_file_location
 from airflow_provider_wooxy.pipeline.lookup import look_up
 from airflow_provider_wooxy.pipeline.reading import iter_input, storage_path
 from airflow_provider_wooxy.pipeline.rejects import Rejects
@@ -73,6 +74,8 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
             fmt, gzipped = export_format(self.path)
         except ExportError as exc:
             raise WooxyInputError(str(exc)) from None
+        check_file_location("path", self.path)
+        check_field(self.field)
         _ = self.hook.conn_params  # a missing or broken connection fails now, before anything is read
         items = iter_input(
             records=self.records,

@@ -24,6 +24,7 @@ import ijson
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.pipeline.masking import looks_personal, mask_value
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
 FILE_FORMATS = ("csv", "json", "jsonl")
@@ -93,7 +94,7 @@ class _RawAdapter(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def _open_text(path: str, conn_id: str | None, gzipped: bool) -> Iterator[IO[str]]:
+def _open_text(path: str, conn_id: str | None, gzipped: bool, errors: str = "strict") -> Iterator[IO[str]]:
     try:
         raw: IO[bytes] = storage_path(path, conn_id).open("rb")
     except FileNotFoundError:
@@ -112,7 +113,7 @@ def _open_text(path: str, conn_id: str | None, gzipped: bool) -> Iterator[IO[str
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(_RawAdapter(raw), _BUFFER)
         stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if gzipped else buffered  # type: ignore[assignment]
         # utf-8-sig drops a byte-order mark; newline="" lets the csv module see quoted line breaks.
-        yield io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        yield io.TextIOWrapper(stream, encoding="utf-8-sig", errors=errors, newline="")
 
 
 def iter_file_records(
@@ -126,15 +127,38 @@ def iter_file_records(
         with _open_text(path, conn_id, gzipped) as text:
             for row, item in readers[fmt](text, field):
                 yield row, item
+    except WooxyInputError as exc:  # a reader's whole-file problem: say which file
+        raise WooxyInputError(f"{path}: {exc}") from None
     except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
         raise WooxyInputError(f"{path} is not a readable gzip file ({exc}).") from None
     except UnicodeDecodeError as exc:
+        # The decoder reads ahead of the rows handed out: read the file again to find the row the byte is in.
+        where = _bad_byte_place(path, conn_id, gzipped, fmt)
         raise WooxyInputError(
-            f"{path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} cannot be decoded after row {row}. "
+            f"{path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} {where} cannot be decoded. "
             "Re-export it as UTF-8."
         ) from None
     except csv.Error as exc:
         raise WooxyInputError(f"{path} is not valid CSV near row {row + 1}: {exc}.") from None
+
+
+def _bad_byte_place(path: str, conn_id: str | None, gzipped: bool, fmt: str) -> str:
+    """Where the first byte that is not UTF-8 is: ``in data row 3`` (CSV, JSON Lines) or ``on line 7`` (JSON)."""
+    with _open_text(path, conn_id, gzipped, errors="surrogateescape") as text:
+        if fmt == "csv":
+            for row, values in enumerate(csv.reader(text), start=0):
+                if any(_has_bad_byte(value) for value in values):
+                    return f"in data row {row}" if row else "in the header row"
+        else:
+            for line, content in enumerate(text, start=1):
+                if _has_bad_byte(content):
+                    return f"in row {line}" if fmt == "jsonl" else f"on line {line}"
+    return "somewhere"
+
+
+def _has_bad_byte(text: str) -> bool:
+    # surrogateescape turns each undecodable byte into a lone surrogate, U+DC80 to U+DCFF.
+    return not text.isascii() and any("\udc80" <= char <= "\udcff" for char in text)
 
 
 def _iter_csv(text: IO[str], field: str) -> Iterator[Item]:
@@ -143,12 +167,7 @@ def _iter_csv(text: IO[str], field: str) -> Iterator[Item]:
     if header is None:
         return
     header = [name.strip() for name in header]
-    if field not in header:
-        found = ", ".join(repr(name) for name in header[:20]) or "none"
-        raise WooxyInputError(
-            f"CSV header has no {field!r} column (columns found: {found}); set field= to the column holding the "
-            "address."
-        )
+    _check_header(header, field)
     index = header.index(field)
     extra = [(i, name) for i, name in enumerate(header) if name in ("rejectType", "rawLog")]
     width = len(header)
@@ -169,16 +188,46 @@ def _iter_csv(text: IO[str], field: str) -> Iterator[Item]:
             yield row, item
 
 
+def _check_header(header: list[str], field: str) -> None:
+    """A usable header: not a data row, the ``field`` column present, no column that is read named twice."""
+    if any(looks_personal(name) for name in header):
+        if header[0].startswith(("[", "{")):
+            raise WooxyInputError("the file looks like JSON, not CSV: set file_format='json' (or 'jsonl').")
+        found = ", ".join(repr(mask_value(name) if looks_personal(name) else name) for name in header[:20])
+        raise WooxyInputError(
+            f"the CSV's first row looks like data, not a header row (values found: {found}): this CSV seems to "
+            f"have no header; add a first row naming the columns, one of them {field!r} (or set field= to it)."
+        )
+    for name in (field, "rejectType", "rawLog"):
+        columns = [str(i) for i, found in enumerate(header, start=1) if found == name]
+        if len(columns) > 1:
+            raise WooxyInputError(
+                f"the CSV header names the column {name!r} {len(columns)} times (columns {', '.join(columns)}): "
+                "which one to read is ambiguous; rename or drop the extra columns."
+            )
+    if field not in header:
+        found = ", ".join(repr(name) for name in header[:20]) or "none"
+        raise WooxyInputError(
+            f"CSV header has no {field!r} column (columns found: {found}); set field= to the column holding the "
+            "address."
+        )
+
+
 def _iter_json_lines(text: IO[str], field: str) -> Iterator[Item]:
     decode = json.loads
+    key = f'"{field}"'
     for row, line in enumerate(text, start=1):
         if not line.strip():
             yield row, RecordError("empty line")
             continue
         try:
-            yield row, decode(line)
+            value = decode(line)
         except ValueError as exc:
             yield row, RecordError(f"line is not valid JSON ({exc})")
+            continue
+        if line.count(key) > 1 and _duplicated_key(line, field):  # the count is the cheap test; then parse to know
+            raise _ambiguous_key(field, row)
+        yield row, value
 
 
 class _Utf8Chunks:
@@ -198,6 +247,34 @@ class _Utf8Chunks:
         return chunk.encode()
 
 
+def _duplicated_key(line: str, field: str) -> bool:
+    """Whether the JSON object on ``line`` holds the key ``field`` more than once (the last value would win)."""
+    objects: list[list[tuple[str, object]]] = []
+    json.loads(line, object_pairs_hook=lambda pairs: objects.append(pairs) or dict(pairs))
+    return bool(objects) and sum(key == field for key, _ in objects[-1]) > 1  # the outermost object comes last
+
+
+def _ambiguous_key(field: str, row: int) -> WooxyInputError:
+    return WooxyInputError(
+        f"row {row}: the JSON object holds the key {field!r} more than once: which value to read is ambiguous; "
+        "keep one."
+    )
+
+
+_DUPLICATE = "\x00duplicate key"
+
+
+class _Object(dict):  # type: ignore[type-arg]
+    """A JSON object from ijson that notes a repeated key (under ``_DUPLICATE``) instead of keeping the last value."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: object) -> None:
+        if key in self:
+            dict.__setitem__(self, _DUPLICATE, key)
+        dict.__setitem__(self, key, value)
+
+
 def _iter_json_array(text: IO[str], field: str) -> Iterator[Item]:
     """Stream the elements of a top-level JSON array without loading the whole document (ijson's C parser)."""
     chunk_size = _CHUNK
@@ -214,8 +291,11 @@ def _iter_json_array(text: IO[str], field: str) -> Iterator[Item]:
     row = 0
     try:
         # use_float: numbers as json.loads gives them (int or float), not Decimal.
-        for value in ijson.items(_Utf8Chunks(head, text), "item", use_float=True, buf_size=chunk_size):
+        items = ijson.items(_Utf8Chunks(head, text), "item", use_float=True, buf_size=chunk_size, map_type=_Object)
+        for value in items:
             row += 1
+            if value.__class__ is _Object and _DUPLICATE in value and value.pop(_DUPLICATE) == field:
+                raise _ambiguous_key(field, row)
             yield row, value
     except ijson.JSONError as exc:
         # yajl's message is several lines with a caret under the bad spot: its first line is the part to read.
