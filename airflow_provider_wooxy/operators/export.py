@@ -89,11 +89,11 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
         started = pendulum.now("UTC")
         clock = time.monotonic()
         reject_types = self._rendered_reject_types()
+        check_file_location("path", self.path)
         try:
             fmt, gzipped = export_format(self.path)
         except ExportError as exc:
             raise WooxyInputError(str(exc)) from None
-        check_file_location("path", self.path)
         _ = self.hook.conn_params  # a missing or broken connection fails now, before the file is created
         location = storage_path(self.path, self.storage_conn_id)
         location.parent.mkdir(parents=True, exist_ok=True)

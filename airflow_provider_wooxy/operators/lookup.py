@@ -70,11 +70,11 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
         started = pendulum.now("UTC")
         clock = time.monotonic()
         region = rendered_region(self.default_region)
+        check_file_location("path", self.path)
         try:
             fmt, gzipped = export_format(self.path)
         except ExportError as exc:
             raise WooxyInputError(str(exc)) from None
-        check_file_location("path", self.path)
         check_field(self.field)
         _ = self.hook.conn_params  # a missing or broken connection fails now, before anything is read
         items = iter_input(

@@ -24,7 +24,7 @@ import ijson
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.pipeline.masking import looks_personal, mask_value
+from airflow_provider_wooxy.pipeline.masking import looks_personal, mask_value, scrub
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
 FILE_FORMATS = ("csv", "json", "jsonl")
@@ -189,15 +189,7 @@ def _iter_csv(text: IO[str], field: str) -> Iterator[Item]:
 
 
 def _check_header(header: list[str], field: str) -> None:
-    """A usable header: not a data row, the ``field`` column present, no column that is read named twice."""
-    if any(looks_personal(name) for name in header):
-        if header[0].startswith(("[", "{")):
-            raise WooxyInputError("the file looks like JSON, not CSV: set file_format='json' (or 'jsonl').")
-        found = ", ".join(repr(mask_value(name) if looks_personal(name) else name) for name in header[:20])
-        raise WooxyInputError(
-            f"the CSV's first row looks like data, not a header row (values found: {found}): this CSV seems to "
-            f"have no header; add a first row naming the columns, one of them {field!r} (or set field= to it)."
-        )
+    """A usable header: the ``field`` column present, no column that is read named twice; else one clear error."""
     for name in (field, "rejectType", "rawLog"):
         columns = [str(i) for i, found in enumerate(header, start=1) if found == name]
         if len(columns) > 1:
@@ -205,12 +197,21 @@ def _check_header(header: list[str], field: str) -> None:
                 f"the CSV header names the column {name!r} {len(columns)} times (columns {', '.join(columns)}): "
                 "which one to read is ambiguous; rename or drop the extra columns."
             )
-    if field not in header:
-        found = ", ".join(repr(name) for name in header[:20]) or "none"
+    if field in header:
+        return
+    if header[0].startswith(("[", "{")):
+        raise WooxyInputError("the file looks like JSON, not CSV: set file_format='json' (or 'jsonl').")
+    data = [f"column {i}: {mask_value(name)}" for i, name in enumerate(header, start=1) if looks_personal(name)]
+    if data:  # a first row of data: name it, never quote it (only the masked cells that look personal)
         raise WooxyInputError(
-            f"CSV header has no {field!r} column (columns found: {found}); set field= to the column holding the "
-            "address."
+            f"the CSV has no header row: its first row holds what looks like an address or a number "
+            f"({', '.join(data[:5])}); add a first row naming the columns, one of them {field!r}, or set field= "
+            "to the column name it has."
         )
+    found = ", ".join(repr(name) for name in header[:20]) or "none"
+    raise WooxyInputError(
+        f"CSV header has no {field!r} column (columns found: {found}); set field= to the column holding the address."
+    )
 
 
 def _iter_json_lines(text: IO[str], field: str) -> Iterator[Item]:
@@ -250,7 +251,12 @@ class _Utf8Chunks:
 def _duplicated_key(line: str, field: str) -> bool:
     """Whether the JSON object on ``line`` holds the key ``field`` more than once (the last value would win)."""
     objects: list[list[tuple[str, object]]] = []
-    json.loads(line, object_pairs_hook=lambda pairs: objects.append(pairs) or dict(pairs))
+
+    def keep(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        objects.append(pairs)
+        return dict(pairs)
+
+    json.loads(line, object_pairs_hook=keep)
     return bool(objects) and sum(key == field for key, _ in objects[-1]) > 1  # the outermost object comes last
 
 
@@ -264,7 +270,7 @@ def _ambiguous_key(field: str, row: int) -> WooxyInputError:
 _DUPLICATE = "\x00duplicate key"
 
 
-class _Object(dict):  # type: ignore[type-arg]
+class _Object(dict[str, object]):
     """A JSON object from ijson that notes a repeated key (under ``_DUPLICATE``) instead of keeping the last value."""
 
     __slots__ = ()
@@ -299,7 +305,7 @@ def _iter_json_array(text: IO[str], field: str) -> Iterator[Item]:
             yield row, value
     except ijson.JSONError as exc:
         # yajl's message is several lines with a caret under the bad spot: its first line is the part to read.
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = scrub(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
         raise WooxyInputError(f"the JSON array is broken after element {row}: {reason}.") from None
 
 
