@@ -433,3 +433,13 @@ class TestOneEmailDefinition:
         else:
             hook.post(EMAIL_ADD, body, max_attempts=1)
             assert sent in wooxy_conn.email_addresses()
+
+
+class TestNotAmbiguous:
+    def test_the_key_name_in_a_value_or_a_nested_object_is_no_duplicate(self, wooxy_conn: WooxySandbox, tmp_path):
+        records = [{"channel": "email", "email": ALICE}, {"email": BOB, "meta": {"email": "x"}}]
+        path = tmp_path / "in.json"
+        path.write_text(json.dumps(records))
+        summary = WooxyAddEmailBlacklistOperator(task_id="add", path=str(path)).execute({})
+        assert summary["sent"] == 2
+        assert wooxy_conn.email_addresses() == {ALICE, BOB}

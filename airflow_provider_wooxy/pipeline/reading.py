@@ -129,6 +129,13 @@ def iter_file_records(
                 yield row, item
     except WooxyInputError as exc:  # a reader's whole-file problem: say which file
         raise WooxyInputError(f"{path}: {exc}") from None
+    except _MaybeDuplicate:
+        try:
+            with _open_text(path, conn_id, gzipped) as text:
+                for _ in _iter_json_array(text, field, exact=True):
+                    pass
+        except WooxyInputError as exc:
+            raise WooxyInputError(f"{path}: {exc}") from None
     except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
         raise WooxyInputError(f"{path} is not a readable gzip file ({exc}).") from None
     except UnicodeDecodeError as exc:
@@ -234,9 +241,13 @@ def _iter_json_lines(text: IO[str], field: str) -> Iterator[Item]:
 class _Utf8Chunks:
     """The decoded text (byte-order mark dropped, bad bytes reported as for CSV) as UTF-8 bytes again, for ijson."""
 
-    def __init__(self, head: str, text: IO[str]) -> None:
+    def __init__(self, head: str, text: IO[str], token: str) -> None:
         self._head = head
         self._text = text
+        self._token = token
+        self._tail = ""
+        self.tokens = 0
+        """How often ``token`` occurs in the text (a quoted key: the duplicate test's cheap half)."""
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson's probe for bytes or text
@@ -245,6 +256,9 @@ class _Utf8Chunks:
             chunk, self._head = self._head, ""
         else:
             chunk = self._text.read(size)
+        # The previous chunk's tail is too short to hold the token: only tokens ending in this chunk are counted.
+        self.tokens += (self._tail + chunk).count(self._token)
+        self._tail = chunk[-len(self._token) + 1 :]
         return chunk.encode()
 
 
@@ -281,8 +295,13 @@ class _Object(dict[str, object]):
         dict.__setitem__(self, key, value)
 
 
-def _iter_json_array(text: IO[str], field: str) -> Iterator[Item]:
-    """Stream the elements of a top-level JSON array without loading the whole document (ijson's C parser)."""
+def _iter_json_array(text: IO[str], field: str, exact: bool = False) -> Iterator[Item]:
+    """
+    Stream the elements of a top-level JSON array without loading the whole document (ijson's C parser).
+
+    An object holding ``field`` twice raises :class:`WooxyInputError` naming its row with ``exact``; without,
+    :class:`_MaybeDuplicate` at the end of a document that may hold one.
+    """
     chunk_size = _CHUNK
     head = ""
     while not head.strip():
@@ -294,19 +313,31 @@ def _iter_json_array(text: IO[str], field: str) -> Iterator[Item]:
     if first != "[":
         kind = "an object" if first == "{" else f"{first!r}"
         raise WooxyInputError(f"expected a JSON array of records, but the document starts with {kind}.")
-    row = 0
+    row = keyed = 0
+    chunks = _Utf8Chunks(head, text, f'"{field}"')
     try:
-        # use_float: numbers as json.loads gives them (int or float), not Decimal.
-        items = ijson.items(_Utf8Chunks(head, text), "item", use_float=True, buf_size=chunk_size, map_type=_Object)
+        # use_float: numbers as json.loads gives them (int or float), not Decimal. ijson keeps the last value of a
+        # repeated key: the key's quoted name occurring more often than objects holding it is the cheap sign of
+        # one (or of the name in a value or a nested object); exact= reads again with objects that note it.
+        items = ijson.items(chunks, "item", use_float=True, buf_size=chunk_size, map_type=_Object if exact else None)
         for value in items:
             row += 1
-            if value.__class__ is _Object and _DUPLICATE in value and value.pop(_DUPLICATE) == field:
-                raise _ambiguous_key(field, row)
+            if exact:
+                if value.__class__ is _Object and _DUPLICATE in value and value.pop(_DUPLICATE) == field:
+                    raise _ambiguous_key(field, row)
+            elif value.__class__ is dict and field in value:
+                keyed += 1
             yield row, value
     except ijson.JSONError as exc:
         # yajl's message is several lines with a caret under the bad spot: its first line is the part to read.
         reason = scrub(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
         raise WooxyInputError(f"the JSON array is broken after element {row}: {reason}.") from None
+    if not exact and chunks.tokens > keyed:
+        raise _MaybeDuplicate
+
+
+class _MaybeDuplicate(Exception):
+    """A JSON array may hold an object with a repeated key: read it again, exactly, to know."""
 
 
 def iter_input(
