@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+import re
 import ssl
 import threading
 import time
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 _TRANSIENT_ERRORS = (INTERNAL_ERROR.lower(),)
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
@@ -74,6 +77,15 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _is_host_name(host: str) -> bool:
+    """A DNS name or an IP address, as a URL's host: what requests can connect to."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return _HOST_NAME.fullmatch(host) is not None
+    return True
 
 
 def _certificate_problem(exc: BaseException) -> ssl.SSLCertVerificationError | None:
@@ -178,9 +190,10 @@ class WooxyHook(BaseHook):
         if conn.port and parts.port is None:
             base_url = f"{parts.scheme}://{parts.netloc}:{conn.port}{parts.path}"
             parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not parts.hostname or not _is_host_name(parts.hostname):
             raise WooxyInputError(
-                f"Wooxy connection {self.wooxy_conn_id!r}: base URL {base_url!r} is not an http(s) URL."
+                f"Wooxy connection {self.wooxy_conn_id!r}: base URL {base_url!r} is not an http(s) URL; the host "
+                "field takes a URL such as https://api.wooxy.com, or a host name (letters, digits, '-', '.')."
             )
         if parts.scheme == "http" and not _is_loopback(parts.hostname):
             if not _as_bool(extra.get("allow_insecure_http")):
@@ -213,10 +226,18 @@ class WooxyHook(BaseHook):
             base_url=base_url.rstrip("/"),
             token=token,
             timeout=number("timeout", 30.0, self._timeout) or 30.0,
-            max_attempts=max(1, int(number("max_attempts", 5, self._max_attempts))),
+            max_attempts=self._attempts(number("max_attempts", 5, self._max_attempts)),
             backoff=number("backoff", 0.5, None),
             max_backoff=number("max_backoff", 30.0, None),
         )
+
+    def _attempts(self, value: float) -> int:
+        if value < 1 or value != int(value):
+            raise WooxyInputError(
+                f"Wooxy connection {self.wooxy_conn_id!r}: max_attempts (Attempts per request) must be a whole "
+                f"number >= 1 (1 disables retries), got {value:g}."
+            )
+        return int(value)
 
     @cached_property
     def session(self) -> requests.Session:

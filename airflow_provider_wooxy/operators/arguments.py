@@ -41,6 +41,16 @@ def check_max_invalid(value: object) -> None:
         raise WooxyInputError(f"max_invalid must be a whole number >= 0 or None, got {value!r}.")
 
 
+def check_field(field: str | None) -> str | None:
+    """``field`` as given (``None``: the default), or one clear error for a blank or non-text one."""
+    if field is not None and (not isinstance(field, str) or not field.strip()):
+        raise WooxyInputError(
+            f"field {field!r} names no key or column: give the name of the one holding the address, or leave "
+            "field unset for the API's name (email, phoneNumber)."
+        )
+    return field
+
+
 def rendered_region(default_region: str | None) -> str | None:
     """``default_region`` as ``phonenumbers`` reads it (upper case, ``None`` when empty), or one clear error."""
     region = (default_region or "").strip().upper() or None

@@ -11,6 +11,7 @@ from airflow_provider_wooxy.api import EMAIL_ADD, EMAIL_REJECT_TYPES, EMAIL_REMO
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
+from airflow_provider_wooxy.pipeline.locations import check_file_location
 from airflow_provider_wooxy.pipeline.push import Push, PushSettings
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.validation import EmailRecords, Normalised, PhoneRecords
@@ -68,6 +69,7 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
         builder = self.record_builder(field)
         if not self.is_dry_run:
             _ = self.hook.conn_params  # a missing or broken connection fails now, before the input is read
+        check_file_location("checkpoint_path", self.checkpoint_path)  # before a long read, not after it
         items = self._read_input(field)
         push = Push(
             self.hook,

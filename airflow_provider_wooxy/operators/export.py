@@ -19,6 +19,7 @@ from airflow_provider_wooxy.pipeline.export import (
     ExportSettings,
     export_format,
 )
+from airflow_provider_wooxy.pipeline.locations import check_file_location
 from airflow_provider_wooxy.pipeline.storage import storage_path
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         started = pendulum.now("UTC")
         clock = time.monotonic()
+        check_file_location("output_path", self.output_path)
         settings = ExportSettings(
             reject_types=self._rendered_reject_types(),
             with_raw_log=self.with_raw_log,

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RECORDS_PER_REQUEST, PHONE_REJECT_TYPES
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.operators.arguments import check_batch_size, check_max_invalid, rendered_region
+from airflow_provider_wooxy.operators.arguments import check_batch_size, check_field, check_max_invalid, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
+from airflow_provider_wooxy.pipeline.locations import TABLE_SUFFIXES, check_file_location
 from airflow_provider_wooxy.pipeline.reading import iter_input
 from airflow_provider_wooxy.pipeline.validation import (
     EmailRecords,
@@ -122,10 +123,11 @@ class WooxyInputOperator(WooxyOperator):
 
     def _rendered_field(self) -> str:
         """The key or column holding the address: ``field``, or the API's name for it."""
-        return self.field or self.address_key
+        return check_field(self.field) or self.address_key
 
     def _read_input(self, field: str) -> Iterator[Item]:
         """The input's items, ``(row, record)``, from ``records`` or ``path``."""
+        check_file_location("rejects_path", self.rejects_path, suffixes=TABLE_SUFFIXES)
         return iter_input(
             records=self.records,
             path=self.path or None,

@@ -9,10 +9,11 @@ import pendulum
 
 from airflow_provider_wooxy.api import PHONE_FIND
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.operators.arguments import output_path_argument, rendered_region
+from airflow_provider_wooxy.operators.arguments import check_field, output_path_argument, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
 from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import ExportError, export_format
+from airflow_provider_wooxy.pipeline.locations import check_file_location
 from airflow_provider_wooxy.pipeline.lookup import check_numbers
 from airflow_provider_wooxy.pipeline.reading import iter_input
 from airflow_provider_wooxy.pipeline.rejects import Rejects
@@ -73,7 +74,8 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         started = pendulum.now("UTC")
         clock = time.monotonic()
-        numbers = PhoneRecords(field=self.field, default_region=rendered_region(self.default_region))
+        check_file_location("output_path", self.output_path)
+        numbers = PhoneRecords(field=check_field(self.field) or "phoneNumber", default_region=rendered_region(self.default_region))
         try:
             fmt, gzipped = export_format(self.output_path)
         except ExportError as exc:

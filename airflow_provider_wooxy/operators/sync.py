@@ -13,6 +13,7 @@ from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
 from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE, ListKind
 from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
+from airflow_provider_wooxy.pipeline.locations import TABLE_SUFFIXES, check_file_location
 from airflow_provider_wooxy.pipeline.plan import check_max_removals, make_plan, write_plan
 from airflow_provider_wooxy.pipeline.reading import storage_path
 from airflow_provider_wooxy.pipeline.rejects import Rejects
@@ -94,6 +95,8 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         clock = time.monotonic()
         if not self.state_path:
             raise WooxyInputError("state_path is required: where this sync keeps the entries it manages.")
+        check_file_location("state_path", self.state_path)
+        check_file_location("plan_path", self.plan_path, suffixes=TABLE_SUFFIXES)
         field = self._rendered_field()
         builder = self.record_builder(field)
         base_url = self.hook.conn_params.base_url  # a broken connection fails now; the state is bound to it

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
+from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError, WooxyRejectedError
 from airflow_provider_wooxy.pipeline.checkpoint import Checkpoint
 from airflow_provider_wooxy.pipeline.intake import Tally, check_input, validated
 from airflow_provider_wooxy.pipeline.masking import mask_in
@@ -145,7 +145,11 @@ class Push:
         if s.checkpoint_path:  # never when streaming: the operator refuses that combination
             checkpoint = Checkpoint(s.checkpoint_path, fingerprint, conn_id=s.storage_conn_id)
             skip = checkpoint.load()
-            if checkpoint.stale:
+            if checkpoint.damaged:
+                self.log.warning(
+                    "Checkpoint %s is damaged (not a checkpoint): starting from the beginning.", s.checkpoint_path
+                )
+            elif checkpoint.stale:
                 self.log.info("Checkpoint %s belongs to other input: starting from the beginning.", s.checkpoint_path)
             elif skip:
                 self.log.info(
@@ -179,7 +183,7 @@ class Push:
             sender.stop(self._stopped)
         try:
             report = sender.run(batches(records, s.batch_size, skip))
-        except WooxyError as exc:
+        except (WooxyError, WooxyInputError) as exc:  # an input error here: a streamed input broke midway
             if checkpoint is not None:
                 checkpoint.save()
             of = "" if streaming else f" of {tally.valid}"
@@ -189,6 +193,8 @@ class Push:
                 + (", and a retry skips them (checkpoint_path)." if checkpoint else ".")
             )
             self.log.error("%s", progress)
+            if isinstance(exc, WooxyInputError):
+                raise WooxyInputError(f"{str(exc).rstrip('.')}. {progress}") from None
             exc.add_context(f". {progress}")
             raise
         invalid = rejects.count

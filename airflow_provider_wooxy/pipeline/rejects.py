@@ -9,7 +9,7 @@ import json
 import tempfile
 from typing import IO, Any
 
-from airflow_provider_wooxy.pipeline.masking import mask_in, mask_value
+from airflow_provider_wooxy.pipeline.masking import mask_in, mask_value, scrub
 from airflow_provider_wooxy.pipeline.reading import storage_path
 
 SAMPLE_SIZE = 20
@@ -44,7 +44,7 @@ class Rejects:
         )
         if len(self.sample) < SAMPLE_SIZE:
             self.sample.append(
-                {"row": row, "value": mask_value(value), "reason": mask_in(reason, value), "source": source}
+                {"row": row, "value": mask_value(value), "reason": scrub(mask_in(reason, value)), "source": source}
             )
 
     def describe(self, limit: int = 5) -> str:

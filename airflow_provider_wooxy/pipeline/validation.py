@@ -12,10 +12,12 @@ from phonenumbers import NumberParseException, PhoneMetadata, national_significa
 
 from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RAW_LOG_BYTES, PHONE_REJECT_TYPES
 
-# RFC 5322 addr-spec without comments, folding white space or obsolete forms: a dot-atom or quoted-string local
-# part, and a domain of host-name labels (a deliverable one, so at least two labels) or an address literal.
+# The one definition of an address Wooxy accepts (docs/bad-input.md says why), used by the sandbox too
+# (is_valid_email): RFC 5322 addr-spec without comments, folding white space, obsolete forms or a quoted-string
+# local part; a dot-atom local part, and a domain of host-name labels (a deliverable one, so at least two labels)
+# or an address literal.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_LOCAL = rf'(?:{_ATEXT}+(?:\.{_ATEXT}+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*")'
+_LOCAL = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = (
     rf"(?:{_LABEL}(?:\.{_LABEL})*\.(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})|\[(?:\d{{1,3}}\.){{3}}\d{{1,3}}\])"
@@ -85,6 +87,14 @@ def normalise_email(value: object) -> str:
     return _explain_email(value)
 
 
+def is_valid_email(value: object) -> bool:
+    """Whether ``value`` is an address as it is sent (normalised): the rule the sandbox applies too."""
+    if not isinstance(value, str):
+        return False
+    match = _EMAIL.fullmatch(value)
+    return match is not None and len(match.group(1)) <= 64 and len(value) <= 254
+
+
 def _explain_email(value: object) -> str:
     """The slow path: normalise what the fast path could not (IDN domains, upper case), or say what is wrong."""
     if not isinstance(value, str):
@@ -95,6 +105,8 @@ def _explain_email(value: object) -> str:
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
         raise RecordError("not an email address: no local part and domain around an '@'")
+    if local.startswith('"'):
+        raise RecordError('a quoted local part ("...") is not accepted: Wooxy\'s validator is not known to take one')
     if not local.isascii():
         raise RecordError("non-ASCII characters in the local part (before the '@') are not valid in RFC 2822")
     if not domain.isascii():
@@ -282,7 +294,7 @@ def _not_a_string(what: str, value: object) -> str:
     if value is None:
         return f"{what} is missing (null)"
     if isinstance(value, bool | int | float):
-        return f"{what} must be a string, got the number {value!r}"
+        return f"{what} must be a string, got a number ({type(value).__name__})"
     return f"{what} must be a string, got {type(value).__name__}"
 
 

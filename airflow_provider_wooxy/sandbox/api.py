@@ -11,12 +11,11 @@ import phonenumbers
 
 from airflow_provider_wooxy import api
 from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, PHONE_REJECT_TYPES
+from airflow_provider_wooxy.pipeline.validation import is_valid_email
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-# Deliberately not the provider's own validator: the API's idea of a valid address may differ from ours.
-_SANDBOX_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _E164_SHAPE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
@@ -99,7 +98,7 @@ class FakeApi:
         return records
 
     def _valid_email(self, value: Any) -> bool:
-        return isinstance(value, str) and bool(_SANDBOX_EMAIL.match(value)) and value not in self.refuse
+        return is_valid_email(value) and value not in self.refuse
 
     def _valid_phone(self, value: Any) -> bool:
         if not isinstance(value, str) or not _E164_SHAPE.match(value) or value in self.refuse:

@@ -891,7 +891,8 @@ class TestConnectionChecks:
         with pytest.raises(WooxyInputError) as info:
             _ = WooxyHook().conn_params
         assert str(info.value) == (
-            "Wooxy connection 'wooxy_default': base URL 'ftp://files.example.com' is not an http(s) URL."
+            "Wooxy connection 'wooxy_default': base URL 'ftp://files.example.com' is not an http(s) URL; the host "
+            "field takes a URL such as https://api.wooxy.com, or a host name (letters, digits, '-', '.')."
         )
 
     def test_plain_http_refusal_and_warning_say_it_all(self, monkeypatch, logs):

@@ -317,7 +317,7 @@ BAD_INPUTS = [
         WooxyAddPhoneBlacklistOperator,
         {"records": [{"phoneNumber": 14155552671}]},
         WooxyInputError,
-        "row 1: phone number must be a string, got the number 14155552671",
+        "row 1: phone number must be a string, got a number (int) (value 14*******71)",
     ),
     (
         "null-value",
