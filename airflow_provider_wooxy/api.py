@@ -34,8 +34,8 @@ ADD_METHODS = frozenset({EMAIL_ADD, PHONE_ADD})
 """Write methods taking ``{"records": [...]}``, up to :data:`MAX_RECORDS_PER_REQUEST` records."""
 REMOVE_METHODS = frozenset({EMAIL_REMOVE, PHONE_REMOVE})
 """Write methods taking one record as the whole body."""
-METHODS = {"email": (EMAIL_ADD, EMAIL_REMOVE, EMAIL_FIND), "phone": (PHONE_ADD, PHONE_REMOVE, PHONE_FIND)}
-"""``(add, remove, find)`` per list."""
+WRITE_METHODS = {"email": (EMAIL_ADD, EMAIL_REMOVE), "phone": (PHONE_ADD, PHONE_REMOVE)}
+"""``(add, remove)`` per list."""
 
 EMAIL_REJECT_TYPES = ("hard", "complaint", "list-unsubscribe")
 PHONE_REJECT_TYPES = ("import", "invalid", "unsubscribe", "undeliverable")

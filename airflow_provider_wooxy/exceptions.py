@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 else:
     try:
         from airflow_provider_wooxy.compat import AirflowException, AirflowFailException
-    except ImportError:  # no Airflow: the engine and the sandbox on their own
+    except ModuleNotFoundError as missing:  # no Airflow: the engine and the sandbox on their own
+        if missing.name != "airflow":
+            raise  # Airflow is there but a part is missing: never lose the retry / fail split silently
 
         class AirflowException(Exception):
             """Stands in for Airflow's: a failure the task's retries may fix."""

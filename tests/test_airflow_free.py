@@ -30,7 +30,8 @@ import importlib.abc, sys
 class NoAirflow(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name == "airflow" or name.startswith("airflow."):
-            raise ModuleNotFoundError(f"No module named {name!r} (blocked: this module must not need Airflow)")
+            message = f"No module named {name!r} (blocked: this module must not need Airflow)"
+            raise ModuleNotFoundError(message, name=name)
         return None
 
 sys.meta_path.insert(0, NoAirflow())

@@ -25,6 +25,7 @@ from airflow_provider_wooxy.api import (
     ADD_METHODS,
     AUTH_ERROR_MARKERS,
     DEFAULT_BASE_URL,
+    DEFAULT_FIND_LIMIT,
     EMAIL_ADD,
     EMAIL_FIND,
     EMAIL_REJECT_TYPES,
@@ -477,7 +478,7 @@ class WooxyHook(BaseHook):
         *,
         with_raw_log: bool = False,
         offset: int = 0,
-        limit: int = 20,
+        limit: int = DEFAULT_FIND_LIMIT,
     ) -> dict[str, Any]:
         """Page through the email blacklist of one reject type, or look one address up (``data``, ``totalCount``)."""
         body: dict[str, Any] = {"rejectType": reject_type, "offset": offset, "limit": limit}
@@ -496,7 +497,7 @@ class WooxyHook(BaseHook):
         return self.send_records(PHONE_REMOVE, [{"phoneNumber": phone_number}])
 
     def find_phone_blacklist(
-        self, phone_number: str, reject_type: str | None = None, *, offset: int = 0, limit: int = 20
+        self, phone_number: str, reject_type: str | None = None, *, offset: int = 0, limit: int = DEFAULT_FIND_LIMIT
     ) -> dict[str, Any]:
         """Look one E.164 number up in the phone blacklist."""
         body: dict[str, Any] = {"phoneNumber": phone_number, "offset": offset, "limit": limit}

@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.pipeline.paging import in_order
 from airflow_provider_wooxy.pipeline.reading import detect_format
@@ -249,7 +250,7 @@ class BlacklistExporter:
         find: FindPage,
         write: Callable[[list[dict[str, Any]]], None],
         *,
-        max_concurrency: int = 10,
+        max_concurrency: int = MAX_CONCURRENT_REQUESTS,
         page_size: int = DEFAULT_PAGE_SIZE,
         with_raw_log: bool = False,
         dedupe_window: int = DEDUPE_WINDOW,
@@ -355,7 +356,7 @@ class ExportSettings:
     reject_types: Sequence[str]
     with_raw_log: bool = False
     page_size: int = DEFAULT_PAGE_SIZE
-    max_concurrency: int = 10
+    max_concurrency: int = MAX_CONCURRENT_REQUESTS
     progress_interval: float = 30.0
 
 

@@ -12,6 +12,7 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
+from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS
 from airflow_provider_wooxy.pipeline.export import EntryWriter
 from airflow_provider_wooxy.pipeline.intake import Tally, validated
 from airflow_provider_wooxy.pipeline.paging import in_order
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from airflow_provider_wooxy.pipeline.rejects import Rejects
     from airflow_provider_wooxy.pipeline.validation import PhoneRecords
 
+_ENTRIES_PER_NUMBER = 100
+"""The page asked for per number: far more than its entries (one per reject type), so one request answers it."""
 LISTED_COLUMNS = ("phoneNumber", "rejectType", "createdAt")
 """The columns of the file of listed numbers."""
 
@@ -37,7 +40,7 @@ class FindNumber(Protocol):
 
 
 def look_up(
-    find: FindNumber, numbers: Iterable[tuple[int, str]], *, max_concurrency: int = 10
+    find: FindNumber, numbers: Iterable[tuple[int, str]], *, max_concurrency: int = MAX_CONCURRENT_REQUESTS
 ) -> Iterator[tuple[int, str, list[Mapping[str, Any]]]]:
     """
     Yield ``(row, number, entries)`` for each ``(row, number)``, in input order; ``entries`` is empty when the
@@ -61,7 +64,7 @@ def look_up(
 
 
 def _find(find: FindNumber, row: int, number: str) -> tuple[int, str, list[Mapping[str, Any]]]:
-    data = find(number, limit=100).get("data")
+    data = find(number, limit=_ENTRIES_PER_NUMBER).get("data")
     return row, number, [entry for entry in data if isinstance(entry, dict)] if isinstance(data, list) else []
 
 
@@ -74,7 +77,7 @@ def check_numbers(
     fmt: str,
     gzipped: bool = False,
     rejects: Rejects,
-    max_concurrency: int = 10,
+    max_concurrency: int = MAX_CONCURRENT_REQUESTS,
 ) -> dict[str, Any]:
     """
     The look-up flow: validate and dedupe the input's numbers, look each up, write the listed ones to ``out``

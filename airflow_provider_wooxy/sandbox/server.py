@@ -147,11 +147,13 @@ class WooxySandbox(FakeApi, Faults):
             self.over_limit = 0
 
     def stats(self) -> dict[str, Any]:
+        with self._faults_lock:
+            faults = dict(self.faults)
         with self._lock:
             return {
                 "requests": dict(self.requests),
-                "faults": dict(self.faults),
                 "total_requests": sum(self.requests.values()),
+                "faults": faults,
                 "max_in_flight": self.max_in_flight_seen,
                 "max_served_in_flight": self.max_served_in_flight,
                 "over_limit": self.over_limit,
