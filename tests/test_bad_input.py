@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from airflow_provider_wooxy.compat import AirflowFailException
-from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyRejectedError
 from airflow_provider_wooxy.hooks.wooxy import EMAIL_ADD, WooxyHook
 from airflow_provider_wooxy.operators.blacklist import (
     WooxyAddEmailBlacklistOperator,
@@ -443,3 +443,30 @@ class TestNotAmbiguous:
         summary = WooxyAddEmailBlacklistOperator(task_id="add", path=str(path)).execute({})
         assert summary["sent"] == 2
         assert wooxy_conn.email_addresses() == {ALICE, BOB}
+
+
+class TestTheApiEchoes:
+    @pytest.mark.parametrize(
+        ("method", "body", "fragment"),
+        [
+            pytest.param(
+                EMAIL_ADD,
+                {"records": [{"email": QUOTED, "rejectType": "hard"}]},
+                'Invalid RFC2822 email "***@e***.com',
+                id="email",
+            ),
+            pytest.param(
+                "phone-blacklist/add",
+                {"records": [{"phoneNumber": "+4420794600189999"}]},
+                "+4*************99 is not a valid E.164 phone number",
+                id="phone",
+            ),
+        ],
+    )
+    def test_the_hook_masks_a_record_wooxy_quotes_back(self, wooxy_conn: WooxySandbox, method, body, fragment, logs):
+        with pytest.raises(WooxyRejectedError) as info:
+            WooxyHook().post(method, body, max_attempts=1)
+        printed = "".join(traceback.format_exception(info.value))
+        assert fragment in printed
+        assert leaks(printed + logs()) == []
+        assert "4420794600189999" not in printed
