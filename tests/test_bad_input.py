@@ -398,6 +398,14 @@ class TestAfterSending:
         assert "is damaged" in printed or "belongs to other input" in printed  # "x" is another input's fingerprint
         assert wooxy_conn.email_addresses() == {ALICE}
 
+    def test_a_streamed_input_refused_before_the_first_request_says_only_what_is_wrong(self, wooxy_conn, tmp_path):
+        path = tmp_path / "in.csv"
+        path.write_text(f"email,email\n{ALICE},{BOB}\n")
+        with pytest.raises(WooxyInputError) as info:
+            WooxyAddEmailBlacklistOperator(task_id="add", path=str(path), max_invalid=None).execute({})
+        assert str(info.value).endswith("which one to read is ambiguous; rename or drop the extra columns.")
+        assert wooxy_conn.stats()["total_requests"] == 0
+
 
 EDGE_ADDRESSES = [
     ALICE,
