@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from airflow_provider_wooxy.api import EMAIL_ADD, PHONE_ADD
 from airflow_provider_wooxy.compat import AirflowFailException
-from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyRejectedError
 from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 from airflow_provider_wooxy.operators.blacklist import (
     WooxyAddEmailBlacklistOperator,
@@ -398,6 +399,14 @@ class TestAfterSending:
         assert "is damaged" in printed or "belongs to other input" in printed  # "x" is another input's fingerprint
         assert wooxy_conn.email_addresses() == {ALICE}
 
+    def test_a_streamed_input_refused_before_the_first_request_says_only_what_is_wrong(self, wooxy_conn, tmp_path):
+        path = tmp_path / "in.csv"
+        path.write_text(f"email,email\n{ALICE},{BOB}\n")
+        with pytest.raises(WooxyInputError) as info:
+            WooxyAddEmailBlacklistOperator(task_id="add", path=str(path), max_invalid=None).execute({})
+        assert str(info.value).endswith("which one to read is ambiguous; rename or drop the extra columns.")
+        assert wooxy_conn.stats()["total_requests"] == 0
+
 
 EDGE_ADDRESSES = [
     ALICE,
@@ -443,3 +452,30 @@ class TestNotAmbiguous:
         summary = WooxyAddEmailBlacklistOperator(task_id="add", path=str(path)).execute({})
         assert summary["sent"] == 2
         assert wooxy_conn.email_addresses() == {ALICE, BOB}
+
+
+class TestTheApiEchoes:
+    @pytest.mark.parametrize(
+        ("method", "records", "fragment"),
+        [
+            pytest.param(
+                EMAIL_ADD,
+                [{"email": QUOTED, "rejectType": "hard"}],
+                'Invalid RFC2822 email "***@e***.com',
+                id="email",
+            ),
+            pytest.param(
+                PHONE_ADD,
+                [{"phoneNumber": "+4420794600189999"}],
+                "+4*************99 is not a valid E.164 phone number",
+                id="phone",
+            ),
+        ],
+    )
+    def test_the_hook_masks_a_record_wooxy_quotes_back(self, wooxy_conn: WooxySandbox, method, records, fragment, logs):
+        with pytest.raises(WooxyRejectedError) as info:
+            WooxyHook().send_records(method, records)
+        printed = "".join(traceback.format_exception(info.value))
+        assert fragment in printed
+        assert leaks(printed + logs()) == []
+        assert "4420794600189999" not in printed

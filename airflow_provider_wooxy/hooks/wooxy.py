@@ -48,6 +48,7 @@ from airflow_provider_wooxy.exceptions import (
     WooxyRejectedError,
     WooxyTransientError,
 )
+from airflow_provider_wooxy.pipeline.masking import scrub
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -356,7 +357,8 @@ class WooxyHook(BaseHook):
         raw_errors = payload.get("errors")
         if isinstance(raw_errors, str):
             raw_errors = [raw_errors]
-        errors = [self._redact(str(e)) for e in (raw_errors or [])] or [f"result {payload.get('result')!r}"]
+        # Wooxy's texts echo the token and the record ("Invalid RFC2822 email {email}"): neither is kept whole.
+        errors = [scrub(self._redact(str(e))) for e in (raw_errors or [])] or [f"result {payload.get('result')!r}"]
         lowered = " ".join(errors).lower()
         if any(marker in lowered for marker in AUTH_ERROR_MARKERS) or status in (401, 403):
             raise WooxyAuthError(method, errors, status)

@@ -35,7 +35,7 @@ def mask_in(text: str, value: object) -> str:
 
 # Something that may be an address (text around an '@') or a phone number (7 or more digits, possibly grouped by
 # spaces, dots, dashes or brackets, possibly after a '+'): what a message must not quote whole.
-_ADDRESS_LIKE = re.compile(r"[^\s'\",;:()<>\[\]{}]*@[^\s'\",;:()<>\[\]{}]*")
+_ADDRESS_LIKE = re.compile(r"(?:\"[^\"\n]*\"|[^\s'\",;:()<>\[\]{}]*)@[^\s'\",;:()<>\[\]{}]*")
 _NUMBER_LIKE = re.compile(r"\+?\(?\d(?:[\s().-]?\d){6,}")
 
 

@@ -184,6 +184,8 @@ class Push:
         try:
             report = sender.run(batches(records, s.batch_size, skip))
         except (WooxyError, WooxyInputError) as exc:  # an input error here: a streamed input broke midway
+            if isinstance(exc, WooxyInputError) and not sender.report.requests:
+                raise  # broken before the first request: the message is whole as it is
             if checkpoint is not None:
                 checkpoint.save()
             of = "" if streaming else f" of {tally.valid}"

@@ -54,7 +54,7 @@ class TestBatchSender:
         report = sender.run(batches(records(8), 8))
         # 8 refused -> 0-3 refused -> 0-1 sent, 2-3 refused -> 2 sent, 3 refused; 4-7 sent: 7 requests
         assert (report.sent, report.requests) == (7, 7)
-        assert [(r.row, r.errors) for r in report.refused] == [(3, ["Invalid RFC2822 email u3@example.com"])]
+        assert [(r.row, r.errors) for r in report.refused] == [(3, ["Invalid RFC2822 email u***@e***.com"])]
         assert json.loads(report.refused[0].payload)["email"] == "u3@example.com"
         assert sorted(accepted) == [0, 1, 2, 4, 5, 6, 7]
         assert done == [0]
