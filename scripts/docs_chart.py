@@ -1,6 +1,7 @@
 """
-Draws the performance page's table and chart from the benchmark's JSON rows (docs/performance/results.json, in the
-form `python -m benchmarks.run --json FILE` writes them, plus the day each row was measured).
+Draws the performance page's table and chart from the benchmark's JSON rows (docs/performance/results.json: the
+rows `python -m benchmarks.run --json FILE` writes, as that list or under "rows" with a "source" note, each with the
+day it was measured in "measured_on").
 
 Writes docs/performance/table.txt (a Markdown table the page includes) and docs/assets/performance.svg (records/s
 against the API ceiling, one bar per scenario that has a ceiling). Standard library only: scripts/docs.sh runs it in
@@ -37,7 +38,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {row['records_per_s']:,.0f} | {_fmt(row.get('ratio'), '.3f')} "
             f"| {_fmt(row.get('send_phase_ratio'), '.3f')} | {_fmt(row.get('validation_s'), '.2f')} "
             f"| {row['cpu_us_per_record']:.1f} | {row['peak_rss_mb']:.0f} | {row['max_in_flight']} "
-            f"| {_fmt(row.get('naive_per_s'), ',.0f')} | {_fmt(row.get('naive_ratio'), '.3f')} | {row['measured_on']} |"
+            f"| {_fmt(row.get('naive_per_s'), ',.0f')} | {_fmt(row.get('naive_ratio'), '.3f')} "
+            f"| {row.get('measured_on', '-')} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -81,7 +83,8 @@ def chart(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    rows = json.loads(RESULTS.read_text())["rows"]
+    data = json.loads(RESULTS.read_text())
+    rows = data["rows"] if isinstance(data, dict) else data  # {"source": ..., "rows": [...]} or --json's own list
     wanted = {TABLE: table(rows), CHART: chart(rows)}
     if "--check" in argv:
         stale = [str(p.relative_to(ROOT)) for p, text in wanted.items() if not p.exists() or p.read_text() != text]
