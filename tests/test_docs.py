@@ -139,9 +139,11 @@ class TestTroubleshootingPage:
         report = "\n".join(
             f"  {m.where}  {m.exception}: {m.template!r}\n      not on the page: {absent}" for m, absent in missing
         )
+        stubs = "\n".join(sorted({f"- `{m.template}` WHAT IT MEANS. WHAT TO DO." for m, _ in missing}))
         assert not missing, (
             f"{len(missing)} raised message(s) are not in docs/troubleshooting.md. Add each one there (its text as "
-            "raised, with {placeholders} for what varies) with what it means and what to do:\n" + report
+            "raised; {…} marks what varies, name it: {path}, {row}) with what it means and what to do:\n"
+            f"{report}\nStubs to paste under the right heading:\n{stubs}"
         )
 
 
