@@ -47,7 +47,7 @@ def example_wooxy_export_on_update():
     # [START howto_operator_wooxy_export]  --8<-- [start:howto_operator_wooxy_export]
     export = WooxyExportEmailBlacklistOperator(
         task_id="export_blacklist",
-        path=BLACKLIST_EXPORT.uri,
+        output_path=BLACKLIST_EXPORT.uri,
         reject_types=["hard", "complaint", "list-unsubscribe"],
         outlets=[BLACKLIST_EXPORT],
         pool="wooxy_api",

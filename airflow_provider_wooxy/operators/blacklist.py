@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pendulum
 
+from airflow_provider_wooxy.api import EMAIL_ADD, EMAIL_REJECT_TYPES, EMAIL_REMOVE, PHONE_ADD, PHONE_REMOVE
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.hooks.wooxy import EMAIL_ADD, EMAIL_REMOVE, PHONE_ADD, PHONE_REMOVE
 from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.push import Push, PushSettings
 from airflow_provider_wooxy.pipeline.rejects import Rejects
-from airflow_provider_wooxy.pipeline.validation import EMAIL_REJECT_TYPES, EmailRecords, Normalised, PhoneRecords
+from airflow_provider_wooxy.pipeline.validation import EmailRecords, Normalised, PhoneRecords
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -74,7 +74,6 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
             PushSettings(
                 method=self.method,
                 address_key=self.address_key,
-                is_add=self.is_add,
                 batch_size=self.batch_size,
                 max_concurrency=self.max_concurrency,
                 max_invalid=self.max_invalid,

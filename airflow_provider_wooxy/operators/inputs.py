@@ -1,10 +1,7 @@
 """
-The arguments the Wooxy operators share, in one place: above all the input side of the operators that send
-records to a Wooxy list (push and sync), with the record builder for each list.
+The input side of the operators that send records to a Wooxy list (push and sync), with the record builder for
+each list. Their base, and that of every Wooxy operator, is ``WooxyOperator`` in ``operators/base.py``.
 
-- :class:`WooxyOperator`, the base of every Wooxy operator (push, sync, export, look-up): the connection,
-  ``max_concurrency`` (and ``pool_slots`` from it), ``storage_conn_id``, the hook, and the run's times in its
-  summary;
 - :class:`WooxyInputOperator`, the base of the push and sync operators: the input's arguments (``records`` or
   ``path``, ``field``, ``reject_type``, ``max_invalid``, ``rejects_path``, ``batch_size``, ``dry_run``...), their
   checks, reading the input and writing its rejects;
@@ -18,22 +15,14 @@ A concrete operator inherits one list class and one family base (``operators/bla
 
 from __future__ import annotations
 
-import time
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import pendulum
-import phonenumbers
-from airflow.sdk import BaseOperator
-
+from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RECORDS_PER_REQUEST, PHONE_REJECT_TYPES
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.hooks.wooxy import MAX_CONCURRENT_REQUESTS, MAX_RECORDS_PER_REQUEST, WooxyHook
-from airflow_provider_wooxy.operators.arguments import check_batch_size, check_max_concurrency, check_max_invalid
-from airflow_provider_wooxy.operators.lineage import WooxyLineageMixin
+from airflow_provider_wooxy.operators.arguments import check_batch_size, check_max_invalid, rendered_region
+from airflow_provider_wooxy.operators.base import WooxyOperator
 from airflow_provider_wooxy.pipeline.reading import iter_input
 from airflow_provider_wooxy.pipeline.validation import (
-    EMAIL_REJECT_TYPES,
-    PHONE_REJECT_TYPES,
     EmailRecords,
     Normalised,
     PhoneRecords,
@@ -45,64 +34,8 @@ from airflow_provider_wooxy.pipeline.validation import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from airflow.sdk import Context
-
     from airflow_provider_wooxy.pipeline.reading import Item
     from airflow_provider_wooxy.pipeline.rejects import Rejects
-
-
-def rendered_region(default_region: str | None) -> str | None:
-    """``default_region`` as ``phonenumbers`` reads it (upper case, ``None`` when empty), or one clear error."""
-    region = (default_region or "").strip().upper() or None
-    if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
-        raise WooxyInputError(f"default_region {default_region!r} is not an ISO 3166 country code phonenumbers knows.")
-    return region
-
-
-class WooxyOperator(WooxyLineageMixin, BaseOperator):
-    """
-    Base of every Wooxy operator: its connection, its concurrency and its summary's times.
-
-    :param max_concurrency: requests in flight at once, 1 to 10. ``pool_slots`` defaults to it, so a pool of 10
-        slots caps all Wooxy tasks of an account at 10 requests in flight.
-    :param storage_conn_id: the Airflow connection for object storage paths.
-    :param wooxy_conn_id: the Wooxy connection.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_concurrency: int = MAX_CONCURRENT_REQUESTS,
-        storage_conn_id: str | None = None,
-        wooxy_conn_id: str = WooxyHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        check_max_concurrency(max_concurrency)
-        kwargs.setdefault("pool_slots", max_concurrency)
-        super().__init__(**kwargs)
-        self.max_concurrency = max_concurrency
-        self.storage_conn_id = storage_conn_id
-        self.wooxy_conn_id = wooxy_conn_id
-
-    @cached_property
-    def hook(self) -> WooxyHook:
-        return WooxyHook(wooxy_conn_id=self.wooxy_conn_id)
-
-    def _report_run(
-        self, context: Context, summary: dict[str, Any], started: pendulum.DateTime, clock: float
-    ) -> dict[str, Any]:
-        """
-        Add the run's times to ``summary`` (``started`` from ``pendulum.now``, ``clock`` from
-        ``time.monotonic`` at the start), report it (asset event extras and OpenLineage, operators/lineage.py)
-        and return it: the task's XCom.
-        """
-        summary.update(
-            started_at=started.to_iso8601_string(),
-            finished_at=pendulum.now("UTC").to_iso8601_string(),
-            duration_seconds=round(time.monotonic() - clock, 3),
-        )
-        self.report_summary(context, summary)
-        return summary
 
 
 class WooxyInputOperator(WooxyOperator):

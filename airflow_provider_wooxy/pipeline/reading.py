@@ -17,13 +17,12 @@ import io
 import json
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import IO, Any
 
 import ijson
-from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.pipeline.storage import storage_path
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
 FILE_FORMATS = ("csv", "json", "jsonl")
@@ -32,19 +31,6 @@ _CHUNK = 1 << 16
 _BUFFER = 1 << 20
 
 Item = tuple[int, object]
-
-
-def storage_path(path: str, conn_id: str | None = None) -> ObjectStoragePath | Path:
-    """
-    An ``ObjectStoragePath`` for a URI (``s3://``, ``gs://``, ``file://`` ...); a plain ``Path`` for a local path.
-
-    A plain path skips the object storage machinery (its first use loads every provider's filesystems, about
-    0.2 s) for what is only a local file. Both types offer the same ``open`` / ``exists`` / ``read_text`` /
-    ``write_text`` / ``mkdir`` / ``unlink`` / ``parent`` used here.
-    """
-    if "://" in path:
-        return ObjectStoragePath(path, conn_id=conn_id)
-    return Path(path)
 
 
 def detect_format(path: str, file_format: str | None) -> tuple[str, bool]:
