@@ -68,7 +68,8 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
         builder = self.record_builder(field)
         if not self.is_dry_run:
             _ = self.hook.conn_params  # a missing or broken connection fails now, before the input is read
-        items = self._read_input(field)
+        rejects = Rejects()
+        items = self._read_input(field, rejects)
         push = Push(
             self.hook,
             PushSettings(
@@ -83,12 +84,11 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
                 dry_run=self.is_dry_run,
                 allow_empty=self.allow_empty,
                 rejects_path=self.rejects_path,
-                source=self.path or "records",
+                source=self.input_source,
                 progress_interval=self.progress_interval,
             ),
             self.log,
         )
-        rejects = Rejects()
         self._push = push
         try:
             summary = push.run(items, builder, field, rejects)

@@ -9,7 +9,7 @@ import pendulum
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.hooks.wooxy import PHONE_FIND
-from airflow_provider_wooxy.operators.inputs import WooxyOperator, rendered_region
+from airflow_provider_wooxy.operators.inputs import WooxyOperator, rendered_region, sql_connector
 from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import EntryWriter, ExportError, export_format
 from airflow_provider_wooxy.pipeline.lookup import look_up
@@ -35,7 +35,11 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
 
     :param records: a list of numbers, or of objects holding one in ``field``; typically an XComArg. (templated)
     :param input_path: a file of numbers (CSV with a header row, JSON, JSON Lines, optionally ``.gz``; local or
-        object storage). Exactly one of ``records`` and ``input_path``. (templated)
+        object storage; or Parquet, a glob or a folder: docs/sources.md). Exactly one of ``records``, ``input_path``
+        and ``sql``. (templated)
+    :param sql: a query whose result holds the numbers, streamed. (templated)
+    :param sql_conn_id: the Airflow connection of any common.sql database to run ``sql`` on.
+    :param parameters: the query's parameters, in the driver's style. (templated)
     :param path: where to write the listed numbers: ``.csv`` or ``.jsonl``, optionally ``.gz``. (templated)
     :param field: the key or column holding the number. (templated)
     :param default_region: ISO country code used to read national-format numbers. (templated)
@@ -44,7 +48,7 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
     :param wooxy_conn_id: the Wooxy connection.
     """
 
-    template_fields: Sequence[str] = ("records", "input_path", "path", "field", "default_region")
+    template_fields: Sequence[str] = ("records", "input_path", "sql", "parameters", "path", "field", "default_region")
     ui_color = "#e8fdf0"
     method = PHONE_FIND
 
@@ -54,6 +58,9 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
         path: str,
         records: Any = None,
         input_path: str | None = None,
+        sql: str | None = None,
+        sql_conn_id: str | None = None,
+        parameters: Any = None,
         field: str = "phoneNumber",
         default_region: str | None = None,
         **kwargs: Any,
@@ -62,6 +69,9 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
         self.path = path
         self.records = records
         self.input_path = input_path
+        self.sql = sql
+        self.sql_conn_id = sql_conn_id
+        self.parameters = parameters
         self.field = field
         self.default_region = default_region
 
@@ -77,10 +87,14 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
         items = iter_input(
             records=self.records,
             path=self.input_path or None,
+            sql=self.sql or None,
+            connect=sql_connector(self.sql_conn_id),
+            parameters=self.parameters,
             conn_id=self.storage_conn_id,
             field=self.field,
         )
         rejects = Rejects()
+        rejects.locate = getattr(items, "locate", None)
         counts = {"checked": 0, "listed": 0, "not_listed": 0, "duplicates": 0}
         by_reject_type: dict[str, int] = {}
         location = storage_path(self.path, self.storage_conn_id)
