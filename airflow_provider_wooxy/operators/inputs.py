@@ -73,7 +73,11 @@ def sql_connector(sql_conn_id: str | None) -> Callable[[], Any]:
             raise WooxyInputError(
                 f"connection {sql_conn_id!r} gives a {type(hook).__name__}, not a SQL (common.sql DbApiHook) hook."
             )
-        return hook.get_conn()
+        try:
+            return hook.get_conn()
+        except Exception as exc:  # each driver has its own error classes
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise WooxyInputError(f"cannot connect to the database of {sql_conn_id!r}: {reason}") from None
 
     return connect
 

@@ -10,7 +10,7 @@ import pendulum
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.hooks.wooxy import PHONE_FIND
 from airflow_provider_wooxy.operators.inputs import WooxyOperator, rendered_region, sql_connector
-from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
+from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, sql_datasets, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import EntryWriter, ExportError, export_format
 from airflow_provider_wooxy.pipeline.lookup import look_up
 from airflow_provider_wooxy.pipeline.reading import iter_input, storage_path
@@ -172,4 +172,6 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
         """The Wooxy phone list in (with the input file, if any), the file of listed numbers out."""
         listed = (self.wooxy_summary or {}).get("listed")
         inputs = [wooxy_dataset(self.hook, "phone")] + ([file_dataset(self.input_path)] if self.input_path else [])
+        if self.sql and self.sql_conn_id:
+            inputs += sql_datasets(self.sql, self.sql_conn_id)
         return inputs, [file_dataset(self.path, listed)]

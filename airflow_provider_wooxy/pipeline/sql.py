@@ -56,9 +56,13 @@ def iter_sql_records(
     *,
     parameters: Sequence[Any] | Mapping[str, Any] | None = None,
     field: str,
-    fetch_rows: int = FETCH_ROWS,
+    fetch_rows: int | None = None,
 ) -> Iterator[Item]:
-    """Items from the result of ``sql`` (with ``parameters``, in the driver's style) on ``connection``; closes it."""
+    """
+    Items from the result of ``sql`` (with ``parameters``, in the driver's style) on ``connection``, ``fetch_rows``
+    (default :data:`FETCH_ROWS`) at a time; closes the connection at the end.
+    """
+    fetch_rows = fetch_rows or FETCH_ROWS
     try:
         cursor = _cursor(connection)
         try:

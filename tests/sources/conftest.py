@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from tests.operators.conftest import memory_storage
+from tests.sources.services import postgres, s3, s3_server, warehouse
 
-__all__ = ["memory_storage"]
+__all__ = ["memory_storage", "postgres", "s3", "s3_server", "warehouse"]
