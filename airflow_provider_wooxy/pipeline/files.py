@@ -46,7 +46,7 @@ def expand(path: str, open_path: Callable[[str], Any]) -> list[str]:
     if not is_many(path):
         return [path]
     if path.endswith("/") and not any(char in _GLOB_CHARS for char in path):
-        folder = open_path(path.rstrip("/") or "/")
+        folder = _fresh(open_path(path.rstrip("/") or "/"))
         if not folder.is_dir():
             raise WooxyInputError(f"input folder not found: {path}")
         candidates = [child for child in folder.iterdir() if child.is_file()]
@@ -59,9 +59,29 @@ def expand(path: str, open_path: Callable[[str], Any]) -> list[str]:
         if sep:
             base = f"{scheme}{sep}{base}"
         pattern = "/".join(parts[first:]).rstrip("/")
-        root = open_path(base)
+        root = _fresh(open_path(base))
         candidates = [match for match in root.glob(pattern) if match.is_file()] if root.exists() else []
-    return sorted(str(c) for c in candidates if is_data_file(c.name, c.stat().st_size))
+    return sorted(_uri(c) for c in candidates if is_data_file(c.name, c.stat().st_size))
+
+
+def _fresh(location: Any) -> Any:
+    """
+    ``location`` with its filesystem's listing cache dropped. s3fs keeps listings (with each object's ETag) for the
+    life of the process; a worker that read an export yesterday would list yesterday's parts, and fail to open a
+    part rewritten since ("no longer exists").
+    """
+    fs = getattr(location, "fs", None)
+    if fs is not None:
+        fs.invalidate_cache()
+    return location
+
+
+def _uri(found: Any) -> str:
+    """A found file's path or URI as the user wrote it: an object storage path prints its connection in it
+    (``s3://conn@bucket/key``), which ``open_path`` adds back."""
+    text = str(found)
+    conn_id = getattr(found, "conn_id", None)
+    return text.replace(f"://{conn_id}@", "://", 1) if conn_id else text
 
 
 class FileItems:
