@@ -127,7 +127,7 @@ def _open_text(path: str, conn_id: str | None, gzipped: bool) -> Iterator[IO[str
 def iter_file_records(
     path: str, *, file_format: str | None = None, conn_id: str | None = None, field: str
 ) -> Iterator[Item]:
-    """Items from a CSV (with a header row), JSON array or JSON Lines file, streamed."""
+    """Items from a CSV (with a header row), JSON array, JSON Lines or Parquet file, streamed."""
     fmt, gzipped = detect_format(path, file_format)
     if fmt == "parquet":
         return _iter_parquet_file(path, conn_id, field)
