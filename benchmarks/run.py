@@ -107,12 +107,12 @@ def make_input(directory: Path, scenario: Scenario) -> Path:
 
 def make_state(path: Path, url: str, entries: int) -> None:
     """A sync state that manages users 0..entries-1 (as a finished sync would have left it)."""
-    from airflow_provider_wooxy.pipeline.entries import EMAIL
-    from airflow_provider_wooxy.pipeline.state import SyncState
+    from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
+    from airflow_provider_wooxy.pipeline.sync.state import open_state
 
     for leftover in path.parent.glob(path.name + "*"):
         leftover.unlink()
-    state = SyncState(path, EMAIL, url)
+    state = open_state(path, EMAIL, url)
     lines = (f"{_address(i)}\thard" for i in range(entries))
     state.entries = {line: line for line in lines}
     state.begin()

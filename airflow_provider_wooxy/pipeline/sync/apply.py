@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from airflow_provider_wooxy.hooks.wooxy import WooxyHook
-    from airflow_provider_wooxy.pipeline.plan import Plan
     from airflow_provider_wooxy.pipeline.sending import Record
-    from airflow_provider_wooxy.pipeline.state import SyncState
+    from airflow_provider_wooxy.pipeline.sync.plan import Plan
+    from airflow_provider_wooxy.pipeline.sync.state import SyncState
 
 METHODS = {"email": (EMAIL_ADD, EMAIL_REMOVE), "phone": (PHONE_ADD, PHONE_REMOVE)}
 

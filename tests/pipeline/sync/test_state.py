@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from upath import UPath
 
-from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE
-from airflow_provider_wooxy.pipeline.state import StateError, SyncState
+from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE
+from airflow_provider_wooxy.pipeline.sync.state import StateError, SyncState, open_state
 
 URL = "https://api.wooxy.com"
 
@@ -22,7 +22,7 @@ def add(address: str, reject_type: str = "hard") -> bytes:
 
 
 def fresh(location, kind=EMAIL) -> SyncState:
-    return SyncState(location, kind, URL).load()
+    return open_state(location, kind, URL).load()
 
 
 @pytest.fixture(params=["local", "object-storage"])
@@ -150,11 +150,11 @@ class TestSyncState:
 def test_engine_modules_import_without_airflow():
     code = (
         "import sys\n"
-        "import airflow_provider_wooxy.pipeline.entries, airflow_provider_wooxy.pipeline.state\n"
-        "import airflow_provider_wooxy.pipeline.plan, airflow_provider_wooxy.pipeline.intake\n"
+        "import airflow_provider_wooxy.pipeline.sync.entries, airflow_provider_wooxy.pipeline.sync.state\n"
+        "import airflow_provider_wooxy.pipeline.sync.plan, airflow_provider_wooxy.pipeline.intake\n"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'airflow'], 'airflow was imported'\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[3])
     assert done.returncode == 0, done.stderr
 
 

@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.pipeline.intake import FirstSeen
-from airflow_provider_wooxy.pipeline.state import DIGEST_MOD, item_digest
+from airflow_provider_wooxy.pipeline.sync.state import DIGEST_MOD, item_digest
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from airflow_provider_wooxy.pipeline.entries import ListKind
-    from airflow_provider_wooxy.pipeline.state import SyncState
+    from airflow_provider_wooxy.pipeline.sync.entries import ListKind
+    from airflow_provider_wooxy.pipeline.sync.state import SyncState
 
 
 class RemovalGuardError(Exception):

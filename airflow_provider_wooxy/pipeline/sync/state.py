@@ -44,7 +44,7 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from airflow_provider_wooxy.pipeline.entries import ListKind
+    from airflow_provider_wooxy.pipeline.sync.entries import ListKind
 
 FORMAT = "airflow-provider-wooxy/sync-state"
 VERSION = 1
@@ -69,11 +69,11 @@ def item_digest(data: bytes) -> int:
 class SyncState:
     """
     The managed entries of one list, loaded from the snapshot and its journal, and kept up to date as requests
-    are accepted.
+    are accepted. Use :func:`open_state`, which picks the storage strategy for the location:
+    :class:`LocalState` or :class:`ObjectStorageState`.
 
-    :param location: the snapshot's location: a :class:`pathlib.Path` for local files (atomic rename, append-only
-        journal), any other path object for object storage.
-    :param kind: the list (:data:`~airflow_provider_wooxy.pipeline.entries.EMAIL` or ``PHONE``).
+    :param location: the snapshot's location.
+    :param kind: the list (:data:`~airflow_provider_wooxy.pipeline.sync.entries.EMAIL` or ``PHONE``).
     :param base_url: the Wooxy connection's base URL; a state written for another one is refused.
     :param display: how to name the state in messages (the ``state_path`` as the user wrote it).
     :param flush_interval: seconds between journal writes on object storage (local journals flush every request).
@@ -89,8 +89,6 @@ class SyncState:
         flush_interval: float = 5.0,
     ) -> None:
         self.location = location
-        # An object storage path is never local, even where it subclasses pathlib.Path (universal-pathlib < 0.3).
-        self.local = isinstance(location, Path) and not hasattr(location, "fs")
         self.kind = kind
         self.base_url = base_url
         self.display = display or str(location)
@@ -98,6 +96,8 @@ class SyncState:
         self.entries: dict[str, str] = {}
         """identity -> state line, for every managed entry."""
         self.exists = False
+        self.snapshot_entries = 0
+        """Entries in the snapshot, before its journal."""
         self.generation: str | None = None
         self.last_plan_id: str | None = None
         self.snapshot_digest = 0
@@ -105,10 +105,33 @@ class SyncState:
         self.journal_remove_digest = 0
         self.journal_ops = 0
         self._lock = threading.Lock()
-        self._journal: IO[bytes] | None = None
-        self._pending: list[bytes] = []
-        self._part = 0
-        self._last_flush = 0.0
+
+    @property
+    def managed(self) -> int:
+        """How many entries are managed now (snapshot, journal and the requests recorded since loading)."""
+        return len(self.entries)
+
+    # -- the storage strategy (one subclass each) ------------------------------------------------------------
+
+    def _journal_parts(self, generation: str | None = None) -> list[Any]:
+        """The journal's files or objects of ``generation`` (any generation when None), in replay order."""
+        raise NotImplementedError
+
+    def _journal_lines(self, part: Any, data: bytes) -> tuple[list[bytes], int] | None:
+        """The complete journal lines of one part and the file line number of the first; None if stale."""
+        raise NotImplementedError
+
+    def _append(self, lines: list[bytes]) -> None:
+        """Put accepted requests into the journal (called under the lock)."""
+        raise NotImplementedError
+
+    def _close_journal(self) -> None:
+        """Put what is pending into the journal and release it (called under the lock)."""
+        raise NotImplementedError
+
+    def _put_snapshot(self, header: dict[str, Any], entries: list[str]) -> int:
+        """Replace the snapshot whole; return its digest."""
+        raise NotImplementedError
 
     # -- loading ---------------------------------------------------------------------------------------------
 
@@ -145,6 +168,7 @@ class SyncState:
                 f"({len(entries)} distinct). {_NEVER_EMPTY}"
             )
         self.snapshot_digest = digest % DIGEST_MOD
+        self.snapshot_entries = count
         self._replay()
         return self
 
@@ -183,43 +207,15 @@ class SyncState:
 
     # -- the journal -----------------------------------------------------------------------------------------
 
-    @property
-    def _journal_path(self) -> Any:
-        return self.location.parent / f"{self.location.name}.journal"
-
-    def _part_prefix(self, generation: str | None = None) -> str:
-        return f"{self.location.name}.journal.{generation or ''}"
-
-    def _journal_parts(self, generation: str | None = None) -> list[Any]:
-        if self.local:
-            path = self._journal_path
-            return [path] if path.exists() else []
-        prefix = self._part_prefix(generation)
-        try:
-            siblings = list(self.location.parent.iterdir())
-        except (FileNotFoundError, NotADirectoryError):  # no such "directory" (prefix) yet
-            return []
-        return sorted((p for p in siblings if p.name.startswith(prefix)), key=_part_number)
-
     def _replay(self) -> None:
         for part in self._journal_parts(self.generation):
-            self._part = max(self._part, _part_number(part))  # a retry's parts continue the sequence
             with part.open("rb") as handle:
                 data = handle.read()
-            lines = data.split(b"\n")
-            # The last piece has no newline: empty after a complete write, a partial line after a kill mid-write.
-            lines.pop()
-            if self.local:
-                if not lines:
-                    continue
-                try:
-                    generation = json.loads(lines[0]).get("generation")
-                except (ValueError, AttributeError):
-                    generation = None
-                if generation != self.generation:
-                    continue  # written for an older snapshot, which the current one already includes
-                lines = lines[1:]
-            for number, line in enumerate(lines, start=2 if self.local else 1):  # file lines, the header is line 1
+            found = self._journal_lines(part, data)
+            if found is None:
+                continue
+            lines, first = found
+            for number, line in enumerate(lines, start=first):
                 self._apply_journal_line(line, part, number)
 
     def _apply_journal_line(self, line: bytes, part: Any, number: int) -> None:
@@ -255,15 +251,7 @@ class SyncState:
         lines = [sign + payload + b"\n" for payload in payloads]
         line_of, identity = self.kind.line_of_payload, self.kind.identity
         with self._lock:
-            if self.local:
-                if self._journal is None:
-                    self._journal = self._open_local_journal()
-                self._journal.write(b"".join(lines))
-                self._journal.flush()  # in the OS's hands now: a killed process cannot lose it
-            else:
-                self._pending.extend(lines)
-                if time.monotonic() - self._last_flush >= self.flush_interval:
-                    self._flush_part()
+            self._append(lines)
             for line in lines:
                 entry = line_of(line[1:-1])
                 ident = identity(entry)
@@ -272,44 +260,18 @@ class SyncState:
                 else:
                     self.entries.pop(ident, None)
 
-    def _open_local_journal(self) -> IO[bytes]:
-        path = self._journal_path
-        current = False
-        if path.exists():
-            with path.open("rb") as handle, contextlib.suppress(ValueError, AttributeError):
-                current = json.loads(handle.readline()).get("generation") == self.generation
-        if not current:
-            path.write_bytes(json.dumps({"generation": self.generation}).encode() + b"\n")
-        _drop_partial_line(path)  # a kill mid-write left half a record, which replay ignored: cut it off
-        return path.open("ab")
-
-    def _flush_part(self) -> None:
-        if not self._pending:
-            return
-        self._part += 1
-        # Replay order is the sequence number, which a retry continues from the parts it loaded.
-        name = f"{self._part_prefix(self.generation)}.{self._part:08d}.{uuid.uuid4().hex[:8]}"
-        with (self.location.parent / name).open("wb") as handle:
-            handle.write(b"".join(self._pending))
-        self._pending.clear()
-        self._last_flush = time.monotonic()
-
     def close(self) -> None:
         """After a failure (or before a commit): put what is pending into the journal."""
         with self._lock:
-            if self._journal is not None:
-                self._journal.close()
-                self._journal = None
-            if not self.local:
-                self._flush_part()
+            self._close_journal()
 
     def commit(self, plan_id: str | None) -> None:
         """After a complete run: a new snapshot with every entry as it is now, and the journal deleted."""
         self.close()
-        old = self._journal_parts(self.generation) if not self.local else []
+        old = self._journal_parts(self.generation)
         self.last_plan_id = plan_id
         self._write_snapshot(self.entries.values())
-        for part in [*old, *(self._journal_parts() if self.local else [])]:
+        for part in old:
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
         self.journal_ops = 0
@@ -330,23 +292,143 @@ class SyncState:
             "last_plan_id": self.last_plan_id,
             "updated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
-        digest = 0
-        if self.local:
-            path: Path = self.location
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            with temporary.open("wb") as handle:
-                digest = _write_lines(handle, header, entries)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-            _fsync_directory(path.parent)
-        else:
-            with contextlib.suppress(Exception):  # object stores have no directories to create
-                self.location.parent.mkdir(parents=True, exist_ok=True)
-            with self.location.open("wb") as handle:
-                digest = _write_lines(handle, header, entries)
-        self.snapshot_digest = digest
+        self.snapshot_digest = self._put_snapshot(header, entries)
+
+
+class LocalState(SyncState):
+    """
+    A state in a local file: the snapshot is replaced by an atomic rename, the journal is one append-only file
+    ``<state>.journal`` (a generation header line, then one line per accepted request, flushed at once).
+    """
+
+    def __init__(self, location: Path, kind: ListKind, base_url: str, **kwargs: Any) -> None:
+        super().__init__(location, kind, base_url, **kwargs)
+        self._journal: IO[bytes] | None = None
+
+    @property
+    def _journal_path(self) -> Path:
+        path: Path = self.location.parent / f"{self.location.name}.journal"
+        return path
+
+    def _journal_parts(self, generation: str | None = None) -> list[Any]:
+        # One file for every generation: its header says which one, and a stale one is overwritten.
+        path = self._journal_path
+        return [path] if path.exists() else []
+
+    def _journal_lines(self, part: Any, data: bytes) -> tuple[list[bytes], int] | None:
+        lines = data.split(b"\n")
+        # The last piece has no newline: empty after a complete write, a partial line after a kill mid-write.
+        lines.pop()
+        if not lines:
+            return None
+        try:
+            generation = json.loads(lines[0]).get("generation")
+        except (ValueError, AttributeError):
+            generation = None
+        if generation != self.generation:
+            return None  # written for an older snapshot, which the current one already includes
+        return lines[1:], 2  # file lines: the header is line 1
+
+    def _append(self, lines: list[bytes]) -> None:
+        if self._journal is None:
+            self._journal = self._open_journal()
+        self._journal.write(b"".join(lines))
+        self._journal.flush()  # in the OS's hands now: a killed process cannot lose it
+
+    def _open_journal(self) -> IO[bytes]:
+        path = self._journal_path
+        current = False
+        if path.exists():
+            with path.open("rb") as handle, contextlib.suppress(ValueError, AttributeError):
+                current = json.loads(handle.readline()).get("generation") == self.generation
+        if not current:
+            path.write_bytes(json.dumps({"generation": self.generation}).encode() + b"\n")
+        _drop_partial_line(path)  # a kill mid-write left half a record, which replay ignored: cut it off
+        return path.open("ab")
+
+    def _close_journal(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    def _put_snapshot(self, header: dict[str, Any], entries: list[str]) -> int:
+        path: Path = self.location
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
+            digest = _write_lines(handle, header, entries)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        _fsync_directory(path.parent)
+        return digest
+
+
+class ObjectStorageState(SyncState):
+    """
+    A state on object storage (``s3://`` ...), which has no rename and no append: the snapshot is one object
+    (a PUT replaces it atomically), the journal a series of objects ``<state>.journal.<generation>.<sequence>``,
+    one per flush (every ``flush_interval`` seconds while sending, and when a run stops or fails).
+    """
+
+    def __init__(self, location: Any, kind: ListKind, base_url: str, **kwargs: Any) -> None:
+        super().__init__(location, kind, base_url, **kwargs)
+        self._pending: list[bytes] = []
+        self._part = 0
+        self._last_flush = 0.0
+
+    def _part_prefix(self, generation: str | None = None) -> str:
+        return f"{self.location.name}.journal.{generation or ''}"
+
+    def _journal_parts(self, generation: str | None = None) -> list[Any]:
+        prefix = self._part_prefix(generation)
+        try:
+            siblings = list(self.location.parent.iterdir())
+        except (FileNotFoundError, NotADirectoryError):  # no such "directory" (prefix) yet
+            return []
+        return sorted((p for p in siblings if p.name.startswith(prefix)), key=_part_number)
+
+    def _journal_lines(self, part: Any, data: bytes) -> tuple[list[bytes], int] | None:
+        self._part = max(self._part, _part_number(part))  # a retry's parts continue the sequence
+        lines = data.split(b"\n")
+        lines.pop()  # a part is written whole: the last piece is empty
+        return lines, 1
+
+    def _append(self, lines: list[bytes]) -> None:
+        self._pending.extend(lines)
+        if time.monotonic() - self._last_flush >= self.flush_interval:
+            self._flush_part()
+
+    def _flush_part(self) -> None:
+        if not self._pending:
+            return
+        self._part += 1
+        # Replay order is the sequence number, which a retry continues from the parts it loaded.
+        name = f"{self._part_prefix(self.generation)}.{self._part:08d}.{uuid.uuid4().hex[:8]}"
+        with (self.location.parent / name).open("wb") as handle:
+            handle.write(b"".join(self._pending))
+        self._pending.clear()
+        self._last_flush = time.monotonic()
+
+    def _close_journal(self) -> None:
+        self._flush_part()
+
+    def _put_snapshot(self, header: dict[str, Any], entries: list[str]) -> int:
+        with contextlib.suppress(Exception):  # object stores have no directories to create
+            self.location.parent.mkdir(parents=True, exist_ok=True)
+        with self.location.open("wb") as handle:
+            return _write_lines(handle, header, entries)
+
+
+def open_state(location: Any, kind: ListKind, base_url: str, **kwargs: Any) -> SyncState:
+    """
+    The state at ``location``, not loaded yet: a :class:`LocalState` for a :class:`pathlib.Path`, an
+    :class:`ObjectStorageState` for any other path object. Takes :class:`SyncState`'s keyword arguments.
+    """
+    # An object storage path is never local, even where it subclasses pathlib.Path (universal-pathlib < 0.3).
+    if isinstance(location, Path) and not hasattr(location, "fs"):
+        return LocalState(location, kind, base_url, **kwargs)
+    return ObjectStorageState(location, kind, base_url, **kwargs)
 
 
 def _write_lines(handle: IO[bytes], header: dict[str, Any], entries: list[str]) -> int:
