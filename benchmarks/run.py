@@ -112,10 +112,11 @@ def make_state(path: Path, url: str, entries: int) -> None:
 
     for leftover in path.parent.glob(path.name + "*"):
         leftover.unlink()
-    state = open_state(path, EMAIL, url)
-    lines = (f"{_address(i)}\thard" for i in range(entries))
-    state.entries = {line: line for line in lines}
+    state = open_state(path, EMAIL, url).load()
     state.begin()
+    state.record(b"+", (b'{"email":"%b","rejectType":"hard"}' % _address(i).encode() for i in range(entries)))
+    state.commit(None)
+    state.release()
 
 
 class SandboxProcess:

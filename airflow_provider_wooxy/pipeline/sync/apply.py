@@ -84,7 +84,7 @@ class PlanApplier:
                 result = sender.run(_batches(plan.adds(), self.batch_size))
                 report.added, report.refused_adds = result.sent, result.refused
                 report.requests += result.requests
-            if plan.removals:
+            if plan.to_remove:
                 sender = self._sender_for(remove_method, encode_single, b"-", plan.to_remove)
                 result = sender.run(_batches(enumerate(plan.remove_payloads(), start=1), 1))
                 report.removed, report.refused_removes = result.sent, result.refused

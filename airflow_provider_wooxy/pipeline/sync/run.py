@@ -93,33 +93,36 @@ class SyncRun:
         """
         s, state = self.settings, self.state
         clock = time.monotonic()
-        state.load()
-        self.log.info(
-            "State %s: %d managed entries%s.",
-            state.display,
-            state.snapshot_entries,
-            f", {state.journal_ops} requests recorded by an unfinished run" if state.journal_ops else "",
-        )
-        tally = Tally()
-        # Addresses named by invalid rows: their managed entries are kept, not removed.
-        held: set[str] = set()
-        loose_address, region = state.kind.loose_address, s.default_region
-
-        def hold(value: object) -> None:
-            address = loose_address(value, region)
-            if address is not None:
-                held.add(address)
-
-        records = validated(items, builder, tally, rejects, s.field, dedupe=False, on_invalid=hold)
-        plan = make_plan(records, state, held_addresses=held)  # dedupes by entry, against the state
         try:
-            tally.valid -= plan.duplicates
-            tally.duplicates += plan.duplicates
-            validation_seconds = time.monotonic() - clock
-            self._check(tally, rejects)
-            summary = self.decide(plan, tally, rejects)
+            state.load()
+            self.log.info(
+                "State %s: %d managed entries%s.",
+                state.display,
+                state.snapshot_entries,
+                f", {state.journal_ops} requests recorded by an unfinished run" if state.journal_ops else "",
+            )
+            tally = Tally()
+            # Addresses named by invalid rows: their managed entries are kept, not removed.
+            held: set[str] = set()
+            loose_address, region = state.kind.loose_address, s.default_region
+
+            def hold(value: object) -> None:
+                address = loose_address(value, region)
+                if address is not None:
+                    held.add(address)
+
+            records = validated(items, builder, tally, rejects, s.field, dedupe=False, on_invalid=hold)
+            plan = make_plan(records, state, held_addresses=held)  # dedupes by entry, against the state
+            try:
+                tally.valid -= plan.duplicates
+                tally.duplicates += plan.duplicates
+                validation_seconds = time.monotonic() - clock
+                self._check(tally, rejects)
+                summary = self.decide(plan, tally, rejects)
+            finally:
+                plan.close()
         finally:
-            plan.close()
+            state.release()  # the partitions on disk
         summary["validation_seconds"] = round(validation_seconds, 3)
         return summary
 

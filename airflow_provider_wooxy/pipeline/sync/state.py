@@ -35,6 +35,8 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -42,13 +44,17 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
 
 FORMAT = "airflow-provider-wooxy/sync-state"
 VERSION = 1
 DIGEST_MOD = 1 << 256
+PARTITION_SIZE = 50_000
+"""Managed entries per partition on disk: the most a sync holds in memory at once (a few MB)."""
+MAX_PARTITIONS = 128
+"""Partition files open at once at most (each partition then holds more than ``PARTITION_SIZE``)."""
 
 
 _NEVER_EMPTY = (
@@ -93,11 +99,11 @@ class SyncState:
         self.base_url = base_url
         self.display = display or str(location)
         self.flush_interval = flush_interval
-        self.entries: dict[str, str] = {}
-        """identity -> state line, for every managed entry."""
         self.exists = False
         self.snapshot_entries = 0
         """Entries in the snapshot, before its journal."""
+        self.managed = 0
+        """Managed entries now: exact once a plan was made (:meth:`partition`) or a snapshot written."""
         self.generation: str | None = None
         self.last_plan_id: str | None = None
         self.snapshot_digest = 0
@@ -105,11 +111,21 @@ class SyncState:
         self.journal_remove_digest = 0
         self.journal_ops = 0
         self._lock = threading.Lock()
+        self.partitions = 1
+        """How many partitions the entries are spread over on disk (about ``PARTITION_SIZE`` entries each)."""
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._spill: dict[int, IO[bytes]] = {}
 
     @property
-    def managed(self) -> int:
-        """How many entries are managed now (snapshot, journal and the requests recorded since loading)."""
-        return len(self.entries)
+    def entries(self) -> dict[str, str]:
+        """
+        identity -> state line of every managed entry, all in memory: for tests and small states. The engine
+        reads the entries one :meth:`partition` at a time instead.
+        """
+        merged: dict[str, str] = {}
+        for index in range(self.partitions):
+            merged.update(self.partition(index))
+        return merged
 
     # -- the storage strategy (one subclass each) ------------------------------------------------------------
 
@@ -117,8 +133,8 @@ class SyncState:
         """The journal's files or objects of ``generation`` (any generation when None), in replay order."""
         raise NotImplementedError
 
-    def _journal_lines(self, part: Any, data: bytes) -> tuple[list[bytes], int] | None:
-        """The complete journal lines of one part and the file line number of the first; None if stale."""
+    def _journal_lines(self, part: Any, lines: Iterator[bytes]) -> tuple[Iterator[bytes], int] | None:
+        """The journal lines of one part and the file line number of the first; None if the part is stale."""
         raise NotImplementedError
 
     def _append(self, lines: list[bytes]) -> None:
@@ -129,8 +145,8 @@ class SyncState:
         """Put what is pending into the journal and release it (called under the lock)."""
         raise NotImplementedError
 
-    def _put_snapshot(self, header: dict[str, Any], entries: list[str]) -> int:
-        """Replace the snapshot whole; return its digest."""
+    def _put_snapshot(self, header: dict[str, Any], body: IO[bytes]) -> None:
+        """Replace the snapshot whole: the header line, then ``body`` (the entry lines)."""
         raise NotImplementedError
 
     # -- loading ---------------------------------------------------------------------------------------------
@@ -148,29 +164,91 @@ class SyncState:
         self.exists = True
         with self.location.open("rb") as handle:
             header = self._read_header(handle.readline())
+            self._open_scratch(header["entries"])
             count = 0
-            entries = self.entries
             identity, check = self.kind.identity, self.kind.check_line
+            spill, parts = self._spill, self.partitions
             digest = 0
             # readline, not iteration: Airflow 3.0's object storage file wrapper is not iterable.
             for count, raw in enumerate(iter(handle.readline, b""), start=1):
-                line = raw.rstrip(b"\n").decode("utf-8", "replace")
+                line = raw[:-1].decode("utf-8", "replace")
                 if not raw.endswith(b"\n") or not check(line):
                     raise StateError(
                         f"{self.display} is corrupt: line {count + 1} is not {self._an_entry()}. {_NEVER_EMPTY}"
                     )
-                ident = identity(line)
-                entries[ident if ident != line else line] = line
+                spill[hash(identity(line)) % parts].write(b"=" + raw)
                 digest += item_digest(raw)
-        if count != header["entries"] or len(entries) != count:
+        if count != header["entries"]:
             raise StateError(
-                f"{self.display} is corrupt: its header says {header['entries']} entries but it holds {count} "
-                f"({len(entries)} distinct). {_NEVER_EMPTY}"
+                f"{self.display} is corrupt: its header says {header['entries']} entries but it holds {count}. "
+                f"{_NEVER_EMPTY}"
             )
         self.snapshot_digest = digest % DIGEST_MOD
-        self.snapshot_entries = count
+        self.snapshot_entries = self.managed = count
         self._replay()
+        self._close_spill()
         return self
+
+    # -- the entries, in partitions on disk ------------------------------------------------------------------
+
+    def _open_scratch(self, entries: int) -> None:
+        self.partitions = max(1, min(MAX_PARTITIONS, -(-entries // PARTITION_SIZE)))
+        self._scratch = tempfile.TemporaryDirectory(prefix="wooxy-state-")  # removed by release(), or at exit
+        self._spill = {index: self._partition_path(index).open("ab") for index in range(self.partitions)}
+
+    def _partition_path(self, index: int) -> Path:
+        if self._scratch is None:  # a first run: nothing on disk yet
+            self._scratch = tempfile.TemporaryDirectory(prefix="wooxy-state-")
+        return Path(self._scratch.name) / f"entries.{index}"
+
+    def _spilled(self, sign: bytes, line: str) -> None:
+        """Add one journal record (``+`` or ``-`` and the state line) to its partition."""
+        index = hash(self.kind.identity(line)) % self.partitions
+        handle = self._spill.get(index)
+        if handle is None:
+            handle = self._spill[index] = self._partition_path(index).open("ab")
+        handle.write(sign + line.encode() + b"\n")
+
+    def _close_spill(self) -> None:
+        for handle in self._spill.values():
+            handle.close()
+        self._spill.clear()
+
+    def partition(self, index: int) -> dict[str, str]:
+        """
+        identity -> state line of the managed entries whose identity hashes to partition ``index`` (of
+        :attr:`partitions`): the snapshot's, with the journal and the requests recorded since loading replayed.
+        """
+        path = self._partition_path(index)
+        handle = self._spill.get(index)
+        if handle is not None:
+            handle.flush()
+        entries: dict[str, str] = {}
+        if not path.exists():
+            return entries
+        identity = self.kind.identity
+        with path.open("rb") as lines:
+            for raw in lines:
+                sign, line = raw[:1], raw[1:-1].decode()
+                ident = identity(line)
+                if sign == b"=" and ident in entries:
+                    raise StateError(
+                        f"{self.display} is corrupt: it holds an entry twice (its header counts "
+                        f"{self.snapshot_entries} entries, fewer are distinct). {_NEVER_EMPTY}"
+                    )
+                if sign != b"-":
+                    entries[ident] = line
+                else:
+                    entries.pop(ident, None)
+        return entries
+
+    def release(self) -> None:
+        """Remove the partitions from disk (the state cannot be read after this)."""
+        with self._lock:
+            self._close_spill()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def _an_entry(self) -> str:
         return "an email entry (address, tab, reject type)" if self.kind.name == "email" else "an E.164 number"
@@ -210,13 +288,13 @@ class SyncState:
     def _replay(self) -> None:
         for part in self._journal_parts(self.generation):
             with part.open("rb") as handle:
-                data = handle.read()
-            found = self._journal_lines(part, data)
-            if found is None:
-                continue
-            lines, first = found
-            for number, line in enumerate(lines, start=first):
-                self._apply_journal_line(line, part, number)
+                found = self._journal_lines(part, iter(handle.readline, b""))
+                if found is None:
+                    continue
+                lines, first = found
+                for number, raw in enumerate(lines, start=first):
+                    if raw.endswith(b"\n"):  # the last line, without one, was cut by a kill mid-write
+                        self._apply_journal_line(raw[:-1], part, number)
 
     def _apply_journal_line(self, line: bytes, part: Any, number: int) -> None:
         sign, payload = line[:1], line[1:]
@@ -229,12 +307,10 @@ class SyncState:
                 f"the journal {part} of {self.display} is corrupt at line {number}: restore it, or delete it and "
                 "run again (requests it recorded are re-sent or forgotten)."
             )
-        ident = self.kind.identity(entry)
+        self._spilled(sign, entry)
         if sign == b"+":
-            self.entries[ident if ident != entry else entry] = entry
             self.journal_add_digest = (self.journal_add_digest + item_digest(payload)) % DIGEST_MOD
         else:
-            self.entries.pop(ident, None)
             self.journal_remove_digest = (self.journal_remove_digest + item_digest(payload)) % DIGEST_MOD
         self.journal_ops += 1
 
@@ -243,22 +319,17 @@ class SyncState:
     def begin(self) -> None:
         """Before the first request: make sure a snapshot exists for the journal to refer to."""
         if not self.exists:
-            self._write_snapshot(self.entries.values())
+            self._write_snapshot(iter(()))
             self.exists = True
 
     def record(self, sign: bytes, payloads: Iterable[bytes]) -> None:
         """Record requests Wooxy accepted (``b"+"`` adds, ``b"-"`` removes); thread-safe."""
         lines = [sign + payload + b"\n" for payload in payloads]
-        line_of, identity = self.kind.line_of_payload, self.kind.identity
+        line_of = self.kind.line_of_payload
         with self._lock:
             self._append(lines)
             for line in lines:
-                entry = line_of(line[1:-1])
-                ident = identity(entry)
-                if sign == b"+":
-                    self.entries[ident if ident != entry else entry] = entry
-                else:
-                    self.entries.pop(ident, None)
+                self._spilled(sign, line_of(line[1:-1]))
 
     def close(self) -> None:
         """After a failure (or before a commit): put what is pending into the journal."""
@@ -270,7 +341,7 @@ class SyncState:
         self.close()
         old = self._journal_parts(self.generation)
         self.last_plan_id = plan_id
-        self._write_snapshot(self.entries.values())
+        self._write_snapshot(line for index in range(self.partitions) for line in self.partition(index).values())
         for part in old:
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
@@ -279,20 +350,27 @@ class SyncState:
 
     # -- the snapshot ----------------------------------------------------------------------------------------
 
-    def _write_snapshot(self, lines: Iterable[str]) -> None:
-        entries = list(lines)
+    def _write_snapshot(self, lines: Iterator[str]) -> None:
+        # The header (with the count) comes first: the entries are counted into a scratch file, then copied.
+        with tempfile.TemporaryFile(prefix="wooxy-snapshot-") as body:
+            count, digest = _write_lines(body, lines)
+            body.seek(0)
+            self._put_snapshot(self._header(count), body)
+        self.snapshot_digest = digest
+        self.snapshot_entries = self.managed = count
+
+    def _header(self, count: int) -> dict[str, Any]:
         self.generation = uuid.uuid4().hex
-        header = {
+        return {
             "format": FORMAT,
             "version": VERSION,
             "list": self.kind.name,
             "base_url": self.base_url,
             "generation": self.generation,
-            "entries": len(entries),
+            "entries": count,
             "last_plan_id": self.last_plan_id,
             "updated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
-        self.snapshot_digest = self._put_snapshot(header, entries)
 
 
 class LocalState(SyncState):
@@ -315,19 +393,17 @@ class LocalState(SyncState):
         path = self._journal_path
         return [path] if path.exists() else []
 
-    def _journal_lines(self, part: Any, data: bytes) -> tuple[list[bytes], int] | None:
-        lines = data.split(b"\n")
-        # The last piece has no newline: empty after a complete write, a partial line after a kill mid-write.
-        lines.pop()
-        if not lines:
+    def _journal_lines(self, part: Any, lines: Iterator[bytes]) -> tuple[Iterator[bytes], int] | None:
+        first = next(lines, b"")
+        if not first.endswith(b"\n"):
             return None
         try:
-            generation = json.loads(lines[0]).get("generation")
+            generation = json.loads(first).get("generation")
         except (ValueError, AttributeError):
             generation = None
         if generation != self.generation:
             return None  # written for an older snapshot, which the current one already includes
-        return lines[1:], 2  # file lines: the header is line 1
+        return lines, 2  # file lines: the header is line 1
 
     def _append(self, lines: list[bytes]) -> None:
         if self._journal is None:
@@ -351,17 +427,17 @@ class LocalState(SyncState):
             self._journal.close()
             self._journal = None
 
-    def _put_snapshot(self, header: dict[str, Any], entries: list[str]) -> int:
+    def _put_snapshot(self, header: dict[str, Any], body: IO[bytes]) -> None:
         path: Path = self.location
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with temporary.open("wb") as handle:
-            digest = _write_lines(handle, header, entries)
+            handle.write(json.dumps(header).encode() + b"\n")
+            shutil.copyfileobj(body, handle, 1 << 20)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
         _fsync_directory(path.parent)
-        return digest
 
 
 class ObjectStorageState(SyncState):
@@ -388,10 +464,8 @@ class ObjectStorageState(SyncState):
             return []
         return sorted((p for p in siblings if p.name.startswith(prefix)), key=_part_number)
 
-    def _journal_lines(self, part: Any, data: bytes) -> tuple[list[bytes], int] | None:
+    def _journal_lines(self, part: Any, lines: Iterator[bytes]) -> tuple[Iterator[bytes], int] | None:
         self._part = max(self._part, _part_number(part))  # a retry's parts continue the sequence
-        lines = data.split(b"\n")
-        lines.pop()  # a part is written whole: the last piece is empty
         return lines, 1
 
     def _append(self, lines: list[bytes]) -> None:
@@ -413,11 +487,12 @@ class ObjectStorageState(SyncState):
     def _close_journal(self) -> None:
         self._flush_part()
 
-    def _put_snapshot(self, header: dict[str, Any], entries: list[str]) -> int:
+    def _put_snapshot(self, header: dict[str, Any], body: IO[bytes]) -> None:
         with contextlib.suppress(Exception):  # object stores have no directories to create
             self.location.parent.mkdir(parents=True, exist_ok=True)
         with self.location.open("wb") as handle:
-            return _write_lines(handle, header, entries)
+            handle.write(json.dumps(header).encode() + b"\n")
+            shutil.copyfileobj(body, handle, 1 << 20)
 
 
 def open_state(location: Any, kind: ListKind, base_url: str, **kwargs: Any) -> SyncState:
@@ -431,19 +506,21 @@ def open_state(location: Any, kind: ListKind, base_url: str, **kwargs: Any) -> S
     return ObjectStorageState(location, kind, base_url, **kwargs)
 
 
-def _write_lines(handle: IO[bytes], header: dict[str, Any], entries: list[str]) -> int:
-    handle.write(json.dumps(header).encode() + b"\n")
-    digest = 0
+def _write_lines(handle: IO[bytes], entries: Iterator[str]) -> tuple[int, int]:
+    """Write the entry lines; return their count and digest."""
+    digest = count = 0
     chunk: list[bytes] = []
     for entry in entries:
         raw = entry.encode() + b"\n"
         digest += item_digest(raw)
         chunk.append(raw)
         if len(chunk) >= 10_000:
+            count += len(chunk)
             handle.write(b"".join(chunk))
             chunk.clear()
+    count += len(chunk)
     handle.write(b"".join(chunk))
-    return digest % DIGEST_MOD
+    return count, digest % DIGEST_MOD
 
 
 def _part_number(part: Any) -> int:
