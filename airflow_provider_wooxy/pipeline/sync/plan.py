@@ -195,11 +195,23 @@ def make_plan(
 def _spread(records: Iterable[tuple[int, str, str]], kind: ListKind, parts: int, plan: Plan) -> None:
     """Write each record into its partition: ``row<TAB>JSON record<TAB>identity`` (an identity may hold a tab)."""
     identity_of_key = kind.identity_of_key
-    with contextlib.ExitStack() as stack:
-        files = [stack.enter_context(plan._file(f"input.{index}").open("wb")) for index in range(parts)]
-        for row, key, payload in records:
-            ident = identity_of_key(key)
-            files[hash(ident) % parts].write(b"%d\t%b\t%b\n" % (row, payload.encode(), ident.encode()))
+    chunks: list[list[str]] = [[] for _ in range(parts)]
+    room = _CHUNK
+    for row, key, payload in records:
+        ident = identity_of_key(key)
+        chunks[hash(ident) % parts].append(f"{row}\t{payload}\t{ident}\n")
+        room -= 1
+        if not room:
+            _write_chunks(plan, chunks)
+            room = _CHUNK
+    _write_chunks(plan, chunks)
+
+
+def _write_chunks(plan: Plan, chunks: list[list[str]]) -> None:
+    for index, chunk in enumerate(chunks):
+        with plan._file(f"input.{index}").open("a", encoding="utf-8", newline="") as handle:
+            handle.write("".join(chunk))
+        chunk.clear()
 
 
 def _diff_partition(plan: Plan, index: int, entries: dict[str, str | None], memory_digests: int | None) -> int:
@@ -210,18 +222,20 @@ def _diff_partition(plan: Plan, index: int, entries: dict[str, str | None], memo
     source = plan._file(f"input.{index}")
 
     def new_entries() -> Iterator[tuple[int, str, str]]:
-        with source.open("rb") as lines:
+        unchanged = 0  # a local counter: this loop runs once per input record
+        get = entries.get
+        with source.open(encoding="utf-8", newline="\n") as lines:
             for line in lines:
-                row, payload, ident_bytes = line[:-1].split(b"\t", 2)
-                ident = ident_bytes.decode()
-                found = entries.get(ident, _ABSENT)
-                if found is _ABSENT:
-                    yield int(row), ident, payload.decode()
-                elif found is None:
+                row, payload, ident = line[:-1].split("\t", 2)
+                found = get(ident, _ABSENT)
+                if found is None:
                     plan.duplicates += 1
+                elif found is _ABSENT:
+                    yield int(row), ident, payload
                 else:
                     entries[ident] = None
-                    plan.unchanged += 1
+                    unchanged += 1
+        plan.unchanged += unchanged
 
     # The adds are deduplicated like any input (flat memory).
     first = FirstSeen(memory_digests)
@@ -239,6 +253,8 @@ def _diff_partition(plan: Plan, index: int, entries: dict[str, str | None], memo
 
 
 _ABSENT: Any = object()
+_CHUNK = 100_000
+"""Input records read between writes to the partitions."""
 
 
 def plan_id(state: SyncState, add_digest: int, remove_digest: int) -> str:
