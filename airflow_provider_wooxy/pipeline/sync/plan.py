@@ -34,7 +34,7 @@ from airflow_provider_wooxy.pipeline.intake import FirstSeen
 from airflow_provider_wooxy.pipeline.sync.state import DIGEST_MOD, item_digest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
@@ -197,20 +197,24 @@ def _spread(records: Iterable[tuple[int, str, str]], kind: ListKind, parts: int,
     identity_of_key = kind.identity_of_key
     chunks: list[list[str]] = [[] for _ in range(parts)]
     room = _CHUNK
-    for row, key, payload in records:
-        ident = identity_of_key(key)
-        chunks[hash(ident) % parts].append(f"{row}\t{payload}\t{ident}\n")
-        room -= 1
-        if not room:
-            _write_chunks(plan, chunks)
-            room = _CHUNK
-    _write_chunks(plan, chunks)
+    with contextlib.ExitStack() as stack:
+        files = [
+            stack.enter_context(plan._file(f"input.{index}").open("w", encoding="utf-8", newline=""))
+            for index in range(parts)
+        ]
+        for row, key, payload in records:
+            ident = identity_of_key(key)
+            chunks[hash(ident) % parts].append(f"{row}\t{payload}\t{ident}\n")
+            room -= 1
+            if not room:
+                _write_chunks(files, chunks)
+                room = _CHUNK
+        _write_chunks(files, chunks)
 
 
-def _write_chunks(plan: Plan, chunks: list[list[str]]) -> None:
-    for index, chunk in enumerate(chunks):
-        with plan._file(f"input.{index}").open("a", encoding="utf-8", newline="") as handle:
-            handle.write("".join(chunk))
+def _write_chunks(files: Sequence[IO[str]], chunks: list[list[str]]) -> None:
+    for handle, chunk in zip(files, chunks, strict=True):
+        handle.write("".join(chunk))
         chunk.clear()
 
 
@@ -253,8 +257,8 @@ def _diff_partition(plan: Plan, index: int, entries: dict[str, str | None], memo
 
 
 _ABSENT: Any = object()
-_CHUNK = 100_000
-"""Input records read between writes to the partitions."""
+_CHUNK = 20_000
+"""Input records held between writes to the partitions."""
 
 
 def plan_id(state: SyncState, add_digest: int, remove_digest: int) -> str:

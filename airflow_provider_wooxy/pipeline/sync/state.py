@@ -20,6 +20,13 @@ replaces an object atomically), and the journal is a series of small objects
 or fails). A worker killed outright there can lose the last few seconds of journal: the retry then re-sends those
 requests, which Wooxy ignores (adds and removes are idempotent), so the state still converges.
 
+Each strategy is a class: :class:`LocalState` and :class:`ObjectStorageState`; :func:`open_state` picks one.
+
+While a run holds a state, its entries are not in memory: loading spreads the snapshot's lines, and the journal's
+records, over hash partitions of about ``PARTITION_SIZE`` entries in a temporary directory (the snapshot's size
+again on local disk). :meth:`SyncState.partition` reads one back, the plan spreads the input over the same
+partitions, and a commit writes the new snapshot from them, so a sync's memory is flat in the state's size.
+
 A file that is not a state, is damaged, or was written for another list or another connection's base URL raises
 :class:`StateError`: it is never taken for an empty state (which would make every entry look new and, worse, make
 the provider forget what it may remove).
@@ -58,8 +65,8 @@ PARTITION_SIZE = 50_000
 """Managed entries per partition on disk: the most a sync holds in memory at once (a few MB)."""
 MAX_PARTITIONS = 128
 """Partition files open at once at most (each partition then holds more than ``PARTITION_SIZE``)."""
-_BLOCK = 4 << 20
-"""Bytes of the snapshot read at once."""
+_BLOCK = 1 << 20
+"""Bytes of the snapshot read at once (its lines, in several forms, take about ten times that in memory)."""
 _BLAKE2B = functools.partial(hashlib.blake2b, digest_size=32)
 _DIGEST = operator.methodcaller("digest")
 _FROM_BYTES = functools.partial(int.from_bytes, byteorder="big")
@@ -202,7 +209,7 @@ class SyncState:
     def _spread_snapshot(self, handle: IO[bytes]) -> tuple[int, int]:
         """
         Check, digest and spread the snapshot's entry lines over the partitions; return their count and digest.
-        A block of lines at a time, with the per-line work in C (regex, ``map``), as a load is most of an
+        A block of lines at a time, with the per-line work in C (regex, ``map``), as a load is much of an
         unchanged run.
         """
         kind, parts = self.kind, self.partitions
