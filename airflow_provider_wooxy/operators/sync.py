@@ -11,21 +11,21 @@ import pendulum
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
-from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE, ListKind
-from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
+from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.locations import TABLE_SUFFIXES, check_file_location
-from airflow_provider_wooxy.pipeline.plan import check_max_removals, make_plan, write_plan
 from airflow_provider_wooxy.pipeline.reading import storage_path
 from airflow_provider_wooxy.pipeline.rejects import Rejects
-from airflow_provider_wooxy.pipeline.state import StateError, SyncState
-from airflow_provider_wooxy.pipeline.sync import SyncRefused, SyncRun, SyncSettings
+from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind
+from airflow_provider_wooxy.pipeline.sync.plan import check_max_removals, write_plan
+from airflow_provider_wooxy.pipeline.sync.run import SyncRefused, SyncRun, SyncSettings
+from airflow_provider_wooxy.pipeline.sync.state import StateError, open_state
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.sdk import Context
 
-    from airflow_provider_wooxy.pipeline.plan import Plan
+    from airflow_provider_wooxy.pipeline.sync.plan import Plan
 
 
 class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
@@ -100,82 +100,30 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         field = self._rendered_field()
         builder = self.record_builder(field)
         base_url = self.hook.conn_params.base_url  # a broken connection fails now; the state is bound to it
-        state = SyncState(self._state_location(), self.kind, base_url, display=self.state_path)
-        try:
-            state.load()
-        except StateError as exc:
-            raise WooxyInputError(str(exc)) from None
-        self.log.info(
-            "State %s: %d managed entries%s.",
-            self.state_path,
-            len(state.entries),
-            f", {state.journal_ops} requests recorded by an unfinished run" if state.journal_ops else "",
+        state = open_state(self._state_location(), self.kind, base_url, display=self.state_path)
+        settings = SyncSettings(
+            max_removals=self.max_removals,
+            approved_plan_id=self.approved_plan_id or None,
+            dry_run=self.is_dry_run,
+            max_invalid=self.max_invalid,
+            batch_size=self.batch_size,
+            max_concurrency=self.max_concurrency,
+            plan_path=self.plan_path or None,
+            field=field,
+            source=self.input_source,
+            allow_empty=self.allow_empty,
+            rejects_path=self.rejects_path,
+            default_region=self._rendered_region(),
+            progress_interval=self.progress_interval,
         )
-        tally = Tally()
+        self._run = SyncRun(self.hook, state, settings, write_plan=self._write_plan, log=self.log)
         rejects = Rejects()
-        held: set[str] = set()
-        region = self._rendered_region()
-        loose_address = self.kind.loose_address
-
-        def hold(value: object) -> None:
-            address = loose_address(value, region)
-            if address is not None:
-                held.add(address)
-
-        items = self._read_input(field, rejects)
-        plan: Plan | None = None
         try:
-            records = validated(items, builder, tally, rejects, field, dedupe=False, on_invalid=hold)
-            plan = make_plan(records, state, held_addresses=held)  # dedupes by entry, against the state
-            tally.valid -= plan.duplicates
-            tally.duplicates += plan.duplicates
-            validation_seconds = time.monotonic() - clock
-            try:
-                check_input(
-                    tally,
-                    rejects,
-                    field=field,
-                    source=self.input_source,
-                    allow_empty=self.allow_empty,
-                    max_invalid=self.max_invalid,
-                    rejects_path=self.rejects_path,
-                    log=self.log.info,
-                    warn=self.log.warning,
-                )
-                if tally.valid == 0 and tally.received and not self.allow_empty:
-                    raise UnusableInput(
-                        f"none of the {tally.received} input records is valid: that would remove every managed "
-                        "entry; set allow_empty=True if an empty list is really meant."
-                    )
-            except UnusableInput as exc:
-                raise WooxyInputError(str(exc)) from None
-            run = SyncRun(
-                self.hook,
-                state,
-                SyncSettings(
-                    max_removals=self.max_removals,
-                    approved_plan_id=self.approved_plan_id or None,
-                    dry_run=self.is_dry_run,
-                    max_invalid=self.max_invalid,
-                    batch_size=self.batch_size,
-                    max_concurrency=self.max_concurrency,
-                    plan_path=self.plan_path or None,
-                    progress_interval=self.progress_interval,
-                ),
-                write_plan=self._write_plan,
-                log=self.log,
-            )
-            self._run = run
-            try:
-                summary = run.run(plan, tally, rejects)
-            except SyncRefused as exc:
-                raise WooxyInputError(str(exc)) from None
-            finally:
-                self._run = None
-            summary["validation_seconds"] = round(validation_seconds, 3)
+            summary = self._run.run(self._read_input(field, rejects), builder, rejects)
+        except (StateError, UnusableInput, SyncRefused) as exc:
+            raise WooxyInputError(str(exc)) from None
         finally:
-            if plan is not None:
-                plan.close()
+            self._run = None
             self._write_rejects(rejects)
         return self._report_run(context, summary, started, clock)
 

@@ -17,24 +17,27 @@ Plain Python: no Airflow import.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import hashlib
+import heapq
 import io
 import json
 import math
 import tempfile
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from airflow_provider_wooxy.pipeline.intake import FirstSeen
-from airflow_provider_wooxy.pipeline.state import DIGEST_MOD, item_digest
+from airflow_provider_wooxy.pipeline.sync.state import DIGEST_MOD, item_digest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
-    from airflow_provider_wooxy.pipeline.entries import ListKind
-    from airflow_provider_wooxy.pipeline.state import SyncState
+    from airflow_provider_wooxy.pipeline.sync.entries import ListKind
+    from airflow_provider_wooxy.pipeline.sync.state import SyncState
 
 
 class RemovalGuardError(Exception):
@@ -69,42 +72,53 @@ def removal_limit(max_removals: int | float | None, managed: int) -> int | None:
 
 @dataclass
 class Plan:
-    """What a sync would do. The adds wait in a temporary spool file; close the plan when done."""
+    """What a sync would do. The adds and the removals wait in temporary files; close the plan when done."""
 
     kind: ListKind
-    managed_before: int
-    removals: list[str]
-    """State lines of the managed entries to remove."""
+    managed_before: int = 0
     to_add: int = 0
+    to_remove: int = 0
     unchanged: int = 0
     duplicates: int = 0
     """Records naming an entry an earlier record of the input named already."""
     kept_invalid: int = 0
     plan_id: str = ""
-    # Lives as long as the plan: closed by close().
-    _spool: IO[bytes] = field(default_factory=lambda: tempfile.TemporaryFile(prefix="wooxy-plan-"))  # noqa: SIM115
-
-    @property
-    def to_remove(self) -> int:
-        return len(self.removals)
+    # Lives as long as the plan: removed by close().
+    _scratch: tempfile.TemporaryDirectory[str] = field(
+        default_factory=lambda: tempfile.TemporaryDirectory(prefix="wooxy-plan-")
+    )
 
     @property
     def empty(self) -> bool:
-        return self.to_add == 0 and not self.removals
+        return self.to_add == 0 and self.to_remove == 0
+
+    def _file(self, name: str) -> Path:
+        return Path(self._scratch.name) / name
 
     def adds(self) -> Iterator[tuple[int, bytes]]:
-        """``(input row, JSON record)`` of every add, in input order."""
-        spool = self._spool
-        spool.flush()
-        spool.seek(0)
-        for line in spool:
-            row, _, payload = line.rstrip(b"\n").partition(b"\t")
-            yield int(row), payload
+        """``(input row, JSON record)`` of every add, in input order (a merge of the partitions' adds)."""
+        with contextlib.ExitStack() as stack:
+            parts = [stack.enter_context(path.open("rb")) for path in sorted(Path(self._scratch.name).glob("adds.*"))]
+            for line in heapq.merge(*parts, key=_row):
+                row, _, payload = line.rstrip(b"\n").partition(b"\t")
+                yield int(row), payload
+
+    @property
+    def removals(self) -> list[str]:
+        """State lines of the managed entries to remove, all in memory: for tests and small plans."""
+        return [payload.decode() for payload in self._removal_lines()]
+
+    def _removal_lines(self) -> Iterator[bytes]:
+        path = self._file("removals")
+        if path.exists():
+            with path.open("rb") as lines:
+                for line in lines:
+                    yield line[:-1]
 
     def remove_payloads(self) -> Iterator[bytes]:
         remove_payload = self.kind.remove_payload
-        for line in self.removals:
-            yield remove_payload(line)
+        for line in self._removal_lines():
+            yield remove_payload(line.decode())
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -118,7 +132,11 @@ class Plan:
         }
 
     def close(self) -> None:
-        self._spool.close()
+        self._scratch.cleanup()
+
+
+def _row(line: bytes) -> int:
+    return int(line[: line.index(b"\t")])
 
 
 def make_plan(
@@ -132,58 +150,115 @@ def make_plan(
     Diff validated records ``(row, key, JSON record)`` against the state, dropping (and counting) duplicates: two
     records are the same entry when the list says so (phones: the same number, whatever the reject type).
 
+    Memory stays flat in the state's size: the records are spread over the state's partitions on disk (by the
+    same hash of the entry's identity), and each partition is then diffed on its own, one in memory at a time.
+
     :param held_addresses: addresses (in the list's comparison form) named by invalid input rows: managed
         entries with one of these addresses are kept, not removed. Filled while ``records`` is consumed.
+    :param memory_digests: how many adds a partition dedupes in memory before it spills (see
+        :class:`~airflow_provider_wooxy.pipeline.intake.FirstSeen`).
     """
     kind = state.kind
-    entries = state.entries
-    identity_of_key = kind.identity_of_key
-    # Managed entries the input has not named yet: a copy of the state's index (the strings are shared). What is
-    # left at the end is what the input no longer holds.
-    absent = dict(entries)
-    plan = Plan(kind=kind, managed_before=len(entries), removals=[])
-    duplicates = 0
-
-    def new_entries() -> Iterator[tuple[int, str, str]]:
-        nonlocal duplicates
-        for row, key, payload in records:
-            ident = identity_of_key(key)
-            if ident in entries:
-                if absent.pop(ident, None) is None:
-                    duplicates += 1
-                continue
-            yield row, ident, payload
-
-    # The adds are deduplicated like any input (flat memory); the managed entries need no set of their own.
-    first = FirstSeen(memory_digests)
-    write = plan._spool.write
-    add_digest = 0
-    to_add = 0
-    for row, _, payload in first(new_entries()):
-        data = payload.encode()
-        write(b"%d\t%b\n" % (row, data))
-        add_digest += item_digest(data)
-        to_add += 1
-    duplicates += first.duplicates
-    held = held_addresses or set()
-    address_of = kind.address_of
-    remove_digest = 0
-    for ident, line in absent.items():
-        if held and address_of(ident) in held:
-            plan.kept_invalid += 1
-            continue
-        plan.removals.append(line)
-        remove_digest += item_digest(kind.remove_payload(line))
-    plan.to_add = to_add
-    plan.unchanged = len(entries) - len(absent)
-    plan.duplicates = duplicates
-    absent.clear()
+    parts = state.partitions
+    plan = Plan(kind=kind)
+    try:
+        _spread(records, kind, parts, plan)
+        held = held_addresses or set()  # complete now that the records are read
+        address_of, remove_payload = kind.address_of, kind.remove_payload
+        add_digest = remove_digest = 0
+        with plan._file("removals").open("wb") as removals:
+            for index in range(parts):
+                entries = cast("dict[str, str | None]", state.partition(index))
+                plan.managed_before += len(entries)
+                add_digest += _diff_partition(plan, index, entries, memory_digests)
+                for ident, line in entries.items():
+                    if line is None:  # named by the input: unchanged
+                        continue
+                    if held and address_of(ident) in held:
+                        plan.kept_invalid += 1
+                        continue
+                    removals.write(line.encode() + b"\n")
+                    remove_digest += item_digest(remove_payload(line))
+                    plan.to_remove += 1
+        state.managed = plan.managed_before
+    except BaseException:
+        plan.close()
+        raise
     plan.plan_id = plan_id(
         state,
         (state.journal_add_digest + add_digest) % DIGEST_MOD,
         (state.journal_remove_digest + remove_digest) % DIGEST_MOD,
     )
     return plan
+
+
+def _spread(records: Iterable[tuple[int, str, str]], kind: ListKind, parts: int, plan: Plan) -> None:
+    """Write each record into its partition: ``row<TAB>JSON record<TAB>identity`` (an identity may hold a tab)."""
+    identity_of_key = kind.identity_of_key
+    chunks: list[list[str]] = [[] for _ in range(parts)]
+    room = _CHUNK
+    with contextlib.ExitStack() as stack:
+        files = [
+            stack.enter_context(plan._file(f"input.{index}").open("w", encoding="utf-8", newline=""))
+            for index in range(parts)
+        ]
+        for row, key, payload in records:
+            ident = identity_of_key(key)
+            chunks[hash(ident) % parts].append(f"{row}\t{payload}\t{ident}\n")
+            room -= 1
+            if not room:
+                _write_chunks(files, chunks)
+                room = _CHUNK
+        _write_chunks(files, chunks)
+
+
+def _write_chunks(files: Sequence[IO[str]], chunks: list[list[str]]) -> None:
+    for handle, chunk in zip(files, chunks, strict=True):
+        handle.write("".join(chunk))
+        chunk.clear()
+
+
+def _diff_partition(plan: Plan, index: int, entries: dict[str, str | None], memory_digests: int | None) -> int:
+    """
+    Diff one partition of the input against the same partition of the state: spool its adds, mark the managed
+    entries it names (their value becomes None), count duplicates; return the digest of its adds.
+    """
+    source = plan._file(f"input.{index}")
+
+    def new_entries() -> Iterator[tuple[int, str, str]]:
+        unchanged = 0  # a local counter: this loop runs once per input record
+        get = entries.get
+        with source.open(encoding="utf-8", newline="\n") as lines:
+            for line in lines:
+                row, payload, ident = line[:-1].split("\t", 2)
+                found = get(ident, _ABSENT)
+                if found is None:
+                    plan.duplicates += 1
+                elif found is _ABSENT:
+                    yield int(row), ident, payload
+                else:
+                    entries[ident] = None
+                    unchanged += 1
+        plan.unchanged += unchanged
+
+    # The adds are deduplicated like any input (flat memory).
+    first = FirstSeen(memory_digests)
+    digest = 0
+    with plan._file(f"adds.{index:04d}").open("wb") as adds:
+        write = adds.write
+        for row, _, payload in first(new_entries()):
+            data = payload.encode()
+            write(b"%d\t%b\n" % (row, data))
+            digest += item_digest(data)
+            plan.to_add += 1
+    plan.duplicates += first.duplicates
+    source.unlink()
+    return digest
+
+
+_ABSENT: Any = object()
+_CHUNK = 20_000
+"""Input records held between writes to the partitions."""
 
 
 def plan_id(state: SyncState, add_digest: int, remove_digest: int) -> str:
