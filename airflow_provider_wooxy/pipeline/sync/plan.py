@@ -31,7 +31,7 @@ from airflow_provider_wooxy.pipeline.intake import FirstSeen
 from airflow_provider_wooxy.pipeline.sync.state import DIGEST_MOD, item_digest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
@@ -80,6 +80,8 @@ class Plan:
     duplicates: int = 0
     """Records naming an entry an earlier record of the input named already."""
     kept_invalid: int = 0
+    resent: int = 0
+    """Managed entries the input still holds whose add is sent again (``readd``), spooled with the adds."""
     plan_id: str = ""
     # Lives as long as the plan: closed by close().
     _spool: IO[bytes] = field(default_factory=lambda: tempfile.TemporaryFile(prefix="wooxy-plan-"))  # noqa: SIM115
@@ -90,7 +92,7 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        return self.to_add == 0 and not self.removals
+        return self.to_add == 0 and self.resent == 0 and not self.removals
 
     def adds(self) -> Iterator[tuple[int, bytes]]:
         """``(input row, JSON record)`` of every add, in input order."""
@@ -115,6 +117,7 @@ class Plan:
             "to_remove": self.to_remove,
             "unchanged": self.unchanged,
             "kept_invalid": self.kept_invalid,
+            "resent": self.resent,
         }
 
     def close(self) -> None:
@@ -127,6 +130,7 @@ def make_plan(
     *,
     held_addresses: set[str] | None = None,
     memory_digests: int | None = None,
+    readd: Callable[[str], bool] | None = None,
 ) -> Plan:
     """
     Diff validated records ``(row, key, JSON record)`` against the state, dropping (and counting) duplicates: two
@@ -134,6 +138,8 @@ def make_plan(
 
     :param held_addresses: addresses (in the list's comparison form) named by invalid input rows: managed
         entries with one of these addresses are kept, not removed. Filled while ``records`` is consumed.
+    :param readd: called with the identity of each managed entry the input still holds: when it answers true,
+        the input's record is added again (``resent``; a resync, or a repair of what Wooxy lost).
     """
     kind = state.kind
     entries = state.entries
@@ -143,21 +149,26 @@ def make_plan(
     absent = dict(entries)
     plan = Plan(kind=kind, managed_before=len(entries), removals=[])
     duplicates = 0
+    write = plan._spool.write
+    add_digest = 0
 
     def new_entries() -> Iterator[tuple[int, str, str]]:
-        nonlocal duplicates
+        nonlocal duplicates, add_digest
         for row, key, payload in records:
             ident = identity_of_key(key)
             if ident in entries:
                 if absent.pop(ident, None) is None:
                     duplicates += 1
+                elif readd is not None and readd(ident):
+                    data = payload.encode()
+                    write(b"%d\t%b\n" % (row, data))
+                    add_digest += item_digest(data)
+                    plan.resent += 1
                 continue
             yield row, ident, payload
 
     # The adds are deduplicated like any input (flat memory); the managed entries need no set of their own.
     first = FirstSeen(memory_digests)
-    write = plan._spool.write
-    add_digest = 0
     to_add = 0
     for row, _, payload in first(new_entries()):
         data = payload.encode()

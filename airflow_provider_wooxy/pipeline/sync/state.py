@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
 
@@ -110,6 +110,10 @@ class SyncState:
     def managed(self) -> int:
         """How many entries are managed now (snapshot, journal and the requests recorded since loading)."""
         return len(self.entries)
+
+    def iter_lines(self) -> Iterator[str]:
+        """Every managed entry's state line (a drift check reads them without reaching into :attr:`entries`)."""
+        return iter(self.entries.values())
 
     # -- the storage strategy (one subclass each) ------------------------------------------------------------
 
