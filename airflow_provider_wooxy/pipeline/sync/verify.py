@@ -141,6 +141,8 @@ class DriftCheck:
 
     def run(self, managed_lines: Callable[[], Iterator[str]]) -> DriftReport:
         """Check the managed entries, read (twice for emails) from ``managed_lines()``."""
+        if self._stopped is not None:
+            raise VerifyStopped(f"the drift check was stopped ({self._stopped}); nothing was sent")
         started = time.monotonic()
         report = self._emails(managed_lines) if self.kind.name == "email" else self._phones(managed_lines)
         report.seconds = time.monotonic() - started
