@@ -63,7 +63,12 @@ def measure(entries: int, latency: float, repeats: int) -> dict[str, Any]:
                 sandbox.reset()
                 sandbox.seed(entries)
                 _state(state, sandbox.url, entries)
-                common = {"task_id": "bench", "path": str(source), "state_path": str(state), "progress_interval": 3600}
+                common: dict[str, Any] = {
+                    "task_id": "bench",
+                    "path": str(source),
+                    "state_path": str(state),
+                    "progress_interval": 3600,
+                }
                 plain, summary = _timed(WooxySyncEmailBlacklistOperator(**common))
                 assert summary["requests"] == 0
                 verified, summary = _timed(WooxySyncEmailBlacklistOperator(verify=True, **common))
