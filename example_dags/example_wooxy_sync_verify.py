@@ -46,7 +46,7 @@ def example_wooxy_sync_verify():
         target.write_text("email\n" + "".join(f"contact{i}@example.com\n" for i in range(count)))
         return path
 
-    # [START howto_operator_wooxy_sync_verify]
+    # [START howto_operator_wooxy_sync_verify]  --8<-- [start:howto_operator_wooxy_sync_verify]
     @task.branch
     def daily_or_weekly(**context: Any) -> str:
         """Sundays (and runs with params.verify) check the list too; other days only sync."""
@@ -65,7 +65,7 @@ def example_wooxy_sync_verify():
     daily = WooxySyncEmailBlacklistOperator(task_id="sync", **common)
     weekly = WooxySyncEmailBlacklistOperator(task_id="sync_and_verify", verify=True, **common)
     common["path"] >> daily_or_weekly() >> [daily, weekly]
-    # [END howto_operator_wooxy_sync_verify]
+    # [END howto_operator_wooxy_sync_verify]  --8<-- [end:howto_operator_wooxy_sync_verify]
 
 
 example_wooxy_sync_verify()
