@@ -120,6 +120,19 @@ class TestVerifyEmail:
         assert sorted(c["email"] for c in lines[1:]) == sorted([*emails(4, start=10), "new@example.com"])
         assert len(on_wooxy(wooxy_conn)) == 146
 
+    def test_an_approved_verified_plan_applies_when_the_drift_is_the_same(self, wooxy_conn: WooxySandbox, state):
+        sync(state, emails(100))
+        lose_emails(emails(3))
+        reviewed = sync(state, emails(60), verify=True, dry_run=True)  # 40 removes: beyond the guard
+        assert (reviewed["resent"], reviewed["to_remove"], reviewed["guard_would_stop"]) == (3, 40, True)
+        lose_emails(emails(1, start=10))  # the list drifted again since the review: another plan
+        with pytest.raises(WooxyInputError, match="is not the approved plan"):
+            sync(state, emails(60), verify=True, approved_plan_id=reviewed["plan_id"])
+        wooxy_conn.handle("blacklist/add", {"records": [{"email": "user10@example.com", "rejectType": "hard"}]})
+        summary = sync(state, emails(60), verify=True, approved_plan_id=reviewed["plan_id"])
+        assert (summary["plan_id"], summary["repaired"], summary["removed"]) == (reviewed["plan_id"], 3, 40)
+        assert on_wooxy(wooxy_conn) == {(a, "hard") for a in emails(60)}
+
     def test_missing_entries_the_input_dropped_are_removed_not_repaired(self, wooxy_conn: WooxySandbox, state: Path):
         sync(state, emails(100))
         lose_emails(emails(3))  # user0..2: lost, and the input drops user0 too
