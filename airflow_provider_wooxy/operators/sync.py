@@ -19,6 +19,7 @@ from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind
 from airflow_provider_wooxy.pipeline.sync.plan import check_max_removals, write_plan
 from airflow_provider_wooxy.pipeline.sync.run import SyncRefused, SyncRun, SyncSettings
 from airflow_provider_wooxy.pipeline.sync.state import StateError, open_state
+from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, check_sample
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -56,6 +57,12 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
     :param max_invalid: as in the input arguments; a managed entry whose input row is invalid is kept, not removed.
     :param dry_run: read, validate and plan, send nothing, write nothing but the plan.
     :param allow_empty: accept an empty input (every managed entry then counts as a removal, still guarded).
+    :param resync: add again every managed entry the input still holds (repairs any drift for one full send;
+        ``resent`` in the summary).
+    :param verify: before planning, check the list on Wooxy against the state and add again the managed entries it
+        lost (removed outside the sync, expired): emails by paging the managed reject types, phones by looking up
+        ``verify_sample`` numbers. A dry run only reports. See docs/drift.md.
+    :param verify_sample: phones: how many managed numbers ``verify`` looks up, at random (``None``: every one).
     """
 
     template_fields: Sequence[str] = (
@@ -76,16 +83,21 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         max_removals: int | float | None = 0.1,
         plan_path: str | None = None,
         approved_plan_id: str | None = None,
+        resync: bool = False,
+        verify: bool = False,
+        verify_sample: int | None = DEFAULT_SAMPLE,
         **kwargs: Any,
     ) -> None:
         try:
             self.max_removals = check_max_removals(max_removals)
+            self.verify_sample = check_sample(verify_sample)
         except ValueError as exc:
             raise WooxyInputError(f"{exc}.") from None
         super().__init__(**kwargs)
         self.state_path = state_path
         self.plan_path = plan_path
         self.approved_plan_id = approved_plan_id
+        self.resync, self.verify = resync, verify
         self._run: SyncRun | None = None  # while running, for on_kill
 
     # -- the data flow ---------------------------------------------------------------------------------------
@@ -115,6 +127,9 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
             rejects_path=self.rejects_path,
             default_region=self._rendered_region(),
             progress_interval=self.progress_interval,
+            resync=self.resync,
+            verify=self.verify,
+            verify_sample=self.verify_sample,
         )
         self._run = SyncRun(self.hook, state, settings, write_plan=self._write_plan, log=self.log)
         rejects = Rejects()

@@ -76,8 +76,8 @@ class PlanApplier:
         started = time.monotonic()
         self.state.begin()
         try:
-            if plan.to_add:
-                sender = self._sender_for(add_method, b"+", plan.to_add)
+            if plan.to_add or plan.resent:
+                sender = self._sender_for(add_method, b"+", plan.to_add + plan.resent)
                 result = sender.run(batches(plan.adds(), self.batch_size))
                 report.added, report.refused_adds = result.sent, result.refused
                 report.requests += result.requests

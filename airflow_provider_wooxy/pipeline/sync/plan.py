@@ -34,7 +34,7 @@ from airflow_provider_wooxy.pipeline.intake import FirstSeen
 from airflow_provider_wooxy.pipeline.sync.state import DIGEST_MOD, item_digest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
@@ -82,6 +82,8 @@ class Plan:
     duplicates: int = 0
     """Records naming an entry an earlier record of the input named already."""
     kept_invalid: int = 0
+    resent: int = 0
+    """Managed entries the input still holds whose add is sent again (``readd``), spooled with the adds."""
     plan_id: str = ""
     # Lives as long as the plan: removed by close().
     _scratch: tempfile.TemporaryDirectory[str] = field(
@@ -90,7 +92,7 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        return self.to_add == 0 and self.to_remove == 0
+        return self.to_add == 0 and self.resent == 0 and self.to_remove == 0
 
     def _file(self, name: str) -> Path:
         return Path(self._scratch.name) / name
@@ -129,6 +131,7 @@ class Plan:
             "to_remove": self.to_remove,
             "unchanged": self.unchanged,
             "kept_invalid": self.kept_invalid,
+            "resent": self.resent,
         }
 
     def close(self) -> None:
@@ -145,6 +148,7 @@ def make_plan(
     *,
     held_addresses: set[str] | None = None,
     memory_digests: int | None = None,
+    readd: Callable[[str], bool] | None = None,
 ) -> Plan:
     """
     Diff validated records ``(row, key, JSON record)`` against the state, dropping (and counting) duplicates: two
@@ -155,6 +159,8 @@ def make_plan(
 
     :param held_addresses: addresses (in the list's comparison form) named by invalid input rows: managed
         entries with one of these addresses are kept, not removed. Filled while ``records`` is consumed.
+    :param readd: called with the identity of each managed entry the input still holds: when it answers true,
+        the input's record is added again (``resent``; a resync, or a repair of what Wooxy lost).
     :param memory_digests: how many adds a partition dedupes in memory before it spills (see
         :class:`~airflow_provider_wooxy.pipeline.intake.FirstSeen`).
     """
@@ -170,7 +176,7 @@ def make_plan(
             for index in range(parts):
                 entries = cast("dict[str, str | None]", state.partition(index))
                 plan.managed_before += len(entries)
-                add_digest += _diff_partition(plan, index, entries, memory_digests)
+                add_digest += _diff_partition(plan, index, entries, memory_digests, readd)
                 for ident, line in entries.items():
                     if line is None:  # named by the input: unchanged
                         continue
@@ -218,14 +224,23 @@ def _write_chunks(files: Sequence[IO[str]], chunks: list[list[str]]) -> None:
         chunk.clear()
 
 
-def _diff_partition(plan: Plan, index: int, entries: dict[str, str | None], memory_digests: int | None) -> int:
+def _diff_partition(
+    plan: Plan,
+    index: int,
+    entries: dict[str, str | None],
+    memory_digests: int | None,
+    readd: Callable[[str], bool] | None = None,
+) -> int:
     """
     Diff one partition of the input against the same partition of the state: spool its adds, mark the managed
-    entries it names (their value becomes None), count duplicates; return the digest of its adds.
+    entries it names (their value becomes None), count duplicates; return the digest of its adds. A managed entry
+    the input names is added again when ``readd`` says so (spooled in input order beside the adds: ``resent``).
     """
     source = plan._file(f"input.{index}")
+    resent_digest = 0
 
-    def new_entries() -> Iterator[tuple[int, str, str]]:
+    def new_entries(resend: Callable[[bytes], object]) -> Iterator[tuple[int, str, str]]:
+        nonlocal resent_digest
         unchanged = 0  # a local counter: this loop runs once per input record
         get = entries.get
         with source.open(encoding="utf-8", newline="\n") as lines:
@@ -239,21 +254,29 @@ def _diff_partition(plan: Plan, index: int, entries: dict[str, str | None], memo
                 else:
                     entries[ident] = None
                     unchanged += 1
+                    if readd is not None and readd(ident):
+                        data = payload.encode()
+                        resend(b"%d\t%b\n" % (int(row), data))
+                        resent_digest += item_digest(data)
+                        plan.resent += 1
         plan.unchanged += unchanged
 
     # The adds are deduplicated like any input (flat memory).
     first = FirstSeen(memory_digests)
     digest = 0
-    with plan._file(f"adds.{index:04d}").open("wb") as adds:
+    with (
+        plan._file(f"adds.{index:04d}").open("wb") as adds,
+        plan._file(f"adds.{index:04d}.resent").open("wb") as resent,
+    ):
         write = adds.write
-        for row, _, payload in first(new_entries()):
+        for row, _, payload in first(new_entries(resent.write)):
             data = payload.encode()
             write(b"%d\t%b\n" % (row, data))
             digest += item_digest(data)
             plan.to_add += 1
     plan.duplicates += first.duplicates
     source.unlink()
-    return digest
+    return digest + resent_digest
 
 
 _ABSENT: Any = object()

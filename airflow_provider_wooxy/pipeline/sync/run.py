@@ -17,6 +17,7 @@ from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
 from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
 from airflow_provider_wooxy.pipeline.sync.apply import PlanApplier
 from airflow_provider_wooxy.pipeline.sync.plan import make_plan, removal_limit
+from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, DriftCheck, DriftReport
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -51,6 +52,11 @@ class SyncSettings:
     default_region: str | None = None
     """Where a national phone number of an invalid row is read in, to keep its managed entry."""
     progress_interval: float = 30.0
+    resync: bool = False
+    """Add again every managed entry the input still holds."""
+    verify: bool = False
+    """Check the list against the state before planning (:mod:`.verify`) and add again what it lost."""
+    verify_sample: int | None = DEFAULT_SAMPLE
 
 
 class SyncRun:
@@ -80,7 +86,9 @@ class SyncRun:
         self.write_plan = write_plan
         self.log = log
         self._applier: PlanApplier | None = None
+        self._check_drift: DriftCheck | None = None
         self._stopped: str | None = None
+        self._repaired = 0
 
     def run(
         self, items: Iterator[tuple[int, object]], builder: Callable[[object], Normalised], rejects: Rejects
@@ -111,8 +119,9 @@ class SyncRun:
                 if address is not None:
                     held.add(address)
 
+            drift = self._verify() if s.verify else None
             records = validated(items, builder, tally, rejects, s.field, dedupe=False, on_invalid=hold)
-            plan = make_plan(records, state, held_addresses=held)  # dedupes by entry, against the state
+            plan = make_plan(records, state, held_addresses=held, readd=self._readd(drift))  # dedupes, vs the state
             try:
                 tally.valid -= plan.duplicates
                 tally.duplicates += plan.duplicates
@@ -124,7 +133,53 @@ class SyncRun:
         finally:
             state.release()  # the partitions on disk
         summary["validation_seconds"] = round(validation_seconds, 3)
+        if drift is not None:
+            summary.update(drift.counts(), repaired=0 if s.dry_run else self._repaired)
         return summary
+
+    def _verify(self) -> DriftReport:
+        s, kind = self.settings, self.state.kind
+        find = self.hook.find_email_blacklist if kind.name == "email" else self.hook.find_phone_blacklist
+        check = DriftCheck(kind, find, max_concurrency=s.max_concurrency, sample=s.verify_sample)
+        self._check_drift = check
+        if self._stopped is not None:
+            check.stop(self._stopped)
+        drift = check.run(self.state.iter_lines)
+        self.log.info(
+            "Verify: %d of %d managed entries checked against Wooxy in %d requests (%.1f s): %d missing (%d of "
+            "them expired)%s.",
+            drift.verified,
+            drift.managed,
+            drift.requests,
+            drift.seconds,
+            len(drift.missing),
+            drift.expired,
+            f", {drift.foreign_seen} foreign entries seen (never touched)" if kind.name == "email" else "",
+        )
+        if drift.missing and not drift.complete:
+            self.log.warning(
+                "Verify: the sample of %d numbers found %d missing on Wooxy: about %d of the %d managed numbers "
+                "are. This run re-adds the ones it found; run with resync=True to re-add every managed number.",
+                drift.verified,
+                len(drift.missing),
+                drift.estimated_missing,
+                drift.managed,
+            )
+        return drift
+
+    def _readd(self, drift: DriftReport | None) -> Callable[[str], bool] | None:
+        """The plan's re-add predicate: every managed entry the input holds (resync), or the missing ones."""
+        resync, missing = self.settings.resync, drift.missing if drift is not None else set()
+        if not resync and not missing:
+            return None
+
+        def readd(ident: str) -> bool:
+            if ident in missing:
+                self._repaired += 1
+                return True
+            return resync
+
+        return readd
 
     def _check(self, tally: Tally, rejects: Rejects) -> None:
         s = self.settings
@@ -151,11 +206,12 @@ class SyncRun:
         limit = removal_limit(s.max_removals, plan.managed_before)
         over_limit = limit is not None and plan.to_remove > limit
         self.log.info(
-            "Plan %s: %d managed, %d to add, %d to remove, %d unchanged, %d kept because their input row is "
-            "invalid (removal limit %s).",
+            "Plan %s: %d managed, %d to add, %d to add again, %d to remove, %d unchanged, %d kept because their "
+            "input row is invalid (removal limit %s).",
             plan.plan_id,
             plan.managed_before,
             plan.to_add,
+            plan.resent,
             plan.to_remove,
             plan.unchanged,
             plan.kept_invalid,
@@ -266,6 +322,8 @@ class SyncRun:
     def stop(self, reason: str) -> None:
         """Stop after the requests in flight (Airflow's on_kill); what Wooxy accepted stays recorded."""
         self._stopped = reason
+        if self._check_drift is not None:
+            self._check_drift.stop(reason)
         if self._applier is not None:
             self._applier.stop(reason)
 
@@ -283,6 +341,7 @@ def summarise(plan: Plan, tally: Tally, rejects: Rejects, dry_run: bool, **extra
         "to_remove": plan.to_remove,
         "unchanged": plan.unchanged,
         "kept_invalid": plan.kept_invalid,
+        "resent": plan.resent,
         "added": 0,
         "removed": 0,
         "refused_by_api": 0,

@@ -142,6 +142,11 @@ class SyncState:
             merged.update(self.partition(index))
         return merged
 
+    def iter_lines(self) -> Iterator[str]:
+        """Every managed entry's state line (a drift check reads them without reaching into :attr:`entries`)."""
+        for index in range(self.partitions):
+            yield from self.partition(index).values()
+
     # -- the storage strategy (one subclass each) ------------------------------------------------------------
 
     def _journal_parts(self, generation: str | None = None) -> list[Any]:
