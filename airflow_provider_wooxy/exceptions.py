@@ -6,16 +6,31 @@ The split follows what Airflow should do with the task:
   has any) run it again. Raised when the hook's retry budget for a transient fault is spent.
 * :class:`WooxyPermanentError` (and its subclasses) and :class:`WooxyInputError` are ``AirflowFailException``:
   the task fails at once without Airflow retries, because re-running cannot help.
+
+Without Airflow (the engine in ``pipeline/``, the sandbox), the same classes stand on plain ``Exception``
+bases of the same names, so the engine runs, and is tested, without Airflow installed.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_wooxy.compat import AirflowException, AirflowFailException
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from airflow_provider_wooxy.compat import AirflowException, AirflowFailException
+else:
+    try:
+        from airflow_provider_wooxy.compat import AirflowException, AirflowFailException
+    except ModuleNotFoundError as missing:  # no Airflow: the engine and the sandbox on their own
+        if missing.name != "airflow":
+            raise  # Airflow is there but a part is missing: never lose the retry / fail split silently
+
+        class AirflowException(Exception):
+            """Stands in for Airflow's: a failure the task's retries may fix."""
+
+        class AirflowFailException(AirflowException):
+            """Stands in for Airflow's: a failure no retry can fix."""
 
 
 class WooxyError(AirflowException):

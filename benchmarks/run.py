@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import intake
+
 TOKEN = "benchmark-token"
 
 
@@ -41,6 +43,13 @@ class Scenario:
     shift: int = 0
     removes: bool = False
     """Sync scenarios whose sending is all removes (the ceiling is then 10/L)."""
+    e164: bool = False
+    """Phone scenarios: the input in E.164 (``+447911000000``) instead of national format (``07911 000000``)."""
+
+    @property
+    def intake(self) -> str | None:
+        """Intake scenarios (no sandbox, no sending): the list, ``email`` or ``phone``."""
+        return self.op.removeprefix("intake_") if self.op.startswith("intake_") else None
 
     @property
     def per_request(self) -> int:
@@ -58,15 +67,19 @@ def scenarios(smoke: bool) -> list[Scenario]:
             Scenario("email_add", "email_add", 3_000, 0.01, naive_requests=3),
             Scenario("email_add_streaming", "email_add", 3_000, 0.01, streaming=True),
             Scenario("phone_add", "phone_add", 1_000, 0.01, naive_requests=2),
+            Scenario("phone_add_e164", "phone_add", 1_000, 0.01, e164=True),
             Scenario("email_remove", "email_remove", 100, 0.01, naive_requests=20),
             Scenario("cpu_email_add_L0", "email_add", 2_000, 0.0),
             Scenario("sync_mixed", "email_sync", 2_000, 0.01, state=2_000, shift=100, note="100 adds + 100 removes"),
             Scenario("email_export", "email_export", 3_000, 0.01),
+            Scenario("intake_email", "intake_email", 2_000, 0.0),
+            Scenario("intake_phone", "intake_phone", 2_000, 0.0),
         ]
     return [
         Scenario("email_add", "email_add", 200_000, 0.05, naive_requests=40, note="CSV"),
         Scenario("email_add_streaming", "email_add", 200_000, 0.05, streaming=True, note="CSV, max_invalid=None"),
         Scenario("phone_add", "phone_add", 100_000, 0.1, naive_requests=20, note="national GB numbers"),
+        Scenario("phone_add_e164", "phone_add", 100_000, 0.1, naive_requests=20, e164=True, note="E.164 numbers"),
         Scenario("phone_add_streaming", "phone_add", 100_000, 0.1, streaming=True, note="max_invalid=None"),
         Scenario("email_remove", "email_remove", 2_000, 0.02, naive_requests=100),
         Scenario("cpu_email_add_L0", "email_add", 200_000, 0.0, note="client CPU per record"),
@@ -78,6 +91,8 @@ def scenarios(smoke: bool) -> list[Scenario]:
         Scenario("sync_1m", "email_sync", 1_000_000, 0.0, state=1_000_000, shift=10_000, note="10k adds + 10k removes"),
         Scenario("sync_unchanged_1m", "email_sync", 1_000_000, 0.0, state=1_000_000, note="0 requests"),
         Scenario("email_export", "email_export", 100_000, 0.05, note="pages of 100, to CSV"),
+        Scenario("intake_email_1m", "intake_email", 1_000_000, 0.0, note="normal-form emails"),
+        Scenario("intake_phone_1m", "intake_phone", 1_000_000, 0.0, note="E.164 phones"),
     ]
 
 
@@ -88,14 +103,17 @@ def _address(i: int) -> str:
 def make_input(directory: Path, scenario: Scenario) -> Path:
     if scenario.op == "email_export":  # the list is seeded on the sandbox; this is where the export goes
         return directory / "export.csv"
-    path = directory / f"{scenario.op}-{scenario.records}-{scenario.shift}.csv"
+    path = directory / f"{scenario.op}-{scenario.records}-{scenario.shift}{'-e164' if scenario.e164 else ''}.csv"
     if path.exists():
         return path
+    if scenario.intake:
+        return intake.make_file(path, scenario.intake, scenario.records)
     with path.open("w", encoding="utf-8") as handle:
         if scenario.op == "phone_add":
             handle.write("phoneNumber\n")
-            # UK mobiles in national format: 07911 000000 upwards, each a valid number.
-            handle.writelines(f"07911 {i:06d}\n" for i in range(scenario.records))
+            # UK mobiles, 07911 000000 upwards in national format (or +447911000000 in E.164), each a valid number.
+            line = "+447911{:06d}\n" if scenario.e164 else "07911 {:06d}\n"
+            handle.writelines(line.format(i) for i in range(scenario.records))
         else:
             handle.write("email\n")
             start = scenario.shift
@@ -194,8 +212,22 @@ def run_client(kind: str, scenario: Scenario, path: Path, url: str, state: Path 
     return result
 
 
+def measure_intake(scenario: Scenario, path: Path, repeats: int) -> dict[str, Any]:
+    """An intake scenario in a process of its own: read, validate, dedupe, each as a ratio to csv.reader."""
+    command = [sys.executable, "-m", "benchmarks.intake", "--kind", str(scenario.intake), "--path", str(path)]
+    done = subprocess.run([*command, "--repeats", str(repeats)], capture_output=True, text=True, timeout=1800)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"intake run failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    row: dict[str, Any] = {"scenario": scenario.name, "note": scenario.note, "repeats": repeats, "intake": True}
+    row.update(json.loads(lines[-1]))
+    return row
+
+
 def measure(scenario: Scenario, directory: Path, repeats: int) -> dict[str, Any]:
     path = make_input(directory, scenario)
+    if scenario.intake:
+        return measure_intake(scenario, path, repeats)
     sandbox = SandboxProcess(scenario.latency)
     runs: list[dict[str, Any]] = []
     naive: list[dict[str, Any]] = []
@@ -263,6 +295,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for row in rows:
+        if row.get("intake"):
+            continue
         lines.append(
             f"| {row['scenario']} | {row['records']:,} | {row['latency_ms']:g} | {fmt(row['ceiling'], ',.0f')} "
             f"| {row['records_per_s']:,.0f} | {fmt(row.get('ratio'), '.3f')} "
@@ -271,6 +305,20 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {row['max_in_flight']} | {fmt(row.get('naive_per_s'), ',.0f')} | {fmt(row.get('naive_ratio'), '.3f')} "
             f"| {row['wall_s']:.1f} | {row['requests']:,.0f} |"
         )
+    intakes = [row for row in rows if row.get("intake")]
+    if intakes:
+        lines += [
+            "",
+            "| intake | rows | csv.reader (s) | read + validate + dedupe (s) | ratio | µs/row over the read "
+            "| sync intake, unchanged (s) | ratio |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {row['scenario']} | {row['rows']:,} | {row['read_seconds']:.3f} | {row['validate_seconds']:.3f} "
+            f"| {row['validate_ratio']:.1f} | {row['validate_us_per_row']:.2f} | {row['sync_seconds']:.3f} "
+            f"| {row['sync_ratio']:.1f} |"
+            for row in intakes
+        ]
     return "\n".join(lines)
 
 
@@ -296,8 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     if {"memory_100k", "memory_1m"} <= memory.keys():
         extra = (memory["memory_1m"]["peak_rss_mb"] - memory["memory_100k"]["peak_rss_mb"]) * 2**20 / 900_000
         print(f"\nmemory: {extra:.0f} bytes per extra record (1,000,000 vs 100,000 rows)")
-    over = sum(row["over_limit"] for row in rows)
-    print(f"sandbox: at most {max(row['max_in_flight'] for row in rows)} requests in flight, {over} refused over 10")
+    sent = [row for row in rows if not row.get("intake")]
+    if sent:
+        over = sum(row["over_limit"] for row in sent)
+        most = max(row["max_in_flight"] for row in sent)
+        print(f"sandbox: at most {most} requests in flight, {over} refused over 10")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

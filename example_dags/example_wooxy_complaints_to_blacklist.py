@@ -28,7 +28,7 @@ def example_wooxy_complaints_to_blacklist():
         """Stand-in for the feedback-loop reports of the mailbox providers."""
         return [{"email": f"complaint{i}@example.com", "rawLog": "FBL report"} for i in range(40)]
 
-    # [START howto_operator_wooxy_asset_outlet]
+    # [START howto_operator_wooxy_asset_outlet]  --8<-- [start:howto_operator_wooxy_asset_outlet]
     WooxyAddEmailBlacklistOperator(
         task_id="add_complaints",
         records=extract_complaints(),
@@ -36,7 +36,7 @@ def example_wooxy_complaints_to_blacklist():
         outlets=[WOOXY_EMAIL_BLACKLIST],
         pool="wooxy_api",
     )
-    # [END howto_operator_wooxy_asset_outlet]
+    # [END howto_operator_wooxy_asset_outlet]  --8<-- [end:howto_operator_wooxy_asset_outlet]
 
 
 example_wooxy_complaints_to_blacklist()

@@ -35,7 +35,7 @@ def example_wooxy_email_from_csv():
         path.write_text("\n".join(rows) + "\n")
         return str(path)
 
-    # [START howto_operator_wooxy_add_email_from_file]
+    # [START howto_operator_wooxy_add_email_from_file]  --8<-- [start:howto_operator_wooxy_add_email_from_file]
     add_bounces = WooxyAddEmailBlacklistOperator(
         task_id="add_bounces",
         path=export_bounces(),
@@ -46,7 +46,7 @@ def example_wooxy_email_from_csv():
         checkpoint_path=BASE + "/{{ ds }}/bounces.checkpoint.json",
         pool="wooxy_api",
     )
-    # [END howto_operator_wooxy_add_email_from_file]
+    # [END howto_operator_wooxy_add_email_from_file]  --8<-- [end:howto_operator_wooxy_add_email_from_file]
 
     @task
     def report(summary: dict) -> None:

@@ -23,7 +23,7 @@ WOOXY_EMAIL_BLACKLIST = Asset(name="wooxy_email_blacklist", uri="wooxy://api.woo
 BLACKLIST_EXPORT = Asset(name="wooxy_email_blacklist_export", uri=f"{BASE}/exports/email-blacklist.csv.gz")
 
 
-# [START howto_asset_scheduled_on_wooxy]
+# [START howto_asset_scheduled_on_wooxy]  --8<-- [start:howto_asset_scheduled_on_wooxy]
 @dag(
     schedule=[WOOXY_EMAIL_BLACKLIST],
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -44,19 +44,19 @@ def example_wooxy_export_on_update():
         print(f"Blacklist updated ({extra.get('operation')}): sent {extra.get('sent')}, invalid {extra.get('invalid')}")
         return extra
 
-    # [START howto_operator_wooxy_export]
+    # [START howto_operator_wooxy_export]  --8<-- [start:howto_operator_wooxy_export]
     export = WooxyExportEmailBlacklistOperator(
         task_id="export_blacklist",
-        path=BLACKLIST_EXPORT.uri,
+        output_path=BLACKLIST_EXPORT.uri,
         reject_types=["hard", "complaint", "list-unsubscribe"],
         outlets=[BLACKLIST_EXPORT],
         pool="wooxy_api",
     )
-    # [END howto_operator_wooxy_export]
+    # [END howto_operator_wooxy_export]  --8<-- [end:howto_operator_wooxy_export]
     read_update() >> export
 
 
-# [END howto_asset_scheduled_on_wooxy]
+# [END howto_asset_scheduled_on_wooxy]  --8<-- [end:howto_asset_scheduled_on_wooxy]
 
 
 example_wooxy_export_on_update()

@@ -21,7 +21,7 @@ def example_wooxy_phone_from_xcom():
         numbers = [f"020 7946 {i:04d}" for i in range(120)] + ["07911 123456", "+1 (415) 555-2671"]
         return [{"mobile": n, "rejectType": "unsubscribe"} for n in numbers]
 
-    # [START howto_operator_wooxy_add_phone_from_xcom]
+    # [START howto_operator_wooxy_add_phone_from_xcom]  --8<-- [start:howto_operator_wooxy_add_phone_from_xcom]
     WooxyAddPhoneBlacklistOperator(
         task_id="add_opt_outs",
         records=extract_opt_outs(),
@@ -29,7 +29,7 @@ def example_wooxy_phone_from_xcom():
         default_region="GB",
         pool="wooxy_api",
     )
-    # [END howto_operator_wooxy_add_phone_from_xcom]
+    # [END howto_operator_wooxy_add_phone_from_xcom]  --8<-- [end:howto_operator_wooxy_add_phone_from_xcom]
 
 
 example_wooxy_phone_from_xcom()

@@ -26,7 +26,7 @@ def example_wooxy_removals():
     def resubscribed_phones() -> list[str]:
         return ["+44 20 7946 0001", "+44 20 7946 0002"]
 
-    # [START howto_operator_wooxy_remove]
+    # [START howto_operator_wooxy_remove]  --8<-- [start:howto_operator_wooxy_remove]
     WooxyRemoveEmailBlacklistOperator(
         task_id="remove_emails",
         records=resubscribed_emails(),
@@ -40,7 +40,7 @@ def example_wooxy_removals():
         max_concurrency=5,
         pool="wooxy_api",
     )
-    # [END howto_operator_wooxy_remove]
+    # [END howto_operator_wooxy_remove]  --8<-- [end:howto_operator_wooxy_remove]
 
 
 example_wooxy_removals()

@@ -45,7 +45,8 @@ def example_wooxy_sync_with_approval():
 
     extract_path = extract()
 
-    # [START howto_operator_wooxy_sync_approval]
+    # [START howto_operator_wooxy_sync_approval]  --8<-- [start:howto_operator_wooxy_sync_approval]
+    # [START howto_operator_wooxy_sync_dry_run]  --8<-- [start:howto_operator_wooxy_sync_dry_run]
     common: dict[str, Any] = {
         "path": extract_path,
         "state_path": f"{STORAGE}/sync/emails.state",
@@ -57,6 +58,7 @@ def example_wooxy_sync_with_approval():
     plan = WooxySyncEmailBlacklistOperator(
         task_id="plan", dry_run=True, plan_path=f"{STORAGE}/sync/plan-{{{{ run_id }}}}.csv", **common
     )
+    # [END howto_operator_wooxy_sync_dry_run]  --8<-- [end:howto_operator_wooxy_sync_dry_run]
 
     @task.branch
     def needs_approval(summary: dict[str, Any]) -> list[str]:
@@ -86,15 +88,17 @@ def example_wooxy_sync_with_approval():
 
         approve = approve_unavailable()
 
+    # [START howto_operator_wooxy_sync_apply]  --8<-- [start:howto_operator_wooxy_sync_apply]
     apply = WooxySyncEmailBlacklistOperator(
         task_id="apply",
         approved_plan_id="{{ ti.xcom_pull(task_ids='plan')['plan_id'] }}",
         trigger_rule="none_failed_min_one_success",  # runs when the approval was skipped, or given
         **common,
     )
+    # [END howto_operator_wooxy_sync_apply]  --8<-- [end:howto_operator_wooxy_sync_apply]
     needs_approval(plan.output) >> [approve, apply]
     approve >> apply
-    # [END howto_operator_wooxy_sync_approval]
+    # [END howto_operator_wooxy_sync_approval]  --8<-- [end:howto_operator_wooxy_sync_approval]
 
 
 example_wooxy_sync_with_approval()

@@ -44,6 +44,7 @@ echo "==> ruff"
 ruff check airflow_provider_wooxy tests example_dags benchmarks scripts
 echo "==> mypy"
 mypy
+scripts/docs.sh  # the documentation site in strict mode: a broken link, API reference or example-DAG snippet fails
 
 SUMMARY=()
 FAILED=0

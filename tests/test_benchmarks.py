@@ -29,11 +29,20 @@ def test_harness_smoke_run(tmp_path):
         "email_add",
         "email_add_streaming",
         "phone_add",
+        "phone_add_e164",
         "email_remove",
         "cpu_email_add_L0",
         "sync_mixed",
         "email_export",
+        "intake_email",
+        "intake_phone",
     }
+    for name in ("intake_email", "intake_phone"):
+        intake = rows.pop(name)
+        assert intake["rows"] == 2_000, name
+        assert intake["read_seconds"] > 0, name
+        assert intake["validate_ratio"] > 1 and intake["sync_ratio"] > 1, name
+    assert "| intake | rows | csv.reader (s) |" in done.stdout
     for name, row in rows.items():
         assert row["sent"] > 0, name
         assert row["records_per_s"] > 0, name

@@ -133,10 +133,10 @@ class TestSandboxLimits:
     def test_within_limit_check_catches_an_over_concurrent_client(self, sandbox, monkeypatch):
         """A sender with one thread too many: the suite's concurrency assertion must fail on it."""
         from airflow_provider_wooxy.hooks.wooxy import WooxyHook
-        from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, encode_single
+        from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender
 
         monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url, max_attempts=100))
-        sender = BatchSender(WooxyHook(), "blacklist/remove", encode=encode_single, max_concurrency=11)
+        sender = BatchSender(WooxyHook(), "blacklist/remove", max_concurrency=11)
         batches = iter([Batch(i, [(i + 1, b'{"email":"a%d@b.co"}' % i)]) for i in range(11)])
         sandbox.pause()
         thread = threading.Thread(target=sender.run, args=(batches,))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+import re
 import ssl
 import threading
 import time
@@ -20,6 +21,25 @@ from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from airflow_provider_wooxy.api import (
+    ADD_METHODS,
+    AUTH_ERROR_MARKERS,
+    DEFAULT_BASE_URL,
+    DEFAULT_FIND_LIMIT,
+    EMAIL_ADD,
+    EMAIL_FIND,
+    EMAIL_REJECT_TYPES,
+    EMAIL_REMOVE,
+    INTERNAL_ERROR,
+    MAX_CONCURRENT_REQUESTS,
+    MAX_RECORDS_PER_REQUEST,
+    PATH_PREFIX,
+    PHONE_ADD,
+    PHONE_FIND,
+    PHONE_REMOVE,
+    REMOVE_METHODS,
+    TOKEN_HEADER,
+)
 from airflow_provider_wooxy.compat import BaseHook
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
@@ -28,30 +48,14 @@ from airflow_provider_wooxy.exceptions import (
     WooxyRejectedError,
     WooxyTransientError,
 )
+from airflow_provider_wooxy.pipeline.masking import scrub
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-DEFAULT_BASE_URL = "https://api.wooxy.com"
-MAX_RECORDS_PER_REQUEST = 100
-MAX_CONCURRENT_REQUESTS = 10
-
-EMAIL_ADD = "blacklist/add"
-EMAIL_REMOVE = "blacklist/remove"
-EMAIL_FIND = "blacklist/find"
-PHONE_ADD = "phone-blacklist/add"
-PHONE_REMOVE = "phone-blacklist/remove"
-PHONE_FIND = "phone-blacklist/find"
-
-# Lower-cased fragments of the API's auth/account error texts: never retried, never bisected.
-_AUTH_ERRORS = (
-    "invalid authorization token",
-    "no matches found for access token",
-    "not enabled",
-    "no data found for key",
-    "access token check failed",
-)
-_TRANSIENT_ERRORS = ("internal server error",)
+_TRANSIENT_ERRORS = (INTERNAL_ERROR.lower(),)
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
@@ -75,6 +79,15 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _is_host_name(host: str) -> bool:
+    """A DNS name or an IP address, as a URL's host: what requests can connect to."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return _HOST_NAME.fullmatch(host) is not None
+    return True
 
 
 def _certificate_problem(exc: BaseException) -> ssl.SSLCertVerificationError | None:
@@ -179,9 +192,10 @@ class WooxyHook(BaseHook):
         if conn.port and parts.port is None:
             base_url = f"{parts.scheme}://{parts.netloc}:{conn.port}{parts.path}"
             parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not parts.hostname or not _is_host_name(parts.hostname):
             raise WooxyInputError(
-                f"Wooxy connection {self.wooxy_conn_id!r}: base URL {base_url!r} is not an http(s) URL."
+                f"Wooxy connection {self.wooxy_conn_id!r}: base URL {base_url!r} is not an http(s) URL; the host "
+                "field takes a URL such as https://api.wooxy.com, or a host name (letters, digits, '-', '.')."
             )
         if parts.scheme == "http" and not _is_loopback(parts.hostname):
             if not _as_bool(extra.get("allow_insecure_http")):
@@ -214,10 +228,18 @@ class WooxyHook(BaseHook):
             base_url=base_url.rstrip("/"),
             token=token,
             timeout=number("timeout", 30.0, self._timeout) or 30.0,
-            max_attempts=max(1, int(number("max_attempts", 5, self._max_attempts))),
+            max_attempts=self._attempts(number("max_attempts", 5, self._max_attempts)),
             backoff=number("backoff", 0.5, None),
             max_backoff=number("max_backoff", 30.0, None),
         )
+
+    def _attempts(self, value: float) -> int:
+        if value < 1 or value != int(value):
+            raise WooxyInputError(
+                f"Wooxy connection {self.wooxy_conn_id!r}: max_attempts (Attempts per request) must be a whole "
+                f"number >= 1 (1 disables retries), got {value:g}."
+            )
+        return int(value)
 
     @cached_property
     def session(self) -> requests.Session:
@@ -228,7 +250,7 @@ class WooxyHook(BaseHook):
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers.update(
-            {"Access-Token": params.token, "Content-Type": "application/json", "Accept": "application/json"}
+            {TOKEN_HEADER: params.token, "Content-Type": "application/json", "Accept": "application/json"}
         )
         # Read proxy and CA-bundle settings from the environment once, not on every request.
         env = session.merge_environment_settings(params.base_url, {}, None, None, None)
@@ -255,7 +277,7 @@ class WooxyHook(BaseHook):
         """
         if self.session.proxies:
             return None
-        url = f"{self.conn_params.base_url}/v3/"
+        url = self.conn_params.base_url + PATH_PREFIX
         adapter = self.session.get_adapter(url)
         assert isinstance(adapter, HTTPAdapter)  # the one mounted in `session`
         pool = adapter.get_connection_with_tls_context(requests.Request("POST", url).prepare(), self.session.verify, {})
@@ -264,7 +286,7 @@ class WooxyHook(BaseHook):
 
     @cached_property
     def _path_prefix(self) -> str:
-        return urlsplit(self.conn_params.base_url).path + "/v3/"
+        return urlsplit(self.conn_params.base_url).path + PATH_PREFIX
 
     def _exchange(self, method: str, body: bytes) -> tuple[int, bytes, str | None]:
         """One HTTP round trip: ``(status, body, Retry-After)``; transport faults raise as transient."""
@@ -272,7 +294,7 @@ class WooxyHook(BaseHook):
         pool = self._pool
         try:
             if pool is None:
-                response = self.session.post(f"{params.base_url}/v3/{method}", data=body, timeout=params.timeout)
+                response = self.session.post(params.base_url + PATH_PREFIX + method, data=body, timeout=params.timeout)
                 return response.status_code, response.content, response.headers.get("Retry-After")
             raw = pool.urlopen(
                 "POST",
@@ -335,9 +357,10 @@ class WooxyHook(BaseHook):
         raw_errors = payload.get("errors")
         if isinstance(raw_errors, str):
             raw_errors = [raw_errors]
-        errors = [self._redact(str(e)) for e in (raw_errors or [])] or [f"result {payload.get('result')!r}"]
+        # Wooxy's texts echo the token and the record ("Invalid RFC2822 email {email}"): neither is kept whole.
+        errors = [scrub(self._redact(str(e))) for e in (raw_errors or [])] or [f"result {payload.get('result')!r}"]
         lowered = " ".join(errors).lower()
-        if any(marker in lowered for marker in _AUTH_ERRORS) or status in (401, 403):
+        if any(marker in lowered for marker in AUTH_ERROR_MARKERS) or status in (401, 403):
             raise WooxyAuthError(method, errors, status)
         if status == 429 or status >= 500 or any(marker in lowered for marker in _TRANSIENT_ERRORS):
             raise WooxyTransientError(method, errors, status, _retry_after_seconds(retry_after))
@@ -364,27 +387,25 @@ class WooxyHook(BaseHook):
             self.conn_params.max_attempts,
         )
 
-    def post(self, method: str, body: bytes | Mapping[str, Any], *, max_attempts: int | None = None) -> dict[str, Any]:
+    def _post(self, method: str, body: bytes, *, max_attempts: int | None = None) -> dict[str, Any]:
         """
-        POST a JSON body to ``/v3/{method}`` and return the parsed success answer.
+        POST an encoded JSON body to ``/v3/{method}`` and return the parsed success answer; transient faults are
+        retried. Every API method ends here; writes come through :meth:`send_records`, which checks the batch.
 
-        This is the path every public method takes; senders that pre-encode their batches call it directly.
-
-        :param method: the API method path after ``/v3/``, e.g. ``blacklist/add``.
-        :param body: the JSON body, as a mapping or already encoded as UTF-8 bytes.
+        :param method: the API method path after ``/v3/``, e.g. ``blacklist/find``.
+        :param body: the JSON body, encoded as UTF-8.
         :param max_attempts: overrides the connection's retry budget for this call.
         """
-        data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
         attempts = max_attempts or self.conn_params.max_attempts
         try:
-            return self._post_once(method, data)  # the common case, without the retry machinery's overhead
+            return self._post_once(method, body)  # the common case, without the retry machinery's overhead
         except WooxyTransientError as exc:
             first_failure = [exc]
 
         def attempt() -> dict[str, Any]:
             if first_failure:  # tenacity's first attempt is the one that just failed
                 raise first_failure.pop()
-            return self._post_once(method, data)
+            return self._post_once(method, body)
 
         retrying = Retrying(
             stop=stop_after_attempt(attempts),
@@ -402,30 +423,55 @@ class WooxyHook(BaseHook):
                 exc.add_context(f" (gave up after {attempts} attempts)")
             raise
 
+    def _query(self, method: str, body: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return self._post(method, json.dumps(body, separators=(",", ":")).encode(), **kwargs)
+
     # -- API methods -----------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _check_batch(method: str, records: Sequence[Mapping[str, Any]]) -> None:
-        if len(records) > MAX_RECORDS_PER_REQUEST:
-            raise WooxyInputError(
-                f"Wooxy {method} takes at most {MAX_RECORDS_PER_REQUEST} records per request, got {len(records)}."
-            )
+    def send_records(self, method: str, records: Sequence[bytes | Mapping[str, Any]]) -> dict[str, Any]:
+        """
+        Send records to one of the four write methods: the door every add and remove goes through.
 
-    def add_email_blacklist(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        An add takes 1 to 100 records (sent as ``{"records": [...]}``), a remove exactly one (sent as the body).
+        Records may be mappings or already encoded JSON objects (``bytes``), which the engine uses so that a batch
+        is encoded once.
+
+        :param method: ``blacklist/add``, ``blacklist/remove``, ``phone-blacklist/add`` or ``phone-blacklist/remove``.
+        :param records: the records of one request.
+        """
+        count = len(records)
+        if method in ADD_METHODS:
+            if count > MAX_RECORDS_PER_REQUEST:
+                raise WooxyInputError(
+                    f"Wooxy {method} takes at most {MAX_RECORDS_PER_REQUEST} records per request, got {count}."
+                )
+            if not count:
+                raise WooxyInputError(f"Wooxy {method} needs at least one record, got none.")
+            body = b'{"records":[' + b",".join(_encoded(record) for record in records) + b"]}"
+        elif method in REMOVE_METHODS:
+            if count != 1:
+                raise WooxyInputError(f"Wooxy {method} takes one record per request, got {count}.")
+            body = _encoded(records[0])
+        else:
+            raise WooxyInputError(
+                f"{method!r} is not a Wooxy write method ({', '.join(sorted(ADD_METHODS | REMOVE_METHODS))})."
+            )
+        return self._post(method, body)
+
+    def add_email_blacklist(self, records: Sequence[bytes | Mapping[str, Any]]) -> dict[str, Any]:
         """
         Add up to 100 records ``{"email", "rejectType", "rawLog"?}`` to the email blacklist.
 
         Duplicates, in the request or already listed, are ignored by Wooxy.
         """
-        self._check_batch(EMAIL_ADD, records)
-        return self.post(EMAIL_ADD, {"records": list(records)})
+        return self.send_records(EMAIL_ADD, records)
 
     def remove_email_blacklist(self, email: str, reject_type: str | None = None) -> dict[str, Any]:
         """Remove one address from the email blacklist, optionally only for one reject type."""
         body: dict[str, Any] = {"email": email}
         if reject_type:
             body["rejectType"] = reject_type
-        return self.post(EMAIL_REMOVE, body)
+        return self.send_records(EMAIL_REMOVE, [body])
 
     def find_email_blacklist(
         self,
@@ -434,7 +480,7 @@ class WooxyHook(BaseHook):
         *,
         with_raw_log: bool = False,
         offset: int = 0,
-        limit: int = 20,
+        limit: int = DEFAULT_FIND_LIMIT,
     ) -> dict[str, Any]:
         """Page through the email blacklist of one reject type, or look one address up (``data``, ``totalCount``)."""
         body: dict[str, Any] = {"rejectType": reject_type, "offset": offset, "limit": limit}
@@ -442,30 +488,29 @@ class WooxyHook(BaseHook):
             body["email"] = email
         if with_raw_log:
             body["withRawLog"] = True
-        return self.post(EMAIL_FIND, body)
+        return self._query(EMAIL_FIND, body)
 
-    def add_phone_blacklist(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    def add_phone_blacklist(self, records: Sequence[bytes | Mapping[str, Any]]) -> dict[str, Any]:
         """Add up to 100 records ``{"phoneNumber", "rejectType"?}`` (E.164 numbers) to the phone blacklist."""
-        self._check_batch(PHONE_ADD, records)
-        return self.post(PHONE_ADD, {"records": list(records)})
+        return self.send_records(PHONE_ADD, records)
 
     def remove_phone_blacklist(self, phone_number: str) -> dict[str, Any]:
         """Remove one E.164 number from the phone blacklist."""
-        return self.post(PHONE_REMOVE, {"phoneNumber": phone_number})
+        return self.send_records(PHONE_REMOVE, [{"phoneNumber": phone_number}])
 
     def find_phone_blacklist(
-        self, phone_number: str, reject_type: str | None = None, *, offset: int = 0, limit: int = 20
+        self, phone_number: str, reject_type: str | None = None, *, offset: int = 0, limit: int = DEFAULT_FIND_LIMIT
     ) -> dict[str, Any]:
         """Look one E.164 number up in the phone blacklist."""
         body: dict[str, Any] = {"phoneNumber": phone_number, "offset": offset, "limit": limit}
         if reject_type:
             body["rejectType"] = reject_type
-        return self.post(PHONE_FIND, body)
+        return self._query(PHONE_FIND, body)
 
     def test_connection(self) -> tuple[bool, str]:
         """Make one cheap authenticated call (a one-row email blacklist page); used by the UI's Test button."""
         try:
-            self.post(EMAIL_FIND, {"rejectType": "hard", "offset": 0, "limit": 1}, max_attempts=1)
+            self._query(EMAIL_FIND, {"rejectType": EMAIL_REJECT_TYPES[0], "offset": 0, "limit": 1}, max_attempts=1)
         except Exception as exc:
             return False, str(exc)
         return True, f"Connected to Wooxy at {self.conn_params.base_url}: the access token was accepted."
@@ -508,6 +553,10 @@ def _connection_type_info() -> dict[str, Any]:
 
     (info,) = [c for c in get_provider_info()["connection-types"] if c["connection-type"] == WooxyHook.conn_type]
     return info
+
+
+def _encoded(record: bytes | Mapping[str, Any]) -> bytes:
+    return record if isinstance(record, bytes) else json.dumps(record, separators=(",", ":")).encode()
 
 
 def _as_bool(value: object) -> bool:

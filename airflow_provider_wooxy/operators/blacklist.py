@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pendulum
 
+from airflow_provider_wooxy.api import EMAIL_ADD, EMAIL_REJECT_TYPES, EMAIL_REMOVE, PHONE_ADD, PHONE_REMOVE
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.hooks.wooxy import EMAIL_ADD, EMAIL_REMOVE, PHONE_ADD, PHONE_REMOVE
 from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
+from airflow_provider_wooxy.pipeline.locations import check_file_location
 from airflow_provider_wooxy.pipeline.push import Push, PushSettings
 from airflow_provider_wooxy.pipeline.rejects import Rejects
-from airflow_provider_wooxy.pipeline.validation import EMAIL_REJECT_TYPES, EmailRecords, Normalised, PhoneRecords
+from airflow_provider_wooxy.pipeline.validation import EmailRecords, Normalised, PhoneRecords
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -68,13 +69,14 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
         builder = self.record_builder(field)
         if not self.is_dry_run:
             _ = self.hook.conn_params  # a missing or broken connection fails now, before the input is read
-        items = self._read_input(field)
+        check_file_location("checkpoint_path", self.checkpoint_path)  # before a long read, not after it
+        rejects = Rejects()
+        items = self._read_input(field, rejects)
         push = Push(
             self.hook,
             PushSettings(
                 method=self.method,
                 address_key=self.address_key,
-                is_add=self.is_add,
                 batch_size=self.batch_size,
                 max_concurrency=self.max_concurrency,
                 max_invalid=self.max_invalid,
@@ -83,12 +85,11 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
                 dry_run=self.is_dry_run,
                 allow_empty=self.allow_empty,
                 rejects_path=self.rejects_path,
-                source=self.path or "records",
+                source=self.input_source,
                 progress_interval=self.progress_interval,
             ),
             self.log,
         )
-        rejects = Rejects()
         self._push = push
         try:
             summary = push.run(items, builder, field, rejects)

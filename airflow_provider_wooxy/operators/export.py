@@ -7,20 +7,20 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
+from airflow_provider_wooxy.api import EMAIL_FIND, EMAIL_REJECT_TYPES
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.hooks.wooxy import EMAIL_FIND
-from airflow_provider_wooxy.operators.inputs import WooxyOperator
+from airflow_provider_wooxy.operators.arguments import output_path_argument
+from airflow_provider_wooxy.operators.base import WooxyOperator
 from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import (
     DEFAULT_PAGE_SIZE,
-    BlacklistExporter,
-    EntryWriter,
+    EmailExport,
     ExportError,
-    TypeReport,
+    ExportSettings,
     export_format,
 )
-from airflow_provider_wooxy.pipeline.reading import storage_path
-from airflow_provider_wooxy.pipeline.validation import EMAIL_REJECT_TYPES
+from airflow_provider_wooxy.pipeline.locations import check_file_location
+from airflow_provider_wooxy.pipeline.storage import storage_path
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -40,8 +40,9 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
     be seen twice (removed from the file: ``duplicates`` in the summary) or missed (the reject type is then named
     in ``changed_while_exporting``; export again once the list is quiet for an exact copy).
 
-    :param path: where to write: a local path or an object storage URI (``s3://``, ``gs://``, ``file://``...),
-        ``.csv`` or ``.jsonl``, optionally ``.gz``. (templated)
+    :param output_path: where to write: a local path or an object storage URI (``s3://``, ``gs://``,
+        ``file://``...), ``.csv`` or ``.jsonl``, optionally ``.gz``. (templated)
+    :param path: deprecated name of ``output_path``.
     :param reject_types: the reject types to export, in this order; default all three. (templated)
     :param with_raw_log: also export each entry's ``rawLog``.
     :param page_size: rows asked for per request (the API may serve fewer: paging follows what it serves).
@@ -51,29 +52,30 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
     :param progress_interval: seconds between progress log lines.
     """
 
-    template_fields: Sequence[str] = ("path", "reject_types")
+    template_fields: Sequence[str] = ("output_path", "reject_types")
     ui_color = "#e8fdf0"
     method = EMAIL_FIND
 
     def __init__(
         self,
         *,
-        path: str,
+        output_path: str | None = None,
         reject_types: Sequence[str] | str = EMAIL_REJECT_TYPES,
         with_raw_log: bool = False,
         page_size: int = DEFAULT_PAGE_SIZE,
         progress_interval: float = 30.0,
+        path: str | None = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(page_size, int) or page_size < 1:
             raise WooxyInputError(f"page_size must be a whole number >= 1, got {page_size!r}.")
         super().__init__(**kwargs)
-        self.path = path
+        self.output_path = output_path_argument(output_path, path)
         self.reject_types = reject_types
         self.with_raw_log = with_raw_log
         self.page_size = page_size
         self.progress_interval = progress_interval
-        self._exporter: BlacklistExporter | None = None
+        self._export: EmailExport | None = None
 
     def _rendered_reject_types(self) -> list[str]:
         chosen = [self.reject_types] if isinstance(self.reject_types, str) else list(self.reject_types or ())
@@ -87,77 +89,49 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         started = pendulum.now("UTC")
         clock = time.monotonic()
-        reject_types = self._rendered_reject_types()
+        check_file_location("output_path", self.output_path)
+        settings = ExportSettings(
+            reject_types=self._rendered_reject_types(),
+            with_raw_log=self.with_raw_log,
+            page_size=self.page_size,
+            max_concurrency=self.max_concurrency,
+            progress_interval=self.progress_interval,
+        )
         try:
-            fmt, gzipped = export_format(self.path)
+            fmt, gzipped = export_format(self.output_path)
         except ExportError as exc:
             raise WooxyInputError(str(exc)) from None
         _ = self.hook.conn_params  # a missing or broken connection fails now, before the file is created
-        location = storage_path(self.path, self.storage_conn_id)
-        location.parent.mkdir(parents=True, exist_ok=True)
         self.log.info(
             "Exporting the email blacklist (%s) to %s: pages of %d, %d in flight.",
-            ", ".join(reject_types),
-            self.path,
+            ", ".join(settings.reject_types),
+            self.output_path,
             self.page_size,
             self.max_concurrency,
         )
-        last_log = [time.monotonic()]
-
-        def progress(reject_type: str, report: TypeReport) -> None:
-            if time.monotonic() - last_log[0] >= self.progress_interval:
-                last_log[0] = time.monotonic()
-                self.log.info("%s: %d of about %d entries written.", reject_type, report.exported, report.total_at_end)
-
+        self._export = EmailExport(self.hook.find_email_blacklist, settings, self.log)
         try:
-            with location.open("wb") as stream:
-                writer = EntryWriter(stream, fmt, gzipped=gzipped, with_raw_log=self.with_raw_log)
-                self._exporter = BlacklistExporter(
-                    self.hook.find_email_blacklist,
-                    writer.write,
-                    max_concurrency=self.max_concurrency,
-                    page_size=self.page_size,
-                    with_raw_log=self.with_raw_log,
-                    on_page=progress,
-                )
-                report = self._exporter.run(reject_types)
-                writer.close()
-        except BaseException:
-            # A partial export would pass for the whole list: remove it.
-            if location.exists():
-                location.unlink()
-            raise
+            summary = self._export.run(storage_path(self.output_path, self.storage_conn_id), fmt, gzipped)
         finally:
-            self._exporter = None
-        summary: dict[str, Any] = {
-            "operation": "blacklist/export",
-            **report.as_dict(),
-            "retries": self.hook.retries,
-        }
-        counts = ", ".join(f"{name} {count}" for name, count in summary["by_reject_type"].items())
+            self._export = None
+        summary["retries"] = self.hook.retries
         self.log.info(
             "Exported %d entries (%s) to %s in %d requests; %d overlaps removed, %d retries.",
             summary["exported"],
-            counts,
-            self.path,
+            ", ".join(f"{name} {count}" for name, count in summary["by_reject_type"].items()),
+            self.output_path,
             summary["requests"],
             summary["duplicates"],
             summary["retries"],
         )
-        if summary["changed_while_exporting"]:
-            self.log.warning(
-                "The list changed while it was exported (%s): an entry may be missing from the file. Export again "
-                "once the list is quiet for an exact copy.",
-                ", ".join(summary["changed_while_exporting"]),
-            )
         return self._report_run(context, summary, started, clock)
 
     def on_kill(self) -> None:
         """Airflow is stopping the task: stop paging after the requests in flight."""
-        if self._exporter is not None:
-            self._exporter.stop("the task was stopped (on_kill)")
+        if self._export is not None:
+            self._export.stop("the task was stopped (on_kill)")
 
     def openlineage_datasets(self) -> tuple[list[LineageDataset], list[LineageDataset]]:
         """The Wooxy email list in, the file out (with the rows written)."""
         exported = (self.wooxy_summary or {}).get("exported")
-        return [wooxy_dataset(self.hook, "email")], [file_dataset(self.path, exported)]
+        return [wooxy_dataset(self.hook, "email")], [file_dataset(self.output_path, exported)]

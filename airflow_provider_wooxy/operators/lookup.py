@@ -7,18 +7,22 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
+from airflow_provider_wooxy.api import PHONE_FIND
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.hooks.wooxy import PHONE_FIND
-from airflow_provider_wooxy.operators.inputs import WooxyOperator, rendered_region
-from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
-from airflow_provider_wooxy.pipeline.export import EntryWriter, ExportError, export_format
-from airflow_provider_wooxy.pipeline.lookup import look_up
-from airflow_provider_wooxy.pipeline.reading import iter_input, storage_path
+from airflow_provider_wooxy.operators.arguments import check_field, output_path_argument, rendered_region
+from airflow_provider_wooxy.operators.base import WooxyOperator
+from airflow_provider_wooxy.operators.inputs import sql_connector
+from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, sql_datasets, wooxy_dataset
+from airflow_provider_wooxy.pipeline.export import ExportError, export_format
+from airflow_provider_wooxy.pipeline.locations import check_file_location
+from airflow_provider_wooxy.pipeline.lookup import check_numbers
+from airflow_provider_wooxy.pipeline.reading import iter_input
 from airflow_provider_wooxy.pipeline.rejects import Rejects
-from airflow_provider_wooxy.pipeline.validation import RecordError, normalise_phone
+from airflow_provider_wooxy.pipeline.storage import storage_path
+from airflow_provider_wooxy.pipeline.validation import PhoneRecords
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
 
     from airflow.sdk import Context
 
@@ -30,13 +34,19 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
     The phone blacklist cannot be listed (its find method needs a number): this is its read side. Numbers come
     from XCom or a file, as for the other operators, are normalised to E.164 (``default_region`` for national
     formats) and looked up one request each, up to ``max_concurrency`` in flight. The listed ones are written to
-    ``path`` (``phoneNumber``, ``rejectType``, ``createdAt``); invalid numbers are skipped and reported (masked).
-    The task returns counts, never numbers.
+    ``output_path`` (``phoneNumber``, ``rejectType``, ``createdAt``); invalid numbers are skipped and reported
+    (masked). The task returns counts, never numbers. Airflow glue over ``pipeline/lookup.py``
+    (``check_numbers``).
 
     :param records: a list of numbers, or of objects holding one in ``field``; typically an XComArg. (templated)
     :param input_path: a file of numbers (CSV with a header row, JSON, JSON Lines, optionally ``.gz``; local or
-        object storage). Exactly one of ``records`` and ``input_path``. (templated)
-    :param path: where to write the listed numbers: ``.csv`` or ``.jsonl``, optionally ``.gz``. (templated)
+        object storage; or Parquet, a glob or a folder: docs/sources.md). Exactly one of ``records``, ``input_path``
+        and ``sql``. (templated)
+    :param sql: a query whose result holds the numbers, streamed. (templated)
+    :param sql_conn_id: the Airflow connection of any common.sql database to run ``sql`` on.
+    :param parameters: the query's parameters, in the driver's style. (templated)
+    :param output_path: where to write the listed numbers: ``.csv`` or ``.jsonl``, optionally ``.gz``. (templated)
+    :param path: deprecated name of ``output_path``.
     :param field: the key or column holding the number. (templated)
     :param default_region: ISO country code used to read national-format numbers. (templated)
     :param max_concurrency: look-ups in flight, 1 to 10. ``pool_slots`` defaults to it.
@@ -44,118 +54,91 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
     :param wooxy_conn_id: the Wooxy connection.
     """
 
-    template_fields: Sequence[str] = ("records", "input_path", "path", "field", "default_region")
+    template_fields: Sequence[str] = (
+        "records",
+        "input_path",
+        "sql",
+        "parameters",
+        "output_path",
+        "field",
+        "default_region",
+    )
     ui_color = "#e8fdf0"
     method = PHONE_FIND
 
     def __init__(
         self,
         *,
-        path: str,
+        output_path: str | None = None,
         records: Any = None,
         input_path: str | None = None,
+        sql: str | None = None,
+        sql_conn_id: str | None = None,
+        parameters: Any = None,
         field: str = "phoneNumber",
         default_region: str | None = None,
+        path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.path = path
+        self.output_path = output_path_argument(output_path, path)
         self.records = records
         self.input_path = input_path
+        self.sql = sql
+        self.sql_conn_id = sql_conn_id
+        self.parameters = parameters
         self.field = field
         self.default_region = default_region
 
     def execute(self, context: Context) -> dict[str, Any]:
         started = pendulum.now("UTC")
         clock = time.monotonic()
-        region = rendered_region(self.default_region)
+        check_file_location("output_path", self.output_path)
+        field = check_field(self.field) or "phoneNumber"
+        numbers = PhoneRecords(field=field, default_region=rendered_region(self.default_region))
         try:
-            fmt, gzipped = export_format(self.path)
+            fmt, gzipped = export_format(self.output_path)
         except ExportError as exc:
             raise WooxyInputError(str(exc)) from None
         _ = self.hook.conn_params  # a missing or broken connection fails now, before anything is read
         items = iter_input(
             records=self.records,
             path=self.input_path or None,
+            sql=self.sql or None,
+            connect=sql_connector(self.sql_conn_id),
+            parameters=self.parameters,
             conn_id=self.storage_conn_id,
             field=self.field,
         )
         rejects = Rejects()
-        counts = {"checked": 0, "listed": 0, "not_listed": 0, "duplicates": 0}
-        by_reject_type: dict[str, int] = {}
-        location = storage_path(self.path, self.storage_conn_id)
-        location.parent.mkdir(parents=True, exist_ok=True)
+        rejects.locate = getattr(items, "locate", None)
         try:
-            with location.open("wb") as stream:
-                writer = EntryWriter(stream, fmt, gzipped=gzipped, columns=["phoneNumber", "rejectType", "createdAt"])
-                for _, number, entries in look_up(
-                    self.hook.find_phone_blacklist,
-                    self._numbers(items, region, rejects, counts),
-                    max_concurrency=self.max_concurrency,
-                ):
-                    counts["checked"] += 1
-                    if not entries:
-                        counts["not_listed"] += 1
-                        continue
-                    counts["listed"] += 1
-                    rows = [
-                        {"phoneNumber": number, "rejectType": e.get("rejectType"), "createdAt": e.get("createdAt")}
-                        for e in entries
-                    ]
-                    for row in rows:
-                        by_reject_type[str(row["rejectType"])] = by_reject_type.get(str(row["rejectType"]), 0) + 1
-                    writer.write(rows)
-                writer.close()
-        except BaseException:
-            if location.exists():
-                location.unlink()
+            summary = check_numbers(
+                self.hook.find_phone_blacklist,
+                items,
+                numbers,
+                storage_path(self.output_path, self.storage_conn_id),
+                fmt=fmt,
+                gzipped=gzipped,
+                rejects=rejects,
+                max_concurrency=self.max_concurrency,
+            )
+            if rejects.count:
+                self.log.warning("%d invalid numbers skipped: %s", rejects.count, rejects.describe(10))
+        finally:
             rejects.close()
-            raise
-        if rejects.count:
-            self.log.warning("%d invalid numbers skipped: %s", rejects.count, rejects.describe(10))
-        summary: dict[str, Any] = {
-            "operation": "phone-blacklist/check",
-            **counts,
-            "invalid": rejects.count,
-            "by_reject_type": by_reject_type,
-            "retries": self.hook.retries,
-        }
-        rejects.close()
+        summary["retries"] = self.hook.retries
         self.log.info(
             "Checked %d numbers: %d listed, %d not listed, %d invalid; listed ones written to %s.",
-            counts["checked"],
-            counts["listed"],
-            counts["not_listed"],
-            rejects.count,
-            self.path,
+            *(summary[key] for key in ("checked", "listed", "not_listed", "invalid")),
+            self.output_path,
         )
         return self._report_run(context, summary, started, clock)
-
-    def _numbers(
-        self, items: Iterator[tuple[int, object]], region: str | None, rejects: Rejects, counts: dict[str, int]
-    ) -> Iterator[tuple[int, str]]:
-        """``(row, E.164 number)`` for each valid, first-seen number; the others are counted."""
-        seen: set[str] = set()
-        for row, item in items:
-            try:
-                if isinstance(item, RecordError):
-                    raise item
-                value = item.get(self.field) if isinstance(item, dict) else item
-                if value is None:
-                    raise RecordError(f"no {self.field!r} key")
-                number = normalise_phone(value, region)
-            except RecordError as exc:
-                value = item.get(self.field) if isinstance(item, dict) else item
-                rejects.add(row, value if not isinstance(item, RecordError) else "", str(exc))
-                continue
-            if number in seen:
-                counts["duplicates"] += 1
-                continue
-            seen.add(number)
-            yield row, number
 
     def openlineage_datasets(self) -> tuple[list[LineageDataset], list[LineageDataset]]:
         """The Wooxy phone list in (with the input file, if any), the file of listed numbers out."""
         listed = (self.wooxy_summary or {}).get("listed")
         inputs = [wooxy_dataset(self.hook, "phone")] + ([file_dataset(self.input_path)] if self.input_path else [])
-        return inputs, [file_dataset(self.path, listed)]
+        if self.sql and self.sql_conn_id:
+            inputs += sql_datasets(self.sql, self.sql_conn_id)
+        return inputs, [file_dataset(self.output_path, listed)]

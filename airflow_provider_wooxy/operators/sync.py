@@ -12,6 +12,7 @@ import pendulum
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
+from airflow_provider_wooxy.pipeline.locations import TABLE_SUFFIXES, check_file_location
 from airflow_provider_wooxy.pipeline.reading import storage_path
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind
@@ -94,6 +95,8 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         clock = time.monotonic()
         if not self.state_path:
             raise WooxyInputError("state_path is required: where this sync keeps the entries it manages.")
+        check_file_location("state_path", self.state_path)
+        check_file_location("plan_path", self.plan_path, suffixes=TABLE_SUFFIXES)
         field = self._rendered_field()
         builder = self.record_builder(field)
         base_url = self.hook.conn_params.base_url  # a broken connection fails now; the state is bound to it
@@ -107,7 +110,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
             max_concurrency=self.max_concurrency,
             plan_path=self.plan_path or None,
             field=field,
-            source=self.path or "records",
+            source=self.input_source,
             allow_empty=self.allow_empty,
             rejects_path=self.rejects_path,
             default_region=self._rendered_region(),
@@ -116,7 +119,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         self._run = SyncRun(self.hook, state, settings, write_plan=self._write_plan, log=self.log)
         rejects = Rejects()
         try:
-            summary = self._run.run(self._read_input(field), builder, rejects)
+            summary = self._run.run(self._read_input(field, rejects), builder, rejects)
         except (StateError, UnusableInput, SyncRefused) as exc:
             raise WooxyInputError(str(exc)) from None
         finally:

@@ -7,6 +7,7 @@ import threading
 import time
 from typing import Any
 
+from airflow_provider_wooxy.pipeline.locations import check_file_location
 from airflow_provider_wooxy.pipeline.reading import storage_path
 
 
@@ -34,28 +35,36 @@ class Checkpoint:
     """
 
     def __init__(self, path: str, fingerprint: str, *, conn_id: str | None = None, min_interval: float = 5.0):
+        check_file_location("checkpoint_path", path)
         self.location = storage_path(path, conn_id)
         self.fingerprint = fingerprint
         self.min_interval = min_interval
         self.done: set[int] = set()
         self.stale = False
+        self.damaged = False
         self._lock = threading.Lock()
         self._last_write = 0.0
         self._dirty = False
 
     def load(self) -> set[int]:
-        """Read the accepted batch numbers; empty when there is no checkpoint or it belongs to other input."""
+        """
+        Read the accepted batch numbers; empty when there is no checkpoint, when it belongs to other input
+        (``stale``) or when it is not a checkpoint this provider wrote (``damaged``: not JSON, not its shape).
+        """
         if not self.location.exists():
             return set()
         try:
-            state: dict[str, Any] = json.loads(self.location.read_text())
-        except ValueError:
-            self.stale = True
+            state: Any = json.loads(self.location.read_text())
+            if not isinstance(state, dict) or not isinstance(state.get("fingerprint"), str):
+                raise ValueError("not a checkpoint")
+            if state["fingerprint"] != self.fingerprint:
+                self.stale = True
+                return set()
+            done = {n for first, last in state.get("done", []) for n in range(int(first), int(last) + 1)}
+        except (ValueError, TypeError):  # UnicodeDecodeError is a ValueError
+            self.damaged = True
             return set()
-        if state.get("fingerprint") != self.fingerprint:
-            self.stale = True
-            return set()
-        self.done = {n for first, last in state.get("done", []) for n in range(first, last + 1)}
+        self.done = done
         return set(self.done)
 
     def mark(self, batch_number: int) -> None:

@@ -21,18 +21,26 @@ two pages per request in flight), so the file follows the API's order and memory
   ``changed`` flag says that ``totalCount`` moved during the export, and a second export gives a complete copy of a
   list that has stopped changing.
 
-No Airflow import here: the operator gives a ``find`` callable (the hook's) and an open binary stream.
+No Airflow import here: the operator gives a ``find`` callable (the hook's) and a path object (:class:`EmailExport`).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
 import json
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
+
+from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS
+from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.pipeline.paging import in_order
+from airflow_provider_wooxy.pipeline.reading import detect_format
+from airflow_provider_wooxy.pipeline.storage import output_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,7 +52,8 @@ far more than a list can shift while a page is in flight."""
 
 EXPORT_FORMATS = ("csv", "jsonl")
 _WRITE_SIZE = 1 << 20
-_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+_READ_AS = {"csv": "csv", "jsonl": "jsonl", "json": "jsonl"}
+"""Input formats an export may be written in: a ``.json`` name gets JSON Lines."""
 
 
 class FindPage(Protocol):
@@ -66,16 +75,17 @@ class ExportError(Exception):
 
 
 def export_format(path: str) -> tuple[str, bool]:
-    """``(format, gzipped)`` from the path's suffixes: ``.csv`` or ``.jsonl`` / ``.ndjson``, optionally ``.gz``."""
-    name = path.rsplit("/", 1)[-1].lower()
-    gzipped = name.endswith(".gz")
-    name = name.removesuffix(".gz")
-    for suffix, fmt in _SUFFIXES.items():
-        if name.endswith(suffix):
-            return fmt, gzipped
-    raise ExportError(
-        f"cannot tell the export format of {path!r} from its name: use a .csv or .jsonl suffix (optionally .gz)."
-    )
+    """``(format, gzipped)`` from the path's suffixes: ``.csv`` or ``.jsonl`` / ``.ndjson`` / ``.json`` (written as
+    JSON Lines), optionally ``.gz``; read as the input readers read them (:func:`~.reading.detect_format`)."""
+    try:
+        fmt, gzipped = detect_format(path, None)
+    except WooxyInputError:
+        fmt, gzipped = "", False
+    if fmt not in _READ_AS:
+        raise ExportError(
+            f"cannot tell the export format of {path!r} from its name: use a .csv or .jsonl suffix (optionally .gz)."
+        )
+    return _READ_AS[fmt], gzipped
 
 
 class EntryWriter:
@@ -201,17 +211,6 @@ class ExportReport:
         }
 
 
-@dataclass
-class _Span:
-    """A run of offsets ``[start, end)`` that one page is expected to cover; filled by one or more requests."""
-
-    index: int
-    start: int
-    end: int
-    rows: list[Mapping[str, Any]] = field(default_factory=list)
-    done: bool = False
-
-
 class _Deduper:
     """
     Remembers the last ``window`` to ``2 * window`` keys seen, to drop the overlaps a shifting list causes.
@@ -251,7 +250,7 @@ class BlacklistExporter:
         find: FindPage,
         write: Callable[[list[dict[str, Any]]], None],
         *,
-        max_concurrency: int = 10,
+        max_concurrency: int = MAX_CONCURRENT_REQUESTS,
         page_size: int = DEFAULT_PAGE_SIZE,
         with_raw_log: bool = False,
         dedupe_window: int = DEDUPE_WINDOW,
@@ -312,53 +311,106 @@ class BlacklistExporter:
         if not first or len(first) >= total:
             return report
         step = report.page_size_served = len(first)
+        latest_total = [total]  # the newest totalCount, set by whichever page answered last
+        planned_end = step  # offsets below this are covered by spans already asked for
 
-        spans: dict[int, _Span] = {}  # not yet written, by index
-        in_flight: dict[Future[tuple[list[Mapping[str, Any]], int]], tuple[_Span, int]] = {}
-        next_index = 0  # index of the next span to plan
-        planned_end = step  # offsets below this are covered by planned spans
-        written = 0  # spans [0, written) are in the file
-        window = 2 * self.max_concurrency  # spans planned ahead of the write position: bounds the reorder buffer
-        latest_total = total
-
-        def submit(span: _Span, offset: int) -> None:
-            limit = min(self.page_size, span.end - offset)
-            in_flight[pool.submit(self._fetch, reject_type, offset, limit)] = (span, offset)
-
-        while True:
-            if self._stopped:
-                raise ExportError(f"the export was stopped: {self._stopped}")
-            # Plan spans up to the newest total, within the window and the concurrency.
-            while (
-                len(in_flight) < self.max_concurrency and planned_end < latest_total and next_index - written < window
-            ):
-                span = _Span(next_index, planned_end, planned_end + step)
-                spans[next_index] = span
-                next_index += 1
-                planned_end = span.end
-                submit(span, span.start)
-            # Write the spans that are complete, in order.
-            while written in spans and spans[written].done:
-                span = spans.pop(written)
-                emit(span.rows)
-                written += 1
-                if self._on_page is not None:
-                    self._on_page(reject_type, report)
-            if not in_flight:
-                if planned_end >= latest_total and written == next_index:
-                    break
-                continue
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                span, offset = in_flight.pop(future)
-                rows, latest_total = future.result()
-                report.pages += 1
-                report.total_at_end = latest_total
-                span.rows.extend(rows)
-                reached = offset + len(rows)
+        def span(start: int) -> tuple[list[Mapping[str, Any]], int]:
+            """The rows of offsets ``[start, start + step)``: more requests when the API serves a short page."""
+            rows: list[Mapping[str, Any]] = []
+            offset, end, requests = start, start + step, 0
+            while True:
+                page, latest_total[0] = self._fetch(reject_type, offset, min(self.page_size, end - offset))
+                requests += 1
+                rows.extend(page)
+                offset += len(page)
                 # Short but not at the list's end: the API served less than asked; ask again from where it stopped.
-                if rows and reached < span.end and reached < latest_total:
-                    submit(span, reached)
-                else:
-                    span.done = True
+                # An empty page ends the span, so a list that shrinks while it is read cannot loop forever.
+                if not page or offset >= end or offset >= latest_total[0]:
+                    return rows, requests
+
+        def next_span() -> Callable[[], tuple[list[Mapping[str, Any]], int]] | None:
+            nonlocal planned_end
+            if self._stopped or planned_end >= latest_total[0]:  # the newest total: follows a list that grows
+                return None
+            start, planned_end = planned_end, planned_end + step
+            return functools.partial(span, start)
+
+        window = 2 * self.max_concurrency  # spans asked for ahead of the write position: bounds the reorder buffer
+        for rows, requests in in_order(pool, next_span, max_in_flight=self.max_concurrency, window=window):
+            report.pages += requests
+            emit(rows)
+            if self._on_page is not None:
+                self._on_page(reject_type, report)
+            if self._stopped:
+                break
+        report.total_at_end = latest_total[0]
+        if self._stopped:
+            raise ExportError(f"the export was stopped: {self._stopped}")
         return report
+
+
+@dataclass
+class ExportSettings:
+    """What an export run needs from the operator's rendered arguments."""
+
+    reject_types: Sequence[str]
+    with_raw_log: bool = False
+    page_size: int = DEFAULT_PAGE_SIZE
+    max_concurrency: int = MAX_CONCURRENT_REQUESTS
+    progress_interval: float = 30.0
+
+
+class EmailExport:
+    """
+    The export flow: page through each reject type -> write the file (removed if the export fails) -> report.
+
+    :param find: fetches one page (the hook's ``find_email_blacklist``).
+    :param settings: the rendered arguments.
+    :param log: where progress and result lines go.
+    """
+
+    def __init__(self, find: FindPage, settings: ExportSettings, log: Any) -> None:
+        self.find = find
+        self.settings = settings
+        self.log = log
+        self._exporter: BlacklistExporter | None = None
+        self._stopped: str | None = None
+
+    def run(self, out: Any, fmt: str, gzipped: bool = False) -> dict[str, Any]:
+        """Export to the path object ``out``; returns the counts per reject type (no addresses)."""
+        s = self.settings
+        last_log = [time.monotonic()]
+
+        def progress(reject_type: str, report: TypeReport) -> None:
+            if time.monotonic() - last_log[0] >= s.progress_interval:
+                last_log[0] = time.monotonic()
+                self.log.info("%s: %d of about %d entries written.", reject_type, report.exported, report.total_at_end)
+
+        with output_file(out) as stream:
+            writer = EntryWriter(stream, fmt, gzipped=gzipped, with_raw_log=s.with_raw_log)
+            self._exporter = BlacklistExporter(
+                self.find,
+                writer.write,
+                max_concurrency=s.max_concurrency,
+                page_size=s.page_size,
+                with_raw_log=s.with_raw_log,
+                on_page=progress,
+            )
+            if self._stopped is not None:
+                self._exporter.stop(self._stopped)
+            report = self._exporter.run(s.reject_types)
+            writer.close()
+        summary: dict[str, Any] = {"operation": "blacklist/export", **report.as_dict()}
+        if summary["changed_while_exporting"]:
+            self.log.warning(
+                "The list changed while it was exported (%s): an entry may be missing from the file. Export again "
+                "once the list is quiet for an exact copy.",
+                ", ".join(summary["changed_while_exporting"]),
+            )
+        return summary
+
+    def stop(self, reason: str) -> None:
+        """Stop paging after the requests in flight (Airflow's on_kill); the partial file is removed."""
+        self._stopped = reason
+        if self._exporter is not None:
+            self._exporter.stop(reason)

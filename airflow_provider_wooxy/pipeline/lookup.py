@@ -1,18 +1,34 @@
 """
-Looking numbers up in the phone blacklist: one ``phone-blacklist/find`` per number, up to ``max_concurrency`` in
-flight, answers handed back in input order.
+Looking numbers up in the phone blacklist: read -> validate/dedupe -> one ``phone-blacklist/find`` per number, up
+to ``max_concurrency`` in flight, answers in input order -> write the listed ones -> report.
 
 The phone blacklist cannot be listed (its find method needs a number), so checking a known set of numbers is the
-read side it offers. No Airflow import here: the operator gives a ``find`` callable (the hook's).
+read side it offers. No Airflow import here: the operator gives a ``find`` callable (the hook's) and a path object.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
+from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS
+from airflow_provider_wooxy.pipeline.export import EntryWriter
+from airflow_provider_wooxy.pipeline.intake import Tally, validated
+from airflow_provider_wooxy.pipeline.paging import in_order
+from airflow_provider_wooxy.pipeline.storage import output_file
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+
+    from airflow_provider_wooxy.pipeline.reading import Item
+    from airflow_provider_wooxy.pipeline.rejects import Rejects
+    from airflow_provider_wooxy.pipeline.validation import PhoneRecords
+
+_ENTRIES_PER_NUMBER = 100
+"""The page asked for per number: far more than its entries (one per reject type), so one request answers it."""
+LISTED_COLUMNS = ("phoneNumber", "rejectType", "createdAt")
+"""The columns of the file of listed numbers."""
 
 
 class FindNumber(Protocol):
@@ -24,7 +40,7 @@ class FindNumber(Protocol):
 
 
 def look_up(
-    find: FindNumber, numbers: Iterable[tuple[int, str]], *, max_concurrency: int = 10
+    find: FindNumber, numbers: Iterable[tuple[int, str]], *, max_concurrency: int = MAX_CONCURRENT_REQUESTS
 ) -> Iterator[tuple[int, str, list[Mapping[str, Any]]]]:
     """
     Yield ``(row, number, entries)`` for each ``(row, number)``, in input order; ``entries`` is empty when the
@@ -38,31 +54,69 @@ def look_up(
     :param max_concurrency: look-ups in flight at once.
     """
     pending = iter(numbers)
+
+    def next_call() -> Callable[[], tuple[int, str, list[Mapping[str, Any]]]] | None:
+        item = next(pending, None)
+        return None if item is None else functools.partial(_find, find, *item)
+
     with ThreadPoolExecutor(max_concurrency, thread_name_prefix="wooxy-lookup") as pool:
-        in_flight: dict[Future[Mapping[str, Any]], int] = {}
-        order: dict[int, tuple[int, str]] = {}
-        done: dict[int, list[Mapping[str, Any]]] = {}
-        submitted = emitted = 0
-        exhausted = False
-        while True:
-            while not exhausted and len(in_flight) < max_concurrency and submitted - emitted < 2 * max_concurrency:
-                item = next(pending, None)
-                if item is None:
-                    exhausted = True
-                    break
-                order[submitted] = item
-                in_flight[pool.submit(find, item[1], limit=100)] = submitted
-                submitted += 1
-            while emitted in done:
-                row, number = order.pop(emitted)
-                yield row, number, done.pop(emitted)
-                emitted += 1
-            if not in_flight:
-                if exhausted:
-                    return
-                continue
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                index = in_flight.pop(future)
-                data = future.result().get("data")
-                done[index] = [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
+        yield from in_order(pool, next_call, max_in_flight=max_concurrency, window=2 * max_concurrency)
+
+
+def _find(find: FindNumber, row: int, number: str) -> tuple[int, str, list[Mapping[str, Any]]]:
+    data = find(number, limit=_ENTRIES_PER_NUMBER).get("data")
+    return row, number, [entry for entry in data if isinstance(entry, dict)] if isinstance(data, list) else []
+
+
+def check_numbers(
+    find: FindNumber,
+    items: Iterator[Item],
+    numbers: PhoneRecords,
+    out: Any,
+    *,
+    fmt: str,
+    gzipped: bool = False,
+    rejects: Rejects,
+    max_concurrency: int = MAX_CONCURRENT_REQUESTS,
+) -> dict[str, Any]:
+    """
+    The look-up flow: validate and dedupe the input's numbers, look each up, write the listed ones to ``out``
+    (removed if the run fails). Returns the counts, never a number; invalid numbers go to ``rejects``.
+
+    :param find: looks one E.164 number up (the hook's ``find_phone_blacklist``).
+    :param items: the input's ``(row, item)`` pairs (:func:`~airflow_provider_wooxy.pipeline.reading.iter_input`).
+    :param numbers: validates and normalises one item (its ``field`` names the key holding the number).
+    :param out: the path object to write (``.csv`` or ``.jsonl`` by ``fmt``).
+    :param fmt: ``csv`` or ``jsonl``.
+    :param gzipped: compress the file.
+    :param rejects: receives the invalid numbers.
+    :param max_concurrency: look-ups in flight.
+    """
+    tally = Tally()
+    # A phone record's key is its E.164 number and, after a NUL, its reject type (none here).
+    valid = (
+        (row, key.partition("\x00")[0]) for row, key, _ in validated(items, numbers, tally, rejects, numbers.field)
+    )
+    counts = {"checked": 0, "listed": 0, "not_listed": 0}
+    by_reject_type: dict[str, int] = {}
+    with output_file(out) as stream:
+        writer = EntryWriter(stream, fmt, gzipped=gzipped, columns=LISTED_COLUMNS)
+        for _, number, entries in look_up(find, valid, max_concurrency=max_concurrency):
+            counts["checked"] += 1
+            counts["listed" if entries else "not_listed"] += 1
+            rows = [
+                {"phoneNumber": number, "rejectType": e.get("rejectType"), "createdAt": e.get("createdAt")}
+                for e in entries
+            ]
+            for row in rows:
+                by_reject_type[str(row["rejectType"])] = by_reject_type.get(str(row["rejectType"]), 0) + 1
+            if rows:
+                writer.write(rows)
+        writer.close()
+    return {
+        "operation": "phone-blacklist/check",
+        **counts,
+        "duplicates": tally.duplicates,
+        "invalid": rejects.count,
+        "by_reject_type": by_reject_type,
+    }

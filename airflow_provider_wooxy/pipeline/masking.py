@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def mask_email(value: str) -> str:
     """``john.doe@example.com`` -> ``j***@e***.com``."""
@@ -29,3 +31,21 @@ def mask_in(text: str, value: object) -> str:
     if isinstance(value, str) and value.strip() and value in text:
         return text.replace(value, mask_value(value))
     return text
+
+
+# Something that may be an address (text around an '@') or a phone number (7 or more digits, possibly grouped by
+# spaces, dots, dashes or brackets, possibly after a '+'): what a message must not quote whole.
+_ADDRESS_LIKE = re.compile(r"(?:\"[^\"\n]*\"|[^\s'\",;:()<>\[\]{}]*)@[^\s'\",;:()<>\[\]{}]*")
+_NUMBER_LIKE = re.compile(r"\+?\(?\d(?:[\s().-]?\d){6,}")
+
+
+def looks_personal(text: str) -> bool:
+    """Whether ``text`` holds something that may be an email address or a phone number."""
+    return "@" in text or _NUMBER_LIKE.search(text) is not None
+
+
+def scrub(text: str) -> str:
+    """``text`` with every address-like and number-like part masked: for messages that quote input."""
+    if "@" in text:
+        text = _ADDRESS_LIKE.sub(lambda m: mask_email(m.group()), text)
+    return _NUMBER_LIKE.sub(lambda m: mask_phone(m.group()), text)

@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
+from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError, WooxyRejectedError
 from airflow_provider_wooxy.pipeline.checkpoint import Checkpoint
 from airflow_provider_wooxy.pipeline.intake import Tally, check_input, validated
 from airflow_provider_wooxy.pipeline.masking import mask_in
-from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, Record, encode_add, encode_single
+from airflow_provider_wooxy.pipeline.sending import BatchSender, Record, batches
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -37,7 +37,6 @@ class PushSettings:
 
     method: str
     address_key: str
-    is_add: bool
     batch_size: int
     max_concurrency: int
     max_invalid: int | None
@@ -115,20 +114,6 @@ class Push:
             warn=self.log.warning,
         )
 
-    def _batches(self, records: Iterator[Record], skip: set[int]) -> Iterator[Batch]:
-        size = self.settings.batch_size
-        number = 0
-        batch: list[Record] = []
-        for record in records:
-            batch.append(record)
-            if len(batch) == size:
-                if number not in skip:
-                    yield Batch(number, batch)
-                number += 1
-                batch = []
-        if batch and number not in skip:
-            yield Batch(number, batch)
-
     def _summary(self, tally: Tally, rejects: Rejects, **sending: Any) -> dict[str, Any]:
         """The XCom summary: the validation counts, then what sending adds (nothing for a dry run)."""
         summary: dict[str, Any] = {
@@ -160,7 +145,11 @@ class Push:
         if s.checkpoint_path:  # never when streaming: the operator refuses that combination
             checkpoint = Checkpoint(s.checkpoint_path, fingerprint, conn_id=s.storage_conn_id)
             skip = checkpoint.load()
-            if checkpoint.stale:
+            if checkpoint.damaged:
+                self.log.warning(
+                    "Checkpoint %s is damaged (not a checkpoint): starting from the beginning.", s.checkpoint_path
+                )
+            elif checkpoint.stale:
                 self.log.info("Checkpoint %s belongs to other input: starting from the beginning.", s.checkpoint_path)
             elif skip:
                 self.log.info(
@@ -173,7 +162,6 @@ class Push:
         sender = BatchSender(
             self.hook,
             s.method,
-            encode=encode_add if s.is_add else encode_single,
             max_concurrency=s.max_concurrency,
             on_batch_done=marker,
             log=self.log,
@@ -194,8 +182,10 @@ class Push:
         if self._stopped is not None:
             sender.stop(self._stopped)
         try:
-            report = sender.run(self._batches(records, skip))
-        except WooxyError as exc:
+            report = sender.run(batches(records, s.batch_size, skip))
+        except (WooxyError, WooxyInputError) as exc:  # an input error here: a streamed input broke midway
+            if isinstance(exc, WooxyInputError) and not sender.report.requests:
+                raise  # broken before the first request: the message is whole as it is
             if checkpoint is not None:
                 checkpoint.save()
             of = "" if streaming else f" of {tally.valid}"
@@ -205,6 +195,8 @@ class Push:
                 + (", and a retry skips them (checkpoint_path)." if checkpoint else ".")
             )
             self.log.error("%s", progress)
+            if isinstance(exc, WooxyInputError):
+                raise WooxyInputError(f"{str(exc).rstrip('.')}. {progress}") from None
             exc.add_context(f". {progress}")
             raise
         invalid = rejects.count

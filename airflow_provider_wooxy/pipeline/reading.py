@@ -16,35 +16,25 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
 
 import ijson
-from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.pipeline.files import FileItems, expand, is_many
+from airflow_provider_wooxy.pipeline.masking import looks_personal, mask_value, scrub
+from airflow_provider_wooxy.pipeline.parquet import iter_parquet
+from airflow_provider_wooxy.pipeline.sql import iter_sql_records
+from airflow_provider_wooxy.pipeline.storage import storage_path
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
-FILE_FORMATS = ("csv", "json", "jsonl")
-_SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FILE_FORMATS = ("csv", "json", "jsonl", "parquet")
+_SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 _CHUNK = 1 << 16
 _BUFFER = 1 << 20
 
 Item = tuple[int, object]
-
-
-def storage_path(path: str, conn_id: str | None = None) -> ObjectStoragePath | Path:
-    """
-    An ``ObjectStoragePath`` for a URI (``s3://``, ``gs://``, ``file://`` ...); a plain ``Path`` for a local path.
-
-    A plain path skips the object storage machinery (its first use loads every provider's filesystems, about
-    0.2 s) for what is only a local file. Both types offer the same ``open`` / ``exists`` / ``read_text`` /
-    ``write_text`` / ``mkdir`` / ``unlink`` / ``parent`` used here.
-    """
-    if "://" in path:
-        return ObjectStoragePath(path, conn_id=conn_id)
-    return Path(path)
 
 
 def detect_format(path: str, file_format: str | None) -> tuple[str, bool]:
@@ -64,7 +54,7 @@ def detect_format(path: str, file_format: str | None) -> tuple[str, bool]:
             return fmt, gzipped
     raise WooxyInputError(
         f"cannot tell the format of {path!r} from its name: use a .csv, .json, .jsonl or .ndjson suffix "
-        "(optionally .gz), or set file_format."
+        "(optionally .gz) or .parquet, or set file_format."
     )
 
 
@@ -93,7 +83,7 @@ class _RawAdapter(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def _open_text(path: str, conn_id: str | None, gzipped: bool) -> Iterator[IO[str]]:
+def _open_binary(path: str, conn_id: str | None) -> Iterator[IO[bytes]]:
     try:
         raw: IO[bytes] = storage_path(path, conn_id).open("rb")
     except FileNotFoundError:
@@ -106,35 +96,82 @@ def _open_text(path: str, conn_id: str | None, gzipped: bool) -> Iterator[IO[str
             "for that storage is installed."
         ) from None
     with raw:
+        yield raw
+
+
+@contextlib.contextmanager
+def _open_text(path: str, conn_id: str | None, gzipped: bool, errors: str = "strict") -> Iterator[IO[str]]:
+    with _open_binary(path, conn_id) as raw:
         # Object storage files come wrapped for lineage tracking, at a Python call per attribute access; one
         # large buffer in front keeps that to one call per megabyte instead of several per line. A local file
         # is buffered already.
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(_RawAdapter(raw), _BUFFER)
         stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if gzipped else buffered  # type: ignore[assignment]
         # utf-8-sig drops a byte-order mark; newline="" lets the csv module see quoted line breaks.
-        yield io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        yield io.TextIOWrapper(stream, encoding="utf-8-sig", errors=errors, newline="")
 
 
 def iter_file_records(
     path: str, *, file_format: str | None = None, conn_id: str | None = None, field: str
 ) -> Iterator[Item]:
-    """Items from a CSV (with a header row), JSON array or JSON Lines file, streamed."""
+    """Items from a CSV (with a header row), JSON array, JSON Lines or Parquet file, streamed."""
     fmt, gzipped = detect_format(path, file_format)
+    if fmt == "parquet":
+        return _iter_parquet_file(path, conn_id, field)
+    return _iter_text_file(path, fmt, gzipped, conn_id, field)
+
+
+def _iter_parquet_file(path: str, conn_id: str | None, field: str) -> Iterator[Item]:
+    with _open_binary(path, conn_id) as raw:
+        yield from iter_parquet(raw, path, field)
+
+
+def _iter_text_file(path: str, fmt: str, gzipped: bool, conn_id: str | None, field: str) -> Iterator[Item]:
     readers = {"csv": _iter_csv, "json": _iter_json_array, "jsonl": _iter_json_lines}
     row = 0
     try:
         with _open_text(path, conn_id, gzipped) as text:
             for row, item in readers[fmt](text, field):
                 yield row, item
+    except WooxyInputError as exc:  # a reader's whole-file problem: say which file
+        raise WooxyInputError(f"{path}: {exc}") from None
+    except _MaybeDuplicate:
+        try:
+            with _open_text(path, conn_id, gzipped) as text:
+                for _ in _iter_json_array(text, field, exact=True):
+                    pass
+        except WooxyInputError as exc:
+            raise WooxyInputError(f"{path}: {exc}") from None
     except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
         raise WooxyInputError(f"{path} is not a readable gzip file ({exc}).") from None
     except UnicodeDecodeError as exc:
+        # The decoder reads ahead of the rows handed out: read the file again to find the row the byte is in.
+        where = _bad_byte_place(path, conn_id, gzipped, fmt)
         raise WooxyInputError(
-            f"{path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} cannot be decoded after row {row}. "
+            f"{path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} {where} cannot be decoded. "
             "Re-export it as UTF-8."
         ) from None
     except csv.Error as exc:
         raise WooxyInputError(f"{path} is not valid CSV near row {row + 1}: {exc}.") from None
+
+
+def _bad_byte_place(path: str, conn_id: str | None, gzipped: bool, fmt: str) -> str:
+    """Where the first byte that is not UTF-8 is: ``in data row 3`` (CSV, JSON Lines) or ``on line 7`` (JSON)."""
+    with _open_text(path, conn_id, gzipped, errors="surrogateescape") as text:
+        if fmt == "csv":
+            for row, values in enumerate(csv.reader(text), start=0):
+                if any(_has_bad_byte(value) for value in values):
+                    return f"in data row {row}" if row else "in the header row"
+        else:
+            for line, content in enumerate(text, start=1):
+                if _has_bad_byte(content):
+                    return f"in row {line}" if fmt == "jsonl" else f"on line {line}"
+    return "somewhere"
+
+
+def _has_bad_byte(text: str) -> bool:
+    # surrogateescape turns each undecodable byte into a lone surrogate, U+DC80 to U+DCFF.
+    return not text.isascii() and any("\udc80" <= char <= "\udcff" for char in text)
 
 
 def _iter_csv(text: IO[str], field: str) -> Iterator[Item]:
@@ -143,12 +180,7 @@ def _iter_csv(text: IO[str], field: str) -> Iterator[Item]:
     if header is None:
         return
     header = [name.strip() for name in header]
-    if field not in header:
-        found = ", ".join(repr(name) for name in header[:20]) or "none"
-        raise WooxyInputError(
-            f"CSV header has no {field!r} column (columns found: {found}); set field= to the column holding the "
-            "address."
-        )
+    _check_header(header, field)
     index = header.index(field)
     extra = [(i, name) for i, name in enumerate(header) if name in ("rejectType", "rawLog")]
     width = len(header)
@@ -169,24 +201,59 @@ def _iter_csv(text: IO[str], field: str) -> Iterator[Item]:
             yield row, item
 
 
+def _check_header(header: list[str], field: str) -> None:
+    """A usable header: the ``field`` column present, no column that is read named twice; else one clear error."""
+    for name in (field, "rejectType", "rawLog"):
+        columns = [str(i) for i, found in enumerate(header, start=1) if found == name]
+        if len(columns) > 1:
+            raise WooxyInputError(
+                f"the CSV header names the column {name!r} {len(columns)} times (columns {', '.join(columns)}): "
+                "which one to read is ambiguous; rename or drop the extra columns."
+            )
+    if field in header:
+        return
+    if header[0].startswith(("[", "{")):
+        raise WooxyInputError("the file looks like JSON, not CSV: set file_format='json' (or 'jsonl').")
+    data = [f"column {i}: {mask_value(name)}" for i, name in enumerate(header, start=1) if looks_personal(name)]
+    if data:  # a first row of data: name it, never quote it (only the masked cells that look personal)
+        raise WooxyInputError(
+            f"the CSV has no header row: its first row holds what looks like an address or a number "
+            f"({', '.join(data[:5])}); add a first row naming the columns, one of them {field!r}, or set field= "
+            "to the column name it has."
+        )
+    found = ", ".join(repr(name) for name in header[:20]) or "none"
+    raise WooxyInputError(
+        f"CSV header has no {field!r} column (columns found: {found}); set field= to the column holding the address."
+    )
+
+
 def _iter_json_lines(text: IO[str], field: str) -> Iterator[Item]:
     decode = json.loads
+    key = f'"{field}"'
     for row, line in enumerate(text, start=1):
         if not line.strip():
             yield row, RecordError("empty line")
             continue
         try:
-            yield row, decode(line)
+            value = decode(line)
         except ValueError as exc:
             yield row, RecordError(f"line is not valid JSON ({exc})")
+            continue
+        if line.count(key) > 1 and _duplicated_key(line, field):  # the count is the cheap test; then parse to know
+            raise _ambiguous_key(field, row)
+        yield row, value
 
 
 class _Utf8Chunks:
     """The decoded text (byte-order mark dropped, bad bytes reported as for CSV) as UTF-8 bytes again, for ijson."""
 
-    def __init__(self, head: str, text: IO[str]) -> None:
+    def __init__(self, head: str, text: IO[str], token: str) -> None:
         self._head = head
         self._text = text
+        self._token = token
+        self._tail = ""
+        self.tokens = 0
+        """How often ``token`` occurs in the text (a quoted key: the duplicate test's cheap half)."""
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson's probe for bytes or text
@@ -195,11 +262,52 @@ class _Utf8Chunks:
             chunk, self._head = self._head, ""
         else:
             chunk = self._text.read(size)
+        # The previous chunk's tail is too short to hold the token: only tokens ending in this chunk are counted.
+        self.tokens += (self._tail + chunk).count(self._token)
+        self._tail = chunk[-len(self._token) + 1 :]
         return chunk.encode()
 
 
-def _iter_json_array(text: IO[str], field: str) -> Iterator[Item]:
-    """Stream the elements of a top-level JSON array without loading the whole document (ijson's C parser)."""
+def _duplicated_key(line: str, field: str) -> bool:
+    """Whether the JSON object on ``line`` holds the key ``field`` more than once (the last value would win)."""
+    objects: list[list[tuple[str, object]]] = []
+
+    def keep(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        objects.append(pairs)
+        return dict(pairs)
+
+    json.loads(line, object_pairs_hook=keep)
+    return bool(objects) and sum(key == field for key, _ in objects[-1]) > 1  # the outermost object comes last
+
+
+def _ambiguous_key(field: str, row: int) -> WooxyInputError:
+    return WooxyInputError(
+        f"row {row}: the JSON object holds the key {field!r} more than once: which value to read is ambiguous; "
+        "keep one."
+    )
+
+
+_DUPLICATE = "\x00duplicate key"
+
+
+class _Object(dict[str, object]):
+    """A JSON object from ijson that notes a repeated key (under ``_DUPLICATE``) instead of keeping the last value."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: object) -> None:
+        if key in self:
+            dict.__setitem__(self, _DUPLICATE, key)
+        dict.__setitem__(self, key, value)
+
+
+def _iter_json_array(text: IO[str], field: str, exact: bool = False) -> Iterator[Item]:
+    """
+    Stream the elements of a top-level JSON array without loading the whole document (ijson's C parser).
+
+    An object holding ``field`` twice raises :class:`WooxyInputError` naming its row with ``exact``; without,
+    :class:`_MaybeDuplicate` at the end of a document that may hold one.
+    """
     chunk_size = _CHUNK
     head = ""
     while not head.strip():
@@ -211,29 +319,68 @@ def _iter_json_array(text: IO[str], field: str) -> Iterator[Item]:
     if first != "[":
         kind = "an object" if first == "{" else f"{first!r}"
         raise WooxyInputError(f"expected a JSON array of records, but the document starts with {kind}.")
-    row = 0
+    row = keyed = 0
+    chunks = _Utf8Chunks(head, text, f'"{field}"')
     try:
-        # use_float: numbers as json.loads gives them (int or float), not Decimal.
-        for value in ijson.items(_Utf8Chunks(head, text), "item", use_float=True, buf_size=chunk_size):
+        # use_float: numbers as json.loads gives them (int or float), not Decimal. ijson keeps the last value of a
+        # repeated key: the key's quoted name occurring more often than objects holding it is the cheap sign of
+        # one (or of the name in a value or a nested object); exact= reads again with objects that note it.
+        items = ijson.items(chunks, "item", use_float=True, buf_size=chunk_size, map_type=_Object if exact else None)
+        for value in items:
             row += 1
+            if exact:
+                if value.__class__ is _Object and _DUPLICATE in value and value.pop(_DUPLICATE) == field:
+                    raise _ambiguous_key(field, row)
+            elif value.__class__ is dict and field in value:
+                keyed += 1
             yield row, value
     except ijson.JSONError as exc:
         # yajl's message is several lines with a caret under the bad spot: its first line is the part to read.
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = scrub(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
         raise WooxyInputError(f"the JSON array is broken after element {row}: {reason}.") from None
+    if not exact and chunks.tokens > keyed:
+        raise _MaybeDuplicate
+
+
+class _MaybeDuplicate(Exception):
+    """A JSON array may hold an object with a repeated key: read it again, exactly, to know."""
 
 
 def iter_input(
     *,
     records: Any = None,
     path: str | None = None,
+    sql: str | None = None,
+    connect: Callable[[], Any] | None = None,
+    parameters: Any = None,
     file_format: str | None = None,
     conn_id: str | None = None,
     field: str,
+    allow_empty: bool = False,
 ) -> Iterator[Item]:
-    """The items of whichever input the operator was given: exactly one of ``records`` and ``path``."""
-    if (records is None) == (path is None or path == ""):
-        raise WooxyInputError("give exactly one of records= (a list, e.g. an XComArg) and path= (a file or URI).")
+    """
+    The items of whichever input the operator was given: exactly one of ``records``, ``path`` (a file, a glob or
+    a folder: pipeline/files.py) and ``sql`` (run on the DB-API connection ``connect()`` opens: pipeline/sql.py).
+    """
+    given = [name for name, value in (("records", records), ("path", path), ("sql", sql)) if value not in (None, "")]
+    if len(given) != 1:
+        raise WooxyInputError(
+            "give exactly one of records= (a list, e.g. an XComArg), path= (a file, glob, folder or URI) and sql= "
+            f"(a query), got {' and '.join(given) or 'none'}."
+        )
     if records is not None:
         return iter_xcom_records(records)
-    return iter_file_records(str(path), file_format=file_format, conn_id=conn_id, field=field)
+    if sql:
+        if connect is None:
+            raise WooxyInputError("sql= needs sql_conn_id=, the connection to run the query on.")
+        return iter_sql_records(connect(), sql, parameters=parameters, field=field)
+    path = str(path)
+    if not is_many(path):
+        return iter_file_records(path, file_format=file_format, conn_id=conn_id, field=field)
+    paths = expand(path, lambda p: storage_path(p, conn_id))
+    if not paths and not allow_empty:
+        raise WooxyInputError(
+            f"no data file matches {path} (markers such as _SUCCESS, hidden and empty files are skipped); "
+            "set allow_empty=True if that can be normal."
+        )
+    return FileItems(paths, lambda one: iter_file_records(one, file_format=file_format, conn_id=conn_id, field=field))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 
     from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 
@@ -43,12 +43,23 @@ class SendReport:
     refused: list[Refusal] = field(default_factory=list)
 
 
-def encode_add(records: Sequence[Record]) -> bytes:
-    return b'{"records":[' + b",".join(payload for _, payload in records) + b"]}"
+def batches(records: Iterable[Record], size: int, skip: Container[int] = ()) -> Iterator[Batch]:
+    """
+    Cut records into numbered batches of ``size`` (the last may be shorter).
 
-
-def encode_single(records: Sequence[Record]) -> bytes:
-    return records[0][1]
+    :param skip: batch numbers to leave out (already accepted: a checkpoint); the numbering is the same.
+    """
+    number = 0
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            if number not in skip:
+                yield Batch(number, batch)
+            number += 1
+            batch = []
+    if batch and number not in skip:
+        yield Batch(number, batch)
 
 
 class BatchSender:
@@ -60,9 +71,11 @@ class BatchSender:
     the refused records are isolated; the rest is delivered. Any other error stops
     every thread after its current request and is raised from :meth:`run`.
 
+    Every request goes through the hook's one write door, ``WooxyHook.send_records``, which checks the batch
+    against the API's limits and encodes the body.
+
     :param hook: the hook whose session the threads share.
     :param method: the API method, e.g. ``blacklist/add``.
-    :param encode: builds a request body from a batch's records.
     :param max_concurrency: requests in flight at once (threads).
     :param on_batch_done: called (from a sending thread) with each batch once every record in it is settled.
     :param on_accepted: called (from a sending thread) with the records of each request Wooxy accepted, before
@@ -75,7 +88,6 @@ class BatchSender:
         hook: WooxyHook,
         method: str,
         *,
-        encode: Callable[[Sequence[Record]], bytes],
         max_concurrency: int,
         on_batch_done: Callable[[Batch], None] | None = None,
         on_accepted: Callable[[Sequence[Record]], None] | None = None,
@@ -85,7 +97,6 @@ class BatchSender:
     ) -> None:
         self.hook = hook
         self.method = method
-        self.encode = encode
         self.max_concurrency = max_concurrency
         self.on_batch_done = on_batch_done
         self.on_accepted = on_accepted
@@ -163,7 +174,7 @@ class BatchSender:
 
     def _deliver(self, records: Sequence[Record]) -> None:
         try:
-            self.hook.post(self.method, self.encode(records))
+            self.hook.send_records(self.method, [payload for _, payload in records])
         except WooxyRejectedError as exc:
             with self._lock:
                 self.report.requests += 1

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from json.encoder import encode_basestring_ascii as _json_string
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, national_significant_number
 
-EMAIL_REJECT_TYPES = ("hard", "complaint", "list-unsubscribe")
-PHONE_REJECT_TYPES = ("import", "invalid", "unsubscribe", "undeliverable")
-MAX_RAW_LOG_BYTES = 1024
+from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RAW_LOG_BYTES, PHONE_REJECT_TYPES
 
-# RFC 5322 addr-spec without comments, folding white space or obsolete forms: a dot-atom or quoted-string local
-# part, and a domain of host-name labels (a deliverable one, so at least two labels) or an address literal.
+# The one definition of an address Wooxy accepts (docs/bad-input.md says why), used by the sandbox too
+# (is_valid_email): RFC 5322 addr-spec without comments, folding white space, obsolete forms or a quoted-string
+# local part; a dot-atom local part, and a domain of host-name labels (a deliverable one, so at least two labels)
+# or an address literal.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_LOCAL = rf'(?:{_ATEXT}+(?:\.{_ATEXT}+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*")'
+_LOCAL = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = (
     rf"(?:{_LABEL}(?:\.{_LABEL})*\.(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})|\[(?:\d{{1,3}}\.){{3}}\d{{1,3}}\])"
 )
 _EMAIL = re.compile(rf"({_LOCAL})@({_DOMAIN})")
+# The normal form most addresses come in, a subset of _EMAIL: a dot-atom local part and a lower-case host name.
+_NORMAL_EMAIL = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_LABEL.replace('A-Za-z', 'a-z')}\.)+[a-z]{{2,63}}")
 _LETTERS = re.compile(r"[A-Za-z]")
 _MAIN_REGION = {
     code: region
@@ -72,6 +74,9 @@ def check_raw_log(value: object) -> str:
 def normalise_email(value: object) -> str:
     """Return the address trimmed, with its domain lower-cased (IDN domains in their ASCII form)."""
     if isinstance(value, str):
+        # An address in normal form is its own result: one regex match (no white space to trim, nothing to lower).
+        if _NORMAL_EMAIL.fullmatch(value) is not None and len(value) <= 254 and value.find("@") <= 64:
+            return value
         address = value.strip()
         match = _EMAIL.fullmatch(address)
         # The common case in one regex: ASCII (the pattern allows nothing else) and well-formed.
@@ -80,6 +85,14 @@ def normalise_email(value: object) -> str:
             lowered = domain.lower()
             return address if lowered == domain else f"{match.group(1)}@{lowered}"
     return _explain_email(value)
+
+
+def is_valid_email(value: object) -> bool:
+    """Whether ``value`` is an address as it is sent (normalised): the rule the sandbox applies too."""
+    if not isinstance(value, str):
+        return False
+    match = _EMAIL.fullmatch(value)
+    return match is not None and len(match.group(1)) <= 64 and len(value) <= 254
 
 
 def _explain_email(value: object) -> str:
@@ -92,6 +105,8 @@ def _explain_email(value: object) -> str:
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
         raise RecordError("not an email address: no local part and domain around an '@'")
+    if local.startswith('"'):
+        raise RecordError('a quoted local part ("...") is not accepted: Wooxy\'s validator is not known to take one')
     if not local.isascii():
         raise RecordError("non-ASCII characters in the local part (before the '@') are not valid in RFC 2822")
     if not domain.isascii():
@@ -111,7 +126,42 @@ def _explain_email(value: object) -> str:
 
 
 def normalise_phone(value: object, default_region: str | None) -> str:
-    """Return the number in E.164, reading national formats with ``default_region``: one parse per record."""
+    """
+    Return the number in E.164, reading national formats with ``default_region``.
+
+    A number given in E.164 is checked against libphonenumber's metadata directly (:func:`_e164`); anything else,
+    and any E.164 text the direct check cannot settle, takes one ``phonenumbers.parse``.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] == "+" and _e164(text):
+            return text
+    return _parsed_phone(value, default_region)
+
+
+def _e164(text: str) -> bool:
+    """
+    Whether ``text`` (``+`` and digits) is a valid number that ``phonenumbers.parse`` reads as itself: the slow
+    path would return ``text``. False means "not settled here", never "invalid": the caller parses.
+
+    What parse does to such a text: the country code is the prefix of 1 to 3 digits that is one (country codes are
+    prefix-free), the rest is the national significant number, unless the region's national prefix for parsing
+    matches at its start (then parse may strip or transform it: not settled here). No extension, no letters, and
+    leading zeros are kept (``italian_leading_zero``), so the E.164 form of the parsed number is ``text`` again.
+    """
+    digits = text[1:]
+    if not (digits.isdigit() and digits.isascii()):
+        return False
+    for size in (1, 2, 3):
+        code = digits[:size]
+        if code in _COUNTRY_CODES:
+            check = _country_validity(code)
+            return check is not None and check.e164(digits[size:])
+    return False
+
+
+def _parsed_phone(value: object, default_region: str | None) -> str:
+    """The slow path: one ``phonenumbers.parse``, and a message for what is not a valid number."""
     if not isinstance(value, str):
         raise RecordError(_not_a_string("phone number", value))
     text = value.strip()
@@ -129,23 +179,70 @@ def normalise_phone(value: object, default_region: str | None) -> str:
     if number.extension:
         raise RecordError("phone number has an extension; blacklists take whole numbers only")
     national = national_significant_number(number)
-    # Valid for the country code's main region settles most numbers in two regex matches; is_valid_number, which
-    # first works out which region of a shared country code the number belongs to, covers the others.
-    valid_in_main_region = _main_region_validity(number.country_code or 0)
-    if not (valid_in_main_region and valid_in_main_region(national)) and not phonenumbers.is_valid_number(number):
+    country_code = number.country_code or 0
+    check = _country_validity(str(country_code)) if str(country_code) in _COUNTRY_CODES else None
+    if not (check.valid(national) if check is not None else phonenumbers.is_valid_number(number)):
         # The number's own country, from its country code: default_region only read national formats.
-        region = _MAIN_REGION.get(number.country_code or 0)
-        country = f"+{number.country_code}, {region}" if region else f"+{number.country_code}"
+        region = _MAIN_REGION.get(country_code)
+        country = f"+{country_code}, {region}" if region else f"+{country_code}"
         raise RecordError(f"not a valid phone number (country code {country})")
-    return f"+{number.country_code}{national}"
+    return f"+{country_code}{national}"
+
+
+class CountryValidity:
+    """
+    ``phonenumbers.is_valid_number`` for the numbers of one country code, as a test on the national significant
+    number: valid for the code's main region (the common case, two regex matches), or else for the region that
+    ``is_valid_number`` would pick among the regions sharing the code (by their leading digits, else by validity).
+    tests/pipeline/test_validation.py holds it equal to phonenumbers for every country code.
+    """
+
+    def __init__(self, regions: tuple[str, ...]) -> None:
+        metadata = [m for m in map(PhoneMetadata.metadata_for_region, regions) if m is not None]
+        self._main = RegionValidity(metadata[0])
+        self._shared = [
+            (re.compile(m.leading_digits) if m.leading_digits is not None else None, RegionValidity(m))
+            for m in metadata
+        ]
+        if len(regions) == 1:
+            self._shared = []
+        # parse (E.164 input) strips or transforms a national prefix for parsing that matches the number's start.
+        self._prefix = re.compile(metadata[0].national_prefix_for_parsing or "(?!)")
+        self._transforms = bool(metadata[0].national_prefix_transform_rule)
+
+    def valid(self, national: str) -> bool:
+        if self._main(national):
+            return True
+        for leading, check in self._shared:
+            if leading is None:
+                if check(national):
+                    return True
+            elif leading.match(national):
+                return check(national)
+        return False
+
+    def e164(self, national: str) -> bool:
+        """Valid, and read by parse from ``+<code><national>`` with ``national`` untouched."""
+        if not 2 <= len(national) <= 17:  # phonenumbers' bounds on a national significant number
+            return False
+        found = self._prefix.match(national)
+        if found is not None:
+            groups = found.groups()
+            if found.end() or any(g is not None for g in groups) or (self._transforms and not groups):
+                return False
+        return self.valid(national)
+
+
+_COUNTRY_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 
 @functools.cache
-def _main_region_validity(country_code: int) -> Callable[[str], bool] | None:
-    """``phonenumbers.is_valid_number_for_region`` for the country code's main region, as a test on the NSN."""
-    region = _MAIN_REGION.get(country_code)
-    metadata = PhoneMetadata.metadata_for_region(region) if region else None
-    return None if metadata is None else RegionValidity(metadata)
+def _country_validity(code: str) -> CountryValidity | None:
+    """The checks of a country code (its digits), made on first use; None for the non-geographic codes."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[int(code)]
+    if regions[0] in ("001", "ZZ") or PhoneMetadata.metadata_for_region(regions[0]) is None:
+        return None  # is_valid_number decides, and their E.164 text takes the parse
+    return CountryValidity(regions)
 
 
 class RegionValidity:
@@ -197,7 +294,7 @@ def _not_a_string(what: str, value: object) -> str:
     if value is None:
         return f"{what} is missing (null)"
     if isinstance(value, bool | int | float):
-        return f"{what} must be a string, got the number {value!r}"
+        return f"{what} must be a string, got a number ({type(value).__name__})"
     return f"{what} must be a string, got {type(value).__name__}"
 
 

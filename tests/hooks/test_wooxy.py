@@ -466,7 +466,7 @@ class TestAuthErrors:
             set_conn(monkeypatch, connection_json(sandbox.url))
             from airflow_provider_wooxy.hooks import wooxy
 
-            monkeypatch.setattr(wooxy, "_AUTH_ERRORS", ())
+            monkeypatch.setattr(wooxy, "AUTH_ERROR_MARKERS", ())
             with pytest.raises(WooxyAuthError):
                 WooxyHook().remove_email_blacklist("a@example.com")
 
@@ -642,6 +642,28 @@ class TestApiMethodBodies:
             getattr(WooxyHook(), method)(records(101))
         assert getattr(WooxyHook(), method)(records(100)) == {"result": True}
         assert wooxy_conn.stats()["max_batch"] == 100
+
+    @pytest.mark.parametrize(
+        ("method", "records", "message"),
+        [
+            pytest.param("blacklist/add", [b"{}"] * 101, "at most 100 records per request, got 101", id="add-101"),
+            pytest.param("phone-blacklist/add", [], "needs at least one record, got none", id="add-none"),
+            pytest.param("blacklist/remove", [b"{}", b"{}"], "takes one record per request, got 2", id="remove-two"),
+            pytest.param("blacklist/find", [b"{}"], "is not a Wooxy write method", id="not-a-write"),
+        ],
+    )
+    def test_send_records_is_the_one_checked_door(self, wooxy_conn: WooxySandbox, method, records, message):
+        with pytest.raises(WooxyInputError, match=message):
+            WooxyHook().send_records(method, records)
+        assert wooxy_conn.stats()["total_requests"] == 0
+
+    def test_the_batch_sender_cannot_bypass_the_check(self, wooxy_conn: WooxySandbox):
+        from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender
+
+        oversized = Batch(0, [(row, b'{"email":"u%d@example.com","rejectType":"hard"}' % row) for row in range(101)])
+        with pytest.raises(WooxyInputError, match="at most 100 records per request, got 101"):
+            BatchSender(WooxyHook(), "blacklist/add", max_concurrency=1).run(iter([oversized]))
+        assert wooxy_conn.stats()["total_requests"] == 0
 
     def test_test_connection_tries_once(self, wooxy_conn: WooxySandbox):
         wooxy_conn.inject("http500")
@@ -869,7 +891,8 @@ class TestConnectionChecks:
         with pytest.raises(WooxyInputError) as info:
             _ = WooxyHook().conn_params
         assert str(info.value) == (
-            "Wooxy connection 'wooxy_default': base URL 'ftp://files.example.com' is not an http(s) URL."
+            "Wooxy connection 'wooxy_default': base URL 'ftp://files.example.com' is not an http(s) URL; the host "
+            "field takes a URL such as https://api.wooxy.com, or a host name (letters, digits, '-', '.')."
         )
 
     def test_plain_http_refusal_and_warning_say_it_all(self, monkeypatch, logs):

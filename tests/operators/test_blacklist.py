@@ -152,8 +152,8 @@ class TestPhoneAdd:
     def test_no_reject_type_sent_unless_given(self, wooxy_conn: WooxySandbox, monkeypatch):
         bodies: list[bytes] = []
         op = WooxyAddPhoneBlacklistOperator(task_id="add", records=["+14155552671"])
-        original = op.hook.post
-        monkeypatch.setattr(op.hook, "post", lambda method, body, **kw: bodies.append(body) or original(method, body))
+        original = op.hook._post
+        monkeypatch.setattr(op.hook, "_post", lambda method, body, **kw: bodies.append(body) or original(method, body))
         op.execute({})
         assert json.loads(bodies[0]) == {"records": [{"phoneNumber": "+14155552671"}]}
 

@@ -45,7 +45,7 @@ def exact(rows: list[dict]) -> set[tuple[str, str]]:
 
 
 def export(path, **kwargs) -> dict:
-    return WooxyExportEmailBlacklistOperator(task_id="export", path=str(path), **kwargs).execute({})
+    return WooxyExportEmailBlacklistOperator(task_id="export", output_path=str(path), **kwargs).execute({})
 
 
 class TestWooxyExportEmailBlacklistOperator:
@@ -114,7 +114,9 @@ class TestWooxyExportEmailBlacklistOperator:
     def test_concurrency_bounded(self, wooxy_conn: WooxySandbox, tmp_path):
         wooxy_conn.latency = 0.01
         entries = seed(wooxy_conn, {"hard": 2000})
-        operator = WooxyExportEmailBlacklistOperator(task_id="export", path=str(tmp_path / "o.csv"), max_concurrency=3)
+        operator = WooxyExportEmailBlacklistOperator(
+            task_id="export", output_path=str(tmp_path / "o.csv"), max_concurrency=3
+        )
         assert operator.pool_slots == 3
         operator.execute({})
         assert exact(read_export((tmp_path / "o.csv").read_bytes(), "o.csv")) == entries
@@ -248,7 +250,7 @@ class TestWooxyExportEmailBlacklistOperator:
     )
     def test_bad_constructor_arguments(self, kwargs):
         with pytest.raises(WooxyInputError):
-            WooxyExportEmailBlacklistOperator(task_id="export", path="out.csv", **kwargs)
+            WooxyExportEmailBlacklistOperator(task_id="export", output_path="out.csv", **kwargs)
 
     def test_empty_list(self, wooxy_conn: WooxySandbox, tmp_path):
         summary = export(tmp_path / "out.csv")

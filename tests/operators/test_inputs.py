@@ -1,4 +1,4 @@
-"""The arguments every Wooxy operator shares (operators/inputs.py), checked on each operator that inherits them."""
+"""The input arguments of the push and sync operators (operators/inputs.py), checked on each operator."""
 
 from __future__ import annotations
 
@@ -15,26 +15,13 @@ from airflow_provider_wooxy.operators.blacklist import (
     WooxyRemoveEmailBlacklistOperator,
     WooxyRemovePhoneBlacklistOperator,
 )
-from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
-from airflow_provider_wooxy.operators.inputs import WooxyInputOperator, rendered_region
-from airflow_provider_wooxy.operators.lookup import WooxyCheckPhoneBlacklistOperator
+from airflow_provider_wooxy.operators.inputs import WooxyInputOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator, WooxySyncPhoneBlacklistOperator
+from tests.operators.test_base import EVERY_OPERATOR
 
-INPUT_FIELDS = {"records", "path", "file_format", "field", "reject_type", "rejects_path"}
+INPUT_FIELDS = {"records", "path", "sql", "parameters", "file_format", "field", "reject_type", "rejects_path"}
 PUSH_FIELDS = INPUT_FIELDS | {"checkpoint_path"}
 SYNC_FIELDS = INPUT_FIELDS | {"state_path", "plan_path", "approved_plan_id"}
-
-# Every operator, with the least it needs to be built.
-EVERY_OPERATOR = [
-    pytest.param(WooxyAddEmailBlacklistOperator, {"records": []}, id="email-add"),
-    pytest.param(WooxyRemoveEmailBlacklistOperator, {"records": []}, id="email-remove"),
-    pytest.param(WooxyAddPhoneBlacklistOperator, {"records": []}, id="phone-add"),
-    pytest.param(WooxyRemovePhoneBlacklistOperator, {"records": []}, id="phone-remove"),
-    pytest.param(WooxySyncEmailBlacklistOperator, {"records": [], "state_path": "s.json"}, id="email-sync"),
-    pytest.param(WooxySyncPhoneBlacklistOperator, {"records": [], "state_path": "s.json"}, id="phone-sync"),
-    pytest.param(WooxyExportEmailBlacklistOperator, {"path": "out.csv"}, id="email-export"),
-    pytest.param(WooxyCheckPhoneBlacklistOperator, {"records": [], "path": "out.csv"}, id="phone-check"),
-]
 
 
 class TestTemplateFields:
@@ -67,22 +54,7 @@ class TestTemplateFields:
         assert operator._rendered_region() == "GB"
 
 
-class TestSharedArguments:
-    @pytest.mark.parametrize(("operator", "kwargs"), EVERY_OPERATOR)
-    def test_pool_slots_default_to_max_concurrency(self, operator: type[Any], kwargs: dict[str, Any]):
-        assert operator(task_id="t", max_concurrency=3, **kwargs).pool_slots == 3
-        assert operator(task_id="t", max_concurrency=3, pool_slots=1, **kwargs).pool_slots == 1
-
-    @pytest.mark.parametrize(("operator", "kwargs"), EVERY_OPERATOR)
-    def test_max_concurrency_beyond_wooxy_limit_fails_at_parse_time(self, operator: type[Any], kwargs: dict[str, Any]):
-        with pytest.raises(WooxyInputError, match="max_concurrency must be between 1 and 10"):
-            operator(task_id="t", max_concurrency=11, **kwargs)
-
-    @pytest.mark.parametrize(("operator", "kwargs"), EVERY_OPERATOR)
-    def test_connections_are_kept(self, operator: type[Any], kwargs: dict[str, Any]):
-        built = operator(task_id="t", wooxy_conn_id="other", storage_conn_id="s3", **kwargs)
-        assert (built.wooxy_conn_id, built.storage_conn_id, built.hook.wooxy_conn_id) == ("other", "s3", "other")
-
+class TestInputArguments:
     @pytest.mark.parametrize(("operator", "kwargs"), EVERY_OPERATOR[:6])
     def test_batch_size_and_max_invalid_are_checked(self, operator: type[Any], kwargs: dict[str, Any]):
         with pytest.raises(WooxyInputError, match="batch_size"):
@@ -115,24 +87,6 @@ class TestSharedArguments:
             built = operator(task_id="t", records=[], **extra)
         assert {key: getattr(built, key) for key in expected} == expected
         assert (built.max_concurrency, built.pool_slots, built.max_invalid) == (4, 4, 2)
-
-
-class TestRenderedRegion:
-    @pytest.mark.parametrize(
-        ("value", "expected"),
-        [
-            pytest.param(None, None, id="none"),
-            pytest.param(" ", None, id="blank"),
-            pytest.param("gb", "GB", id="lower-case"),
-            pytest.param(" US ", "US", id="spaces"),
-        ],
-    )
-    def test_known_regions(self, value: str | None, expected: str | None):
-        assert rendered_region(value) == expected
-
-    def test_unknown_region_is_one_clear_error(self):
-        with pytest.raises(WooxyInputError, match="default_region 'UK' is not an ISO 3166 country code"):
-            rendered_region("UK")
 
 
 class TestListParts:

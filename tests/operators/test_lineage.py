@@ -72,7 +72,7 @@ class TestReportSummary:
         events = OutletEventAccessors()
         other = Asset("s3://warehouse/other")
         WooxyExportEmailBlacklistOperator(
-            task_id="export", path=str(tmp_path / "out.csv"), outlets=[SUPPRESSION, other]
+            task_id="export", output_path=str(tmp_path / "out.csv"), outlets=[SUPPRESSION, other]
         ).execute({"outlet_events": events})
         for asset in (SUPPRESSION, other):
             assert events[asset].extra["by_reject_type"] == {"hard": 1, "complaint": 1, "list-unsubscribe": 0}
@@ -139,7 +139,7 @@ class TestOpenLineage:
 
     def test_export_reads_the_list_and_writes_the_file(self, wooxy_conn, tmp_path):
         wooxy_conn.add_emails([(f"u{i}@example.com", "hard") for i in range(5)])
-        operator = WooxyExportEmailBlacklistOperator(task_id="export", path=str(tmp_path / "list.jsonl"))
+        operator = WooxyExportEmailBlacklistOperator(task_id="export", output_path=str(tmp_path / "list.jsonl"))
         operator.execute({})
         lineage = openlineage(operator)
         assert [dataset(d) for d in lineage.inputs] == [(f"wooxy://127.0.0.1:{wooxy_conn.port}", "blacklist/email")]

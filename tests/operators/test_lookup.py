@@ -29,7 +29,7 @@ class TestWooxyCheckPhoneBlacklistOperator:
         numbers = ["07911 123456", "020 7946 0018", "+1 (415) 555-2671", "020 7946 0019", "07911 123456", "no"]
         out = tmp_path / "listed.csv"
         summary = WooxyCheckPhoneBlacklistOperator(
-            task_id="check", records=numbers, default_region="GB", path=str(out), max_concurrency=2
+            task_id="check", records=numbers, default_region="GB", output_path=str(out), max_concurrency=2
         ).execute({})
         rows = list(csv.DictReader(io.StringIO(out.read_text())))
         assert {row["phoneNumber"]: row["rejectType"] for row in rows} == LISTED
@@ -49,7 +49,7 @@ class TestWooxyCheckPhoneBlacklistOperator:
         phone_list.fault_rate = 0.2
         phone_list.fault_kinds = ("http500", "http429", "drop_before", "drop_after")
         summary = WooxyCheckPhoneBlacklistOperator(
-            task_id="check", input_path=str(source), field="mobile", path=str(tmp_path / "listed.jsonl")
+            task_id="check", input_path=str(source), field="mobile", output_path=str(tmp_path / "listed.jsonl")
         ).execute({})
         rows = [json.loads(line) for line in (tmp_path / "listed.jsonl").read_text().splitlines()]
         # +442079460018 is both in the range and listed: looked up once
@@ -59,7 +59,7 @@ class TestWooxyCheckPhoneBlacklistOperator:
     def test_bad_region_fails_before_any_request(self, phone_list, tmp_path):
         with pytest.raises(WooxyInputError, match="default_region"):
             WooxyCheckPhoneBlacklistOperator(
-                task_id="check", records=["1"], default_region="XX", path=str(tmp_path / "o.csv")
+                task_id="check", records=["1"], default_region="XX", output_path=str(tmp_path / "o.csv")
             ).execute({})
         assert phone_list.stats()["total_requests"] == 0
         assert not (tmp_path / "o.csv").exists()

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import logging
 import random
 import threading
 from typing import Any
@@ -16,8 +17,10 @@ from hypothesis import strategies as st
 
 from airflow_provider_wooxy.pipeline.export import (
     BlacklistExporter,
+    EmailExport,
     EntryWriter,
     ExportError,
+    ExportSettings,
     export_format,
 )
 
@@ -179,3 +182,24 @@ def test_random_sizes_seeded():
     server = ListServer(emails, sizes=[rng.randint(1, 100) for _ in range(97)])
     written, _ = run(server)
     assert [row["email"] for row in written] == emails
+
+
+class TestEmailExport:
+    """The whole export flow in plain Python: page every reject type -> write the file -> counts."""
+
+    def test_writes_every_type_and_reports_counts(self, tmp_path):
+        out = tmp_path / "sub" / "list.jsonl.gz"
+        settings = ExportSettings(reject_types=["hard", "complaint"], page_size=70, max_concurrency=3)
+        summary = EmailExport(ListServer(EMAILS[:200]), settings, logging.getLogger("test")).run(out, "jsonl", True)
+        rows = [json.loads(line) for line in gzip.decompress(out.read_bytes()).splitlines()]
+        assert len(rows) == 400 and {row["rejectType"] for row in rows} == {"hard", "complaint"}
+        assert summary["exported"] == 400 and summary["by_reject_type"] == {"hard": 200, "complaint": 200}
+        assert "@" not in json.dumps(summary)
+
+    def test_a_stopped_export_leaves_no_partial_file(self, tmp_path):
+        out = tmp_path / "list.csv"
+        export = EmailExport(ListServer(EMAILS), ExportSettings(reject_types=["hard"]), logging.getLogger("test"))
+        export.stop("the task was stopped")
+        with pytest.raises(ExportError, match="the task was stopped"):
+            export.run(out, "csv")
+        assert not out.exists()

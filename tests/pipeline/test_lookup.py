@@ -1,4 +1,4 @@
-"""The phone look-up engine: answers in input order, bounded in flight, whatever order they arrive in."""
+"""The phone look-up engine, without Airflow: answers in input order, bounded in flight, and the whole flow."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from airflow_provider_wooxy.pipeline.lookup import look_up
+from airflow_provider_wooxy.pipeline.lookup import check_numbers, look_up
+from airflow_provider_wooxy.pipeline.rejects import Rejects
+from airflow_provider_wooxy.pipeline.validation import PhoneRecords
 
 
 class SlowFind:
@@ -43,3 +45,36 @@ class TestLookUp:
 
     def test_empty_input(self):
         assert list(look_up(SlowFind(), [])) == []
+
+
+class TestCheckNumbers:
+    """The whole look-up flow in plain Python: read -> validate/dedupe -> look up -> write -> counts."""
+
+    def test_listed_numbers_written_invalid_rejected_duplicates_counted(self, tmp_path):
+        items = iter(enumerate(["07911 123410", "+44 7911 123410", "not a number", "07911 123411"], start=1))
+        rejects = Rejects()
+        out = tmp_path / "listed.csv"
+        summary = check_numbers(
+            SlowFind(), items, PhoneRecords(default_region="GB"), out, fmt="csv", rejects=rejects, max_concurrency=2
+        )
+        assert summary == {
+            "operation": "phone-blacklist/check",
+            "checked": 2,
+            "listed": 1,
+            "not_listed": 1,
+            "duplicates": 1,
+            "invalid": 1,
+            "by_reject_type": {"import": 1},
+        }
+        assert out.read_text().splitlines() == ["phoneNumber,rejectType,createdAt", "+447911123410,import,"]
+        assert rejects.sample[0]["row"] == 3
+        rejects.close()
+
+    def test_a_failed_run_leaves_no_partial_file(self, tmp_path):
+        def broken(phone_number, reject_type=None, *, offset=0, limit=20):
+            raise RuntimeError("the API went away")
+
+        out = tmp_path / "listed.csv"
+        with pytest.raises(RuntimeError, match="went away"):
+            check_numbers(broken, iter([(1, "+447911123410")]), PhoneRecords(), out, fmt="csv", rejects=Rejects())
+        assert not out.exists()

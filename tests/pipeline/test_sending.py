@@ -13,7 +13,7 @@ import pytest
 
 from airflow_provider_wooxy.exceptions import WooxyAuthError, WooxyError
 from airflow_provider_wooxy.hooks.wooxy import EMAIL_ADD, EMAIL_REMOVE, WooxyHook
-from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, Record, encode_add, encode_single
+from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, Record
 from airflow_provider_wooxy.sandbox import AUTH_FAILURES
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ class TestBatchSender:
         sender = BatchSender(
             WooxyHook(),
             EMAIL_ADD,
-            encode=encode_add,
             max_concurrency=1,
             on_accepted=lambda rs: accepted.extend(row for row, _ in rs),
             on_batch_done=lambda batch: done.append(batch.number),
@@ -55,7 +54,7 @@ class TestBatchSender:
         report = sender.run(batches(records(8), 8))
         # 8 refused -> 0-3 refused -> 0-1 sent, 2-3 refused -> 2 sent, 3 refused; 4-7 sent: 7 requests
         assert (report.sent, report.requests) == (7, 7)
-        assert [(r.row, r.errors) for r in report.refused] == [(3, ["Invalid RFC2822 email u3@example.com"])]
+        assert [(r.row, r.errors) for r in report.refused] == [(3, ["Invalid RFC2822 email u***@e***.com"])]
         assert json.loads(report.refused[0].payload)["email"] == "u3@example.com"
         assert sorted(accepted) == [0, 1, 2, 4, 5, 6, 7]
         assert done == [0]
@@ -65,7 +64,7 @@ class TestBatchSender:
         hook = WooxyHook()
         hook.add_email_blacklist([{"email": f"u{row}@example.com", "rejectType": "hard"} for row in range(3)])
         removals = [(row, json.dumps({"email": f"u{row}@example.com"}).encode()) for row in range(3)]
-        report = BatchSender(hook, EMAIL_REMOVE, encode=encode_single, max_concurrency=2).run(batches(removals, 1))
+        report = BatchSender(hook, EMAIL_REMOVE, max_concurrency=2).run(batches(removals, 1))
         assert (report.sent, report.requests, report.refused) == (3, 3, [])
         assert wooxy_conn.email_addresses() == set()
 
@@ -76,9 +75,7 @@ class TestBatchSender:
         self, wooxy_conn: WooxySandbox, caplog, total, of_total
     ):
         caplog.set_level(logging.INFO, logger="airflow_provider_wooxy.pipeline.sending")
-        sender = BatchSender(
-            WooxyHook(), EMAIL_ADD, encode=encode_add, max_concurrency=3, progress_interval=0.01, total=total
-        )
+        sender = BatchSender(WooxyHook(), EMAIL_ADD, max_concurrency=3, progress_interval=0.01, total=total)
         outcome: dict[str, object] = {}
         wooxy_conn.pause()
         started = time.monotonic()
@@ -110,7 +107,7 @@ class TestBatchSender:
         assert (report.sent, report.requests) == (1000, 10)  # type: ignore[attr-defined]
 
     def test_stop_raises_the_reason_naming_the_method(self, wooxy_conn: WooxySandbox):
-        sender = BatchSender(WooxyHook(), EMAIL_ADD, encode=encode_add, max_concurrency=1)
+        sender = BatchSender(WooxyHook(), EMAIL_ADD, max_concurrency=1)
         sender.on_batch_done = lambda batch: sender.stop("too many refused records")
         with pytest.raises(WooxyError, match=r"^Wooxy blacklist/add failed: too many refused records$"):
             sender.run(batches(records(300), 100))
@@ -121,13 +118,13 @@ class TestBatchSender:
             yield Batch(0, records(10))
             raise OSError("the spool file went away")
 
-        sender = BatchSender(WooxyHook(), EMAIL_ADD, encode=encode_add, max_concurrency=2)
+        sender = BatchSender(WooxyHook(), EMAIL_ADD, max_concurrency=2)
         with pytest.raises(OSError, match="the spool file went away"):
             sender.run(source())
 
     def test_a_permanent_error_is_raised_and_nothing_more_is_sent(self, wooxy_conn: WooxySandbox):
         wooxy_conn.auth_failure = next(iter(AUTH_FAILURES))
-        sender = BatchSender(WooxyHook(), EMAIL_ADD, encode=encode_add, max_concurrency=1)
+        sender = BatchSender(WooxyHook(), EMAIL_ADD, max_concurrency=1)
         with pytest.raises(WooxyAuthError):
             sender.run(batches(records(500), 100))
         assert wooxy_conn.stats()["total_requests"] == 1
