@@ -163,6 +163,14 @@ class TestSqlInputOperators:
         )
         assert op.execute({})["sent"] == 20
 
+    def test_openlineage_without_database_info_names_the_connection(self, wooxy_conn, tmp_path: Path, monkeypatch):
+        database = tmp_path / "warehouse.db"
+        sqlite3.connect(database).close()
+        monkeypatch.setenv("AIRFLOW_CONN_LITE", json.dumps({"conn_type": "sqlite", "host": str(database)}))
+        op = WooxyAddEmailBlacklistOperator(task_id="add", sql="SELECT email FROM u", sql_conn_id="lite")
+        lineage = op.get_openlineage_facets_on_complete(None)
+        assert [(d.namespace, d.name) for d in lineage.inputs] == [(f"sqlite://{database}", "query")]
+
     @pytest.mark.parametrize(
         ("kwargs", "message"),
         [
