@@ -53,6 +53,15 @@ class TestReadingAQuery:
         assert fetches == [("wooxy_input", 7_000)] * 14 + [("wooxy_input", 2_000), ("wooxy_input", 0)]
         assert connection.closed
 
+    def test_a_query_failing_mid_result_names_the_last_row_read(self, postgres: Postgres):
+        # A server-side cursor computes rows as they are fetched: the division fails in the second fetch.
+        sql = "SELECT CASE WHEN i < 15000 THEN 'u' || i || '@example.com' ELSE (1 / (i - i))::text END AS email "
+        sql += "FROM generate_series(1, 20000) AS i"
+        items = iter_sql_records(postgres.connect(), sql, field="email", fetch_rows=10_000)
+        with pytest.raises(WooxyInputError, match="the query failed after result row 10000: division by zero"):
+            for _ in items:
+                pass
+
     def test_null_cells_are_rejects_of_their_row(self, postgres: Postgres):
         items = dict(
             iter_sql_records(
