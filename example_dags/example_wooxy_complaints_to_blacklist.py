@@ -9,7 +9,7 @@ what changed.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.providers.common.compat.sdk import Asset, dag, task
 
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator
 

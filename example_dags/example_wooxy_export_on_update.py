@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.providers.common.compat.sdk import Asset, dag, task
 
 from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
 

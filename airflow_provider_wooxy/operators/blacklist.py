@@ -18,7 +18,7 @@ from airflow_provider_wooxy.pipeline.validation import EMAIL_REJECT_TYPES, Email
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 
 class WooxyBlacklistBaseOperator(WooxyInputOperator):

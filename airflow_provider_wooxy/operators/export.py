@@ -25,7 +25,7 @@ from airflow_provider_wooxy.pipeline.validation import EMAIL_REJECT_TYPES
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 
 class WooxyExportEmailBlacklistOperator(WooxyOperator):

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow.sdk import Asset
+from airflow.providers.common.compat.sdk import Asset
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
-    from airflow.sdk import Context
 
     from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 

@@ -20,7 +20,7 @@ from airflow_provider_wooxy.pipeline.validation import RecordError, normalise_ph
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 
 class WooxyCheckPhoneBlacklistOperator(WooxyOperator):

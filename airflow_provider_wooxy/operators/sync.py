@@ -22,7 +22,7 @@ from airflow_provider_wooxy.pipeline.sync import SyncRefused, SyncRun, SyncSetti
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_wooxy.pipeline.plan import Plan
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import ijson
-from airflow.sdk import ObjectStoragePath
+from airflow.providers.common.compat.sdk import ObjectStoragePath
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.pipeline.validation import RecordError
