@@ -13,7 +13,7 @@ from airflow.providers.common.compat.sdk import Asset, dag, task
 
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator
 
-WOOXY_EMAIL_BLACKLIST = Asset(name="wooxy_email_blacklist", uri="wooxy://api.wooxy.com/blacklist/email")
+WOOXY_EMAIL_BLACKLIST = Asset(uri="wooxy://api.wooxy.com/blacklist/email")
 
 
 @dag(

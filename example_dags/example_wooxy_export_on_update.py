@@ -19,8 +19,8 @@ from airflow.providers.common.compat.sdk import Asset, dag, task
 from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
 
 BASE = os.environ.get("WOOXY_EXAMPLE_STORAGE", "file:///tmp/wooxy-example")
-WOOXY_EMAIL_BLACKLIST = Asset(name="wooxy_email_blacklist", uri="wooxy://api.wooxy.com/blacklist/email")
-BLACKLIST_EXPORT = Asset(name="wooxy_email_blacklist_export", uri=f"{BASE}/exports/email-blacklist.csv.gz")
+WOOXY_EMAIL_BLACKLIST = Asset(uri="wooxy://api.wooxy.com/blacklist/email")
+BLACKLIST_EXPORT = Asset(uri=f"{BASE}/exports/email-blacklist.csv.gz")
 
 
 # [START howto_asset_scheduled_on_wooxy]
