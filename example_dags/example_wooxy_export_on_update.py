@@ -32,9 +32,14 @@ BLACKLIST_EXPORT = Asset(uri=f"{BASE}/exports/email-blacklist.csv.gz")
 )
 def example_wooxy_export_on_update():
     @task(inlets=[WOOXY_EMAIL_BLACKLIST])
-    def read_update(triggering_asset_events: Any = None, inlet_events: Any = None) -> dict[str, Any]:
+    def read_update(
+        triggering_asset_events: Any = None, triggering_dataset_events: Any = None, inlet_events: Any = None
+    ) -> dict[str, Any]:
         """The counts of the update that triggered this run, from the asset event's extra."""
-        events = list(triggering_asset_events.get(WOOXY_EMAIL_BLACKLIST, [])) if triggering_asset_events else []
+        if triggering_asset_events:  # Airflow 3: by asset
+            events = list(triggering_asset_events.get(WOOXY_EMAIL_BLACKLIST, []))
+        else:  # Airflow 2.x: by the dataset's URI
+            events = list((triggering_dataset_events or {}).get(WOOXY_EMAIL_BLACKLIST.uri, []))
         if not events:  # a manual run (airflow dags test): the asset's latest event instead
             events = list(inlet_events[WOOXY_EMAIL_BLACKLIST][-1:]) if inlet_events else []
         if not events:

@@ -104,3 +104,6 @@ def test_scheduled_dag_prefers_the_triggering_event():
     latest = AssetEvents(asset, [SimpleNamespace(extra={"operation": "blacklist/remove", "sent": 99})])
     assert read_update(triggering_asset_events=triggering, inlet_events=latest)["sent"] == 7
     assert read_update(triggering_asset_events={}, inlet_events=latest)["sent"] == 99
+    # Airflow 2.x hands the triggering events by the dataset's URI, under its own name.
+    by_uri = {asset.uri: triggering[asset]}
+    assert read_update(triggering_dataset_events=by_uri, inlet_events=latest)["sent"] == 7
