@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow.providers.common.compat.sdk import BaseHook
+
 from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RECORDS_PER_REQUEST, PHONE_REJECT_TYPES
-from airflow_provider_wooxy.compat import BaseHook
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import check_batch_size, check_field, check_max_invalid, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
