@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_wooxy.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -30,7 +32,9 @@ def test_demo_script_runs_a_push_example_and_the_guarded_sync(tmp_path):
     assert "Done: 200 added, 0 removed" in out
     assert "==> sync 1/4 done: the state holds 200 managed entries" in out
     assert "==> sync 2/4: the truth changes" in out
-    assert "the plan removes 50 of 200 managed entries, more than max_removals=0.1 allows (20); nothing was sent" in out
+    if AIRFLOW_V_3_1_PLUS or not AIRFLOW_V_3_0_PLUS:  # 3.0's dag.test() keeps a failed task's error in its log
+        guard = "the plan removes 50 of 200 managed entries, more than max_removals=0.1 allows (20); nothing was sent"
+        assert guard in out
     stopped = re.search(r"==> sync 3/4 done: stopped by the removal guard, nothing sent; plan ([0-9a-f]+) ", out)
     assert stopped, out[-3000:]
     assert f"==> sync 4/4: the reviewed plan applied: approved_plan_id='{stopped[1]}'" in out
