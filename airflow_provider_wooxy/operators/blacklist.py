@@ -70,7 +70,8 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
         if not self.is_dry_run:
             _ = self.hook.conn_params  # a missing or broken connection fails now, before the input is read
         check_file_location("checkpoint_path", self.checkpoint_path)  # before a long read, not after it
-        items = self._read_input(field)
+        rejects = Rejects()
+        items = self._read_input(field, rejects)
         push = Push(
             self.hook,
             PushSettings(
@@ -84,12 +85,11 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
                 dry_run=self.is_dry_run,
                 allow_empty=self.allow_empty,
                 rejects_path=self.rejects_path,
-                source=self.path or "records",
+                source=self.input_source,
                 progress_interval=self.progress_interval,
             ),
             self.log,
         )
-        rejects = Rejects()
         self._push = push
         try:
             summary = push.run(items, builder, field, rejects)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RECORDS_PER_REQUEST, PHONE_REJECT_TYPES
+from airflow_provider_wooxy.compat import BaseHook
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import check_batch_size, check_field, check_max_invalid, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
@@ -39,6 +40,41 @@ if TYPE_CHECKING:
     from airflow_provider_wooxy.pipeline.rejects import Rejects
 
 
+def sql_connector(sql_conn_id: str | None) -> Callable[[], Any]:
+    """
+    Opens a DB-API connection through the common.sql ``DbApiHook`` of ``sql_conn_id`` (the ``[sql]`` extra; the
+    database's own provider is the user's: postgres, snowflake, google, amazon, databricks, sqlite...).
+    """
+
+    def connect() -> Any:
+        if not sql_conn_id:
+            raise WooxyInputError("sql= needs sql_conn_id=, the Airflow connection of the database to query.")
+        try:
+            from airflow.providers.common.sql.hooks.sql import DbApiHook
+        except ImportError:
+            raise WooxyInputError(
+                "reading a SQL query needs apache-airflow-providers-common-sql: install the provider's sql extra "
+                "(pip install 'airflow-provider-wooxy[sql]') and the provider of your database."
+            ) from None
+        hook = BaseHook.get_hook(sql_conn_id)
+        if not isinstance(hook, DbApiHook):
+            raise WooxyInputError(
+                f"connection {sql_conn_id!r} gives a {type(hook).__name__}, not a SQL (common.sql DbApiHook) hook."
+            )
+        try:
+            return hook.get_conn()
+        except Exception as exc:  # each driver has its own error classes
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise WooxyInputError(f"cannot connect to the database of {sql_conn_id!r}: {reason}") from None
+
+    return connect
+
+
+def sql_hook(sql_conn_id: str) -> Any:
+    """The connection's hook, for OpenLineage (which asks it for the database's namespace and dialect)."""
+    return BaseHook.get_hook(sql_conn_id)
+
+
 class WooxyInputOperator(WooxyOperator):
     """
     Shared base of the operators that send an input to a Wooxy list: the input's arguments and how it is read.
@@ -47,8 +83,15 @@ class WooxyInputOperator(WooxyOperator):
     :param path: a local path or an object storage URI (``s3://``, ``gs://``, ``file://``...) of a CSV (with a
         header row), JSON array or JSON Lines file, optionally ``.gz``. Exactly one of ``records`` and ``path``.
         (templated)
-    :param file_format: ``csv``, ``json`` or ``jsonl`` (``.gz`` suffix allowed) when the path's suffix does not
-        say. (templated)
+        A glob (``s3://bucket/unload/*.parquet``) or a folder (trailing ``/``: every data file in it, skipping
+        ``_SUCCESS``, hidden and empty files) reads the matching files in name order as one input; a reject then
+        names its file and row (docs/sources.md). (templated)
+    :param sql: a query whose result is the input, one row per record, streamed (a server-side cursor with
+        psycopg). Exactly one of ``records``, ``path`` and ``sql``. (templated)
+    :param sql_conn_id: the Airflow connection of any common.sql database (the ``[sql]`` extra) to run ``sql`` on.
+    :param parameters: the query's parameters, in the driver's style. (templated)
+    :param file_format: ``csv``, ``json``, ``jsonl`` (``.gz`` suffix allowed) or ``parquet`` when the path's
+        suffix does not say; for a glob or folder it applies to every file. (templated)
     :param field: the key or column holding the address, when it is not the API's name. (templated)
     :param reject_type: the reject type for records that carry none. (templated)
     :param batch_size: records per add request, 1 to 100.
@@ -64,7 +107,7 @@ class WooxyInputOperator(WooxyOperator):
     input, rejects, and the family's own files), ``wooxy_conn_id``.
     """
 
-    template_fields: Sequence[str] = ("records", "path", "file_format", "field", "reject_type")
+    template_fields: Sequence[str] = ("records", "path", "sql", "parameters", "file_format", "field", "reject_type")
 
     address_key: ClassVar[str]
     allowed_reject_types: ClassVar[tuple[str, ...]]
@@ -74,6 +117,9 @@ class WooxyInputOperator(WooxyOperator):
         *,
         records: Any = None,
         path: str | None = None,
+        sql: str | None = None,
+        sql_conn_id: str | None = None,
+        parameters: Any = None,
         file_format: str | None = None,
         field: str | None = None,
         reject_type: str | None = None,
@@ -90,6 +136,9 @@ class WooxyInputOperator(WooxyOperator):
         super().__init__(**kwargs)
         self.records = records
         self.path = path
+        self.sql = sql
+        self.sql_conn_id = sql_conn_id
+        self.parameters = parameters
         self.file_format = file_format
         self.field = field
         self.reject_type = reject_type
@@ -125,16 +174,31 @@ class WooxyInputOperator(WooxyOperator):
         """The key or column holding the address: ``field``, or the API's name for it."""
         return check_field(self.field) or self.address_key
 
-    def _read_input(self, field: str) -> Iterator[Item]:
-        """The input's items, ``(row, record)``, from ``records`` or ``path``."""
+    def _read_input(self, field: str, rejects: Rejects | None = None) -> Iterator[Item]:
+        """
+        The input's items, ``(row, record)``, from ``records``, ``path`` or ``sql``; for several files, ``rejects``
+        learns which file each row came from.
+        """
         check_file_location("rejects_path", self.rejects_path, suffixes=TABLE_SUFFIXES)
-        return iter_input(
+        items = iter_input(
             records=self.records,
             path=self.path or None,
+            sql=self.sql or None,
+            connect=sql_connector(self.sql_conn_id),
+            parameters=self.parameters,
             file_format=self.file_format,
             conn_id=self.storage_conn_id,
             field=field,
+            allow_empty=self.allow_empty,
         )
+        if rejects is not None:
+            rejects.locate = getattr(items, "locate", None)
+        return items
+
+    @property
+    def input_source(self) -> str:
+        """The input as the log and messages name it: the path, ``the query`` or ``records``."""
+        return self.path or ("the query" if self.sql else "records")
 
     def _write_rejects(self, rejects: Rejects) -> None:
         """Write the rejected records to ``rejects_path`` (when given and there are any), then free them."""

@@ -73,6 +73,33 @@ def file_dataset(path: str, rows: int | None = None) -> LineageDataset:
     return LineageDataset("file", str(Path(path).absolute()), rows)
 
 
+def sql_datasets(sql: str, conn_id: str) -> list[LineageDataset]:
+    """
+    A query's input as OpenLineage names it: the tables it reads, in the connection's namespace, as the
+    OpenLineage SQL parser sees them (``postgres://host:port`` + ``database.schema.table``); where the hook gives no
+    database info or the parser cannot tell, the connection itself (``<conn_type>://<host or conn_id>``).
+    """
+    from airflow_provider_wooxy.compat import BaseHook
+
+    hook = BaseHook.get_hook(conn_id)
+    connection = hook.get_connection(conn_id)
+    try:
+        from airflow.providers.openlineage.sqlparser import SQLParser
+
+        info = hook.get_openlineage_database_info(connection)
+        if info is not None:
+            lineage = SQLParser(
+                dialect=hook.get_openlineage_database_dialect(connection),
+                default_schema=hook.get_openlineage_default_schema(),
+            ).generate_openlineage_metadata_from_sql(sql=sql, hook=hook, database_info=info, use_connection=False)
+            if lineage.inputs:
+                return [LineageDataset(d.namespace, d.name) for d in lineage.inputs]
+    except Exception:  # lineage must never fail the task: fall back to the connection
+        pass
+    host = connection.host or conn_id
+    return [LineageDataset(f"{connection.conn_type}://{host}", connection.schema or "query")]
+
+
 def wooxy_dataset(hook: WooxyHook, list_name: str, rows: int | None = None) -> LineageDataset:
     """A Wooxy blacklist: namespace ``wooxy://<host[:port]>`` from the connection, name ``blacklist/<list>``."""
     netloc = urlsplit(hook.conn_params.base_url).netloc
@@ -117,7 +144,10 @@ class WooxyLineageMixin:
         """``(inputs, outputs)``; by default an input file or the upstream tasks' XCom, and the Wooxy list."""
         summary = self.wooxy_summary or {}
         path = getattr(self, "path", None)
-        if path:
+        sql, sql_conn_id = getattr(self, "sql", None), getattr(self, "sql_conn_id", None)
+        if sql and sql_conn_id:
+            inputs = sql_datasets(sql, sql_conn_id)
+        elif path:
             inputs = [file_dataset(path)]
         else:
             inputs = [

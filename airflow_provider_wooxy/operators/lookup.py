@@ -11,7 +11,8 @@ from airflow_provider_wooxy.api import PHONE_FIND
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import check_field, output_path_argument, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
-from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
+from airflow_provider_wooxy.operators.inputs import sql_connector
+from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, sql_datasets, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import ExportError, export_format
 from airflow_provider_wooxy.pipeline.locations import check_file_location
 from airflow_provider_wooxy.pipeline.lookup import check_numbers
@@ -39,7 +40,11 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
 
     :param records: a list of numbers, or of objects holding one in ``field``; typically an XComArg. (templated)
     :param input_path: a file of numbers (CSV with a header row, JSON, JSON Lines, optionally ``.gz``; local or
-        object storage). Exactly one of ``records`` and ``input_path``. (templated)
+        object storage; or Parquet, a glob or a folder: docs/sources.md). Exactly one of ``records``, ``input_path``
+        and ``sql``. (templated)
+    :param sql: a query whose result holds the numbers, streamed. (templated)
+    :param sql_conn_id: the Airflow connection of any common.sql database to run ``sql`` on.
+    :param parameters: the query's parameters, in the driver's style. (templated)
     :param output_path: where to write the listed numbers: ``.csv`` or ``.jsonl``, optionally ``.gz``. (templated)
     :param path: deprecated name of ``output_path``.
     :param field: the key or column holding the number. (templated)
@@ -49,7 +54,15 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
     :param wooxy_conn_id: the Wooxy connection.
     """
 
-    template_fields: Sequence[str] = ("records", "input_path", "output_path", "field", "default_region")
+    template_fields: Sequence[str] = (
+        "records",
+        "input_path",
+        "sql",
+        "parameters",
+        "output_path",
+        "field",
+        "default_region",
+    )
     ui_color = "#e8fdf0"
     method = PHONE_FIND
 
@@ -59,6 +72,9 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
         output_path: str | None = None,
         records: Any = None,
         input_path: str | None = None,
+        sql: str | None = None,
+        sql_conn_id: str | None = None,
+        parameters: Any = None,
         field: str = "phoneNumber",
         default_region: str | None = None,
         path: str | None = None,
@@ -68,6 +84,9 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
         self.output_path = output_path_argument(output_path, path)
         self.records = records
         self.input_path = input_path
+        self.sql = sql
+        self.sql_conn_id = sql_conn_id
+        self.parameters = parameters
         self.field = field
         self.default_region = default_region
 
@@ -75,16 +94,24 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
         started = pendulum.now("UTC")
         clock = time.monotonic()
         check_file_location("output_path", self.output_path)
-        numbers = PhoneRecords(field=check_field(self.field) or "phoneNumber", default_region=rendered_region(self.default_region))
+        field = check_field(self.field) or "phoneNumber"
+        numbers = PhoneRecords(field=field, default_region=rendered_region(self.default_region))
         try:
             fmt, gzipped = export_format(self.output_path)
         except ExportError as exc:
             raise WooxyInputError(str(exc)) from None
         _ = self.hook.conn_params  # a missing or broken connection fails now, before anything is read
         items = iter_input(
-            records=self.records, path=self.input_path or None, conn_id=self.storage_conn_id, field=self.field
+            records=self.records,
+            path=self.input_path or None,
+            sql=self.sql or None,
+            connect=sql_connector(self.sql_conn_id),
+            parameters=self.parameters,
+            conn_id=self.storage_conn_id,
+            field=self.field,
         )
         rejects = Rejects()
+        rejects.locate = getattr(items, "locate", None)
         try:
             summary = check_numbers(
                 self.hook.find_phone_blacklist,
@@ -112,4 +139,6 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
         """The Wooxy phone list in (with the input file, if any), the file of listed numbers out."""
         listed = (self.wooxy_summary or {}).get("listed")
         inputs = [wooxy_dataset(self.hook, "phone")] + ([file_dataset(self.input_path)] if self.input_path else [])
+        if self.sql and self.sql_conn_id:
+            inputs += sql_datasets(self.sql, self.sql_conn_id)
         return inputs, [file_dataset(self.output_path, listed)]

@@ -122,7 +122,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
             if address is not None:
                 held.add(address)
 
-        items = self._read_input(field)
+        items = self._read_input(field, rejects)
         plan: Plan | None = None
         try:
             records = validated(items, builder, tally, rejects, field, dedupe=False, on_invalid=hold)
@@ -135,7 +135,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
                     tally,
                     rejects,
                     field=field,
-                    source=self.path or "records",
+                    source=self.input_source,
                     allow_empty=self.allow_empty,
                     max_invalid=self.max_invalid,
                     rejects_path=self.rejects_path,

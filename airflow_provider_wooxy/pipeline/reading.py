@@ -16,18 +16,21 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
 
 import ijson
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.pipeline.files import FileItems, expand, is_many
 from airflow_provider_wooxy.pipeline.masking import looks_personal, mask_value, scrub
+from airflow_provider_wooxy.pipeline.parquet import iter_parquet
+from airflow_provider_wooxy.pipeline.sql import iter_sql_records
 from airflow_provider_wooxy.pipeline.storage import storage_path
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
-FILE_FORMATS = ("csv", "json", "jsonl")
-_SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FILE_FORMATS = ("csv", "json", "jsonl", "parquet")
+_SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 _CHUNK = 1 << 16
 _BUFFER = 1 << 20
 
@@ -51,7 +54,7 @@ def detect_format(path: str, file_format: str | None) -> tuple[str, bool]:
             return fmt, gzipped
     raise WooxyInputError(
         f"cannot tell the format of {path!r} from its name: use a .csv, .json, .jsonl or .ndjson suffix "
-        "(optionally .gz), or set file_format."
+        "(optionally .gz) or .parquet, or set file_format."
     )
 
 
@@ -80,7 +83,7 @@ class _RawAdapter(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def _open_text(path: str, conn_id: str | None, gzipped: bool, errors: str = "strict") -> Iterator[IO[str]]:
+def _open_binary(path: str, conn_id: str | None) -> Iterator[IO[bytes]]:
     try:
         raw: IO[bytes] = storage_path(path, conn_id).open("rb")
     except FileNotFoundError:
@@ -93,6 +96,12 @@ def _open_text(path: str, conn_id: str | None, gzipped: bool, errors: str = "str
             "for that storage is installed."
         ) from None
     with raw:
+        yield raw
+
+
+@contextlib.contextmanager
+def _open_text(path: str, conn_id: str | None, gzipped: bool, errors: str = "strict") -> Iterator[IO[str]]:
+    with _open_binary(path, conn_id) as raw:
         # Object storage files come wrapped for lineage tracking, at a Python call per attribute access; one
         # large buffer in front keeps that to one call per megabyte instead of several per line. A local file
         # is buffered already.
@@ -105,8 +114,19 @@ def _open_text(path: str, conn_id: str | None, gzipped: bool, errors: str = "str
 def iter_file_records(
     path: str, *, file_format: str | None = None, conn_id: str | None = None, field: str
 ) -> Iterator[Item]:
-    """Items from a CSV (with a header row), JSON array or JSON Lines file, streamed."""
+    """Items from a CSV (with a header row), JSON array, JSON Lines or Parquet file, streamed."""
     fmt, gzipped = detect_format(path, file_format)
+    if fmt == "parquet":
+        return _iter_parquet_file(path, conn_id, field)
+    return _iter_text_file(path, fmt, gzipped, conn_id, field)
+
+
+def _iter_parquet_file(path: str, conn_id: str | None, field: str) -> Iterator[Item]:
+    with _open_binary(path, conn_id) as raw:
+        yield from iter_parquet(raw, path, field)
+
+
+def _iter_text_file(path: str, fmt: str, gzipped: bool, conn_id: str | None, field: str) -> Iterator[Item]:
     readers = {"csv": _iter_csv, "json": _iter_json_array, "jsonl": _iter_json_lines}
     row = 0
     try:
@@ -330,13 +350,37 @@ def iter_input(
     *,
     records: Any = None,
     path: str | None = None,
+    sql: str | None = None,
+    connect: Callable[[], Any] | None = None,
+    parameters: Any = None,
     file_format: str | None = None,
     conn_id: str | None = None,
     field: str,
+    allow_empty: bool = False,
 ) -> Iterator[Item]:
-    """The items of whichever input the operator was given: exactly one of ``records`` and ``path``."""
-    if (records is None) == (path is None or path == ""):
-        raise WooxyInputError("give exactly one of records= (a list, e.g. an XComArg) and path= (a file or URI).")
+    """
+    The items of whichever input the operator was given: exactly one of ``records``, ``path`` (a file, a glob or
+    a folder: pipeline/files.py) and ``sql`` (run on the DB-API connection ``connect()`` opens: pipeline/sql.py).
+    """
+    given = [name for name, value in (("records", records), ("path", path), ("sql", sql)) if value not in (None, "")]
+    if len(given) != 1:
+        raise WooxyInputError(
+            "give exactly one of records= (a list, e.g. an XComArg), path= (a file, glob, folder or URI) and sql= "
+            f"(a query), got {' and '.join(given) or 'none'}."
+        )
     if records is not None:
         return iter_xcom_records(records)
-    return iter_file_records(str(path), file_format=file_format, conn_id=conn_id, field=field)
+    if sql:
+        if connect is None:
+            raise WooxyInputError("sql= needs sql_conn_id=, the connection to run the query on.")
+        return iter_sql_records(connect(), sql, parameters=parameters, field=field)
+    path = str(path)
+    if not is_many(path):
+        return iter_file_records(path, file_format=file_format, conn_id=conn_id, field=field)
+    paths = expand(path, lambda p: storage_path(p, conn_id))
+    if not paths and not allow_empty:
+        raise WooxyInputError(
+            f"no data file matches {path} (markers such as _SUCCESS, hidden and empty files are skipped); "
+            "set allow_empty=True if that can be normal."
+        )
+    return FileItems(paths, lambda one: iter_file_records(one, file_format=file_format, conn_id=conn_id, field=field))

@@ -7,10 +7,13 @@ import gzip
 import io
 import json
 import tempfile
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.pipeline.masking import mask_in, mask_value, scrub
 from airflow_provider_wooxy.pipeline.reading import storage_path
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SAMPLE_SIZE = 20
 
@@ -25,12 +28,15 @@ class Rejects:
 
     def __init__(self) -> None:
         self.count = 0
+        # Set for an input of several files (pipeline/files.py): a stream row -> (file, its row in the file).
+        self.locate: Callable[[int], tuple[str, int]] | None = None
         self.sample: list[dict[str, Any]] = []
         # Lives as long as this object: closed by close().
         self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="wooxy-rejects-")  # noqa: SIM115
 
     def add(self, row: int, value: object, reason: str, source: str = "validation") -> None:
         self.count += 1
+        where = {} if self.locate is None else dict(zip(("file", "file_row"), self.locate(row), strict=True))
         self._file.write(
             json.dumps(
                 {
@@ -38,18 +44,29 @@ class Rejects:
                     "value": value if isinstance(value, str) else repr(value),
                     "reason": reason,
                     "source": source,
+                    **where,
                 }
             )
             + "\n"
         )
         if len(self.sample) < SAMPLE_SIZE:
             self.sample.append(
-                {"row": row, "value": mask_value(value), "reason": scrub(mask_in(reason, value)), "source": source}
+                {
+                    "row": row,
+                    "value": mask_value(value),
+                    "reason": scrub(mask_in(reason, value)),
+                    "source": source,
+                    **where,
+                }
             )
 
     def describe(self, limit: int = 5) -> str:
         """``row 3: reason (value j***@e***.com); row 9: ...`` for an error message or a log line."""
-        parts = [f"row {r['row']}: {r['reason']} (value {r['value']})" for r in self.sample[:limit]]
+        parts = [
+            (f"{r['file']} row {r['file_row']}" if "file" in r else f"row {r['row']}")
+            + f": {r['reason']} (value {r['value']})"
+            for r in self.sample[:limit]
+        ]
         more = f"; and {self.count - limit} more" if self.count > limit else ""
         return "; ".join(parts) + more
 
@@ -64,7 +81,8 @@ class Rejects:
             stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if lower.endswith(".gz") else raw  # type: ignore[assignment]
             text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
             if lower.removesuffix(".gz").endswith(".csv"):
-                writer = csv.DictWriter(text, fieldnames=["row", "value", "reason", "source"])
+                fields = ["row", "value", "reason", "source"] + (["file", "file_row"] if self.locate else [])
+                writer = csv.DictWriter(text, fieldnames=fields)
                 writer.writeheader()
                 for line in self._file:
                     writer.writerow(json.loads(line))

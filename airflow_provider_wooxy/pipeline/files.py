@@ -1,0 +1,125 @@
+"""
+Many files as one input: a glob (``s3://bucket/unload/*.parquet``, ``exports/part-*.csv.gz``) or a folder (a path
+ending in ``/``), local or on object storage, read in name order as one stream.
+
+A folder holds what an export job wrote: its data files, and markers that are not data: ``_SUCCESS``, Spark's
+``_committed_*`` / ``_started_*``, ``.crc`` checksums beside each part (hidden files), and empty objects standing
+for folders (``dir_$folder$``, zero-byte keys). Names starting with ``_`` or ``.``, names ending in ``$folder$``,
+and empty files are skipped; a glob's matches are filtered the same way.
+
+Rows are numbered across the whole stream (the first file's rows, then the second's...), so every later step
+sees one input; :meth:`FileItems.locate` turns such a row back into the file and its own row, for the rejects.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_wooxy.exceptions import WooxyInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+Item = tuple[int, object]
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def is_many(path: str) -> bool:
+    """Whether ``path`` names several files: a glob, or a folder (a trailing ``/``)."""
+    return path.endswith("/") or any(char in _GLOB_CHARS for char in path)
+
+
+def is_data_file(name: str, size: int | None) -> bool:
+    """Whether a file found in a folder or by a glob is data (not an export's marker, checksum or folder stand-in)."""
+    return not (name.startswith(("_", ".")) or name.endswith("$folder$") or size == 0)
+
+
+def expand(path: str, open_path: Callable[[str], Any]) -> list[str]:
+    """
+    The data files a glob or folder names, in name order, as paths ``open_path`` (``reading.storage_path`` with
+    the storage connection) opens again.
+
+    A path that is neither is returned as it is. Raises :class:`WooxyInputError` when a folder does not exist.
+    """
+    if not is_many(path):
+        return [path]
+    if path.endswith("/") and not any(char in _GLOB_CHARS for char in path):
+        folder = _fresh(open_path(path.rstrip("/") or "/"))
+        if not folder.is_dir():
+            raise WooxyInputError(f"input folder not found: {path}")
+        candidates = [child for child in folder.iterdir() if child.is_file()]
+    else:
+        # Split at the first component holding a glob character: the part before it is listed, the rest matched.
+        scheme, sep, rest = path.rpartition("://")
+        parts = rest.split("/")
+        first = next(i for i, part in enumerate(parts) if any(char in _GLOB_CHARS for char in part))
+        base = "/".join(parts[:first]) or ("" if sep else ".")
+        if sep:
+            base = f"{scheme}{sep}{base}"
+        pattern = "/".join(parts[first:]).rstrip("/")
+        root = _fresh(open_path(base))
+        candidates = [match for match in root.glob(pattern) if match.is_file()] if root.exists() else []
+    return sorted(_uri(c) for c in candidates if is_data_file(c.name, c.stat().st_size))
+
+
+def _fresh(location: Any) -> Any:
+    """
+    ``location`` with its filesystem's listing cache dropped. s3fs keeps listings (with each object's ETag) for the
+    life of the process; a worker that read an export yesterday would list yesterday's parts, and fail to open a
+    part rewritten since ("no longer exists").
+    """
+    fs = getattr(location, "fs", None)
+    if fs is not None:
+        fs.invalidate_cache()
+    return location
+
+
+def _uri(found: Any) -> str:
+    """A found file's path or URI as the user wrote it: an object storage path prints its connection in it
+    (``s3://conn@bucket/key``), which ``open_path`` adds back."""
+    text = str(found)
+    conn_id = getattr(found, "conn_id", None)
+    return text.replace(f"://{conn_id}@", "://", 1) if conn_id else text
+
+
+class FileItems:
+    """
+    The items of several files as one stream of ``(row, item)``, rows numbered across the files.
+
+    :param paths: the files, in the order to read them.
+    :param read: reads one file's items (``reading.iter_file_records`` with the format and field bound).
+    """
+
+    def __init__(self, paths: list[str], read: Callable[[str], Iterator[Item]]) -> None:
+        self.paths = paths
+        self._read = read
+        self._starts: list[int] = []  # the stream row before each started file's first row
+        self._iterator = self._items()
+
+    def __iter__(self) -> Iterator[Item]:
+        return self
+
+    def __next__(self) -> Item:
+        return next(self._iterator)
+
+    def _items(self) -> Iterator[Item]:
+        offset = 0
+        for path in self.paths:
+            self._starts.append(offset)
+            last = 0
+            try:
+                for last, item in self._read(path):
+                    yield offset + last, item
+            except WooxyInputError as exc:
+                message = str(exc)
+                if path not in message:
+                    message = f"{path}: {message}"
+                raise WooxyInputError(message) from None
+            offset += last
+
+    def locate(self, row: int) -> tuple[str, int]:
+        """The file a stream row came from, and its row in that file."""
+        index = max(bisect.bisect_left(self._starts, row) - 1, 0)
+        return self.paths[index], row - self._starts[index]

@@ -1,0 +1,112 @@
+"""
+Reading a SQL query's result as input, streamed with ``cursor.fetchmany`` from any DB-API 2 connection.
+
+With psycopg2 or psycopg (PostgreSQL, Redshift) the query runs in a server-side (named) cursor, so a 10M-row
+result stays on the server and arrives ``fetch_rows`` at a time; other drivers stream as far as their cursor
+does. The operator gets the connection from a common.sql ``DbApiHook``; this module sees only DB-API.
+
+Rows are numbered by their position in the result (1-based). ``field`` names the column holding the address
+(matched exactly, else case-insensitively, for databases such as Snowflake that fold names to upper case);
+``rejectType`` and ``rawLog`` columns are passed on when present. A null address is a reject of its row; a
+number (an integer phone column) is read as its digits, as for Parquet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.pipeline.parquet import cell_text
+from airflow_provider_wooxy.pipeline.validation import RecordError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+
+Item = tuple[int, object]
+
+FETCH_ROWS = 10_000
+_EXTRA = ("rejectType", "rawLog")
+_NAMED_CURSOR_DRIVERS = ("psycopg2", "psycopg")
+
+
+def _error(exc: BaseException) -> str:
+    """A driver's error in one line (psycopg adds a LINE / caret block after the first)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _cursor(connection: Any) -> Any:
+    """A server-side cursor where the driver has one, so the result is not loaded in the client; else a plain one."""
+    if type(connection).__module__.split(".")[0] in _NAMED_CURSOR_DRIVERS:
+        return connection.cursor(name="wooxy_input")
+    return connection.cursor()
+
+
+def _column(names: list[str], wanted: str) -> int | None:
+    if wanted in names:
+        return names.index(wanted)
+    folded = [i for i, name in enumerate(names) if name.lower() == wanted.lower()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def iter_sql_records(
+    connection: Any,
+    sql: str,
+    *,
+    parameters: Sequence[Any] | Mapping[str, Any] | None = None,
+    field: str,
+    fetch_rows: int | None = None,
+) -> Iterator[Item]:
+    """
+    Items from the result of ``sql`` (with ``parameters``, in the driver's style) on ``connection``, ``fetch_rows``
+    (default :data:`FETCH_ROWS`) at a time; closes the connection at the end.
+    """
+    fetch_rows = fetch_rows or FETCH_ROWS
+    try:
+        cursor = _cursor(connection)
+        try:
+            try:
+                if parameters is None:
+                    cursor.execute(sql)
+                else:
+                    cursor.execute(sql, parameters)
+                # A named cursor knows its columns only once the first rows have come.
+                rows = cursor.fetchmany(fetch_rows)
+            except Exception as exc:  # each driver has its own error classes
+                raise WooxyInputError(f"the query failed: {_error(exc)}") from None
+            if cursor.description is None:
+                raise WooxyInputError("the query returned no result set (is it a SELECT?).")
+            names = [str(column[0]) for column in cursor.description]
+            index = _column(names, field)
+            if index is None:
+                found = ", ".join(repr(name) for name in names[:20]) or "none"
+                raise WooxyInputError(
+                    f"the query's result has no {field!r} column (columns found: {found}); set field= to the column "
+                    "holding the address."
+                )
+            extra = [(i, wanted) for wanted in _EXTRA if (i := _column(names, wanted)) is not None and i != index]
+            null = RecordError(f"null in column {names[index]!r}")
+            row = 0
+            while rows:
+                for values in rows:
+                    row += 1
+                    value = values[index]
+                    if value is None:
+                        yield row, null
+                    elif not extra:
+                        yield row, cell_text(value)
+                    else:
+                        item = {field: cell_text(value)}
+                        for i, key in extra:
+                            item[key] = values[i]
+                        yield row, item
+                try:
+                    rows = cursor.fetchmany(fetch_rows)
+                except Exception as exc:
+                    raise WooxyInputError(f"the query failed after result row {row}: {_error(exc)}") from None
+        finally:
+            with contextlib.suppress(Exception):  # a cursor of a failed transaction may refuse to close
+                cursor.close()
+    finally:
+        connection.close()
