@@ -51,12 +51,12 @@ def _timed(step: Callable[[], int]) -> tuple[float, int]:
 
 
 def measure(kind: str, path: Path, repeats: int) -> dict[str, Any]:
-    from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE
     from airflow_provider_wooxy.pipeline.intake import Tally, validated
-    from airflow_provider_wooxy.pipeline.plan import make_plan
     from airflow_provider_wooxy.pipeline.reading import iter_file_records
     from airflow_provider_wooxy.pipeline.rejects import Rejects
-    from airflow_provider_wooxy.pipeline.state import SyncState
+    from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE
+    from airflow_provider_wooxy.pipeline.sync.plan import make_plan
+    from airflow_provider_wooxy.pipeline.sync.state import open_state
     from airflow_provider_wooxy.pipeline.validation import EmailRecords, PhoneRecords
 
     field, list_kind = ("phoneNumber", PHONE) if kind == "phone" else ("email", EMAIL)
@@ -80,11 +80,20 @@ def measure(kind: str, path: Path, repeats: int) -> dict[str, Any]:
         return tally.valid
 
     # The state of an unchanged run: it manages exactly the file's rows.
-    state = SyncState(path.with_suffix(".state"), list_kind, "http://bench")
+    state_path = path.with_suffix(".state")
+    for stale in path.parent.glob(state_path.name + "*"):
+        stale.unlink()
+    state = open_state(state_path, list_kind, "http://bench").load()
+    state.begin()
     with path.open(encoding="utf-8") as handle:
         next(handle)
-        lines = (row.rstrip("\n") + ("" if kind == "phone" else "\thard") for row in handle)
-        state.entries = {list_kind.identity(line): line for line in lines}
+        for row in handle:
+            value = row.rstrip("\n")
+            record = {"phoneNumber": value} if kind == "phone" else {"email": value, "rejectType": "hard"}
+            state.record(b"+", [json.dumps(record, separators=(",", ":")).encode()])
+    state.commit(None)
+    state = open_state(state_path, list_kind, "http://bench").load()
+    managed = sum(len(state.partition(index)) for index in range(state.partitions))
 
     def sync() -> int:
         tally, rejects = Tally(), Rejects()
@@ -92,7 +101,7 @@ def measure(kind: str, path: Path, repeats: int) -> dict[str, Any]:
         records = validated(items, builder(), tally, rejects, field, dedupe=False, on_invalid=lambda value: None)
         plan = make_plan(records, state, held_addresses=set())
         plan.close()
-        assert plan.empty and plan.unchanged == len(state.entries), plan.counts()
+        assert plan.empty and plan.unchanged == managed, plan.counts()
         return plan.unchanged
 
     figures: dict[str, list[float]] = {"read": [], "validate": [], "sync": []}

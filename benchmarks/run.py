@@ -125,15 +125,16 @@ def make_input(directory: Path, scenario: Scenario) -> Path:
 
 def make_state(path: Path, url: str, entries: int) -> None:
     """A sync state that manages users 0..entries-1 (as a finished sync would have left it)."""
-    from airflow_provider_wooxy.pipeline.entries import EMAIL
-    from airflow_provider_wooxy.pipeline.state import SyncState
+    from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
+    from airflow_provider_wooxy.pipeline.sync.state import open_state
 
     for leftover in path.parent.glob(path.name + "*"):
         leftover.unlink()
-    state = SyncState(path, EMAIL, url)
-    lines = (f"{_address(i)}\thard" for i in range(entries))
-    state.entries = {line: line for line in lines}
+    state = open_state(path, EMAIL, url).load()
     state.begin()
+    state.record(b"+", (b'{"email":"%b","rejectType":"hard"}' % _address(i).encode() for i in range(entries)))
+    state.commit(None)
+    state.release()
 
 
 class SandboxProcess:

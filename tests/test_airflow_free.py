@@ -19,11 +19,6 @@ ENGINE = sorted(
         for m in pkgutil.walk_packages(airflow_provider_wooxy.pipeline.__path__, "airflow_provider_wooxy.pipeline.")
     ]
 )
-# The sync engine still imports the method paths from the hook (pipeline/apply.py, and pipeline/sync.py through it);
-# repointed to airflow_provider_wooxy.api when the sync moves to its sub-package (issue 17). Strict: once they
-# import without Airflow, these entries must go.
-PENDING = {"airflow_provider_wooxy.pipeline.apply", "airflow_provider_wooxy.pipeline.sync"}
-
 BLOCKER = """
 import importlib.abc, sys
 
@@ -45,15 +40,7 @@ def import_without_airflow(module: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", BLOCKER, module], capture_output=True, text=True, cwd=ROOT)
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        pytest.param(m, id=m.removeprefix("airflow_provider_wooxy."), marks=[pytest.mark.xfail(strict=True)])
-        if m in PENDING
-        else pytest.param(m, id=m.removeprefix("airflow_provider_wooxy."))
-        for m in ENGINE
-    ],
-)
+@pytest.mark.parametrize("module", [pytest.param(m, id=m.removeprefix("airflow_provider_wooxy.")) for m in ENGINE])
 def test_imports_without_airflow(module: str):
     done = import_without_airflow(module)
     assert done.returncode == 0, done.stderr.strip().splitlines()[-1]

@@ -16,6 +16,7 @@ import pytest
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.conftest import TOKEN, assert_within_limit, connection_json
 from tests.dag_runner import DAGS, DagRunOutput, airflow_env, run_dags, without_mask_requests
+from tests.test_example_dags_drift import DRIFT_DAG_IDS
 from tests.test_example_dags_export import EXPORT_DAG_IDS
 from tests.test_example_dags_sources import SOURCE_DAG_IDS
 
@@ -47,7 +48,9 @@ def test_example_dags_import_cleanly():
 
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
-    assert sorted(bag.dag_ids) == sorted(DAG_IDS + EXPORT_DAG_IDS + SOURCE_DAG_IDS)  # others run in their modules
+    assert sorted(bag.dag_ids) == sorted(
+        DAG_IDS + EXPORT_DAG_IDS + SOURCE_DAG_IDS + DRIFT_DAG_IDS
+    )  # the latter in their own modules
     for dag in bag.dags.values():
         wooxy_tasks = [t for t in dag.tasks if type(t).__module__.startswith("airflow_provider_wooxy")]
         assert wooxy_tasks

@@ -11,21 +11,22 @@ import pendulum
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
-from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE, ListKind
-from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
+from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.locations import TABLE_SUFFIXES, check_file_location
-from airflow_provider_wooxy.pipeline.plan import check_max_removals, make_plan, write_plan
 from airflow_provider_wooxy.pipeline.reading import storage_path
 from airflow_provider_wooxy.pipeline.rejects import Rejects
-from airflow_provider_wooxy.pipeline.state import StateError, SyncState
-from airflow_provider_wooxy.pipeline.sync import SyncRefused, SyncRun, SyncSettings
+from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind
+from airflow_provider_wooxy.pipeline.sync.plan import check_max_removals, write_plan
+from airflow_provider_wooxy.pipeline.sync.run import SyncRefused, SyncRun, SyncSettings
+from airflow_provider_wooxy.pipeline.sync.state import StateError, open_state
+from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, check_sample
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.sdk import Context
 
-    from airflow_provider_wooxy.pipeline.plan import Plan
+    from airflow_provider_wooxy.pipeline.sync.plan import Plan
 
 
 class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
@@ -56,6 +57,12 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
     :param max_invalid: as in the input arguments; a managed entry whose input row is invalid is kept, not removed.
     :param dry_run: read, validate and plan, send nothing, write nothing but the plan.
     :param allow_empty: accept an empty input (every managed entry then counts as a removal, still guarded).
+    :param resync: add again every managed entry the input still holds (repairs any drift for one full send;
+        ``resent`` in the summary).
+    :param verify: before planning, check the list on Wooxy against the state and add again the managed entries it
+        lost (removed outside the sync, expired): emails by paging the managed reject types, phones by looking up
+        ``verify_sample`` numbers. A dry run only reports. See docs/drift.md.
+    :param verify_sample: phones: how many managed numbers ``verify`` looks up, at random (``None``: every one).
     """
 
     template_fields: Sequence[str] = (
@@ -76,16 +83,21 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         max_removals: int | float | None = 0.1,
         plan_path: str | None = None,
         approved_plan_id: str | None = None,
+        resync: bool = False,
+        verify: bool = False,
+        verify_sample: int | None = DEFAULT_SAMPLE,
         **kwargs: Any,
     ) -> None:
         try:
             self.max_removals = check_max_removals(max_removals)
+            self.verify_sample = check_sample(verify_sample)
         except ValueError as exc:
             raise WooxyInputError(f"{exc}.") from None
         super().__init__(**kwargs)
         self.state_path = state_path
         self.plan_path = plan_path
         self.approved_plan_id = approved_plan_id
+        self.resync, self.verify = resync, verify
         self._run: SyncRun | None = None  # while running, for on_kill
 
     # -- the data flow ---------------------------------------------------------------------------------------
@@ -100,82 +112,33 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         field = self._rendered_field()
         builder = self.record_builder(field)
         base_url = self.hook.conn_params.base_url  # a broken connection fails now; the state is bound to it
-        state = SyncState(self._state_location(), self.kind, base_url, display=self.state_path)
-        try:
-            state.load()
-        except StateError as exc:
-            raise WooxyInputError(str(exc)) from None
-        self.log.info(
-            "State %s: %d managed entries%s.",
-            self.state_path,
-            len(state.entries),
-            f", {state.journal_ops} requests recorded by an unfinished run" if state.journal_ops else "",
+        state = open_state(self._state_location(), self.kind, base_url, display=self.state_path)
+        settings = SyncSettings(
+            max_removals=self.max_removals,
+            approved_plan_id=self.approved_plan_id or None,
+            dry_run=self.is_dry_run,
+            max_invalid=self.max_invalid,
+            batch_size=self.batch_size,
+            max_concurrency=self.max_concurrency,
+            plan_path=self.plan_path or None,
+            field=field,
+            source=self.input_source,
+            allow_empty=self.allow_empty,
+            rejects_path=self.rejects_path,
+            default_region=self._rendered_region(),
+            progress_interval=self.progress_interval,
+            resync=self.resync,
+            verify=self.verify,
+            verify_sample=self.verify_sample,
         )
-        tally = Tally()
+        self._run = SyncRun(self.hook, state, settings, write_plan=self._write_plan, log=self.log)
         rejects = Rejects()
-        held: set[str] = set()
-        region = self._rendered_region()
-        loose_address = self.kind.loose_address
-
-        def hold(value: object) -> None:
-            address = loose_address(value, region)
-            if address is not None:
-                held.add(address)
-
-        items = self._read_input(field, rejects)
-        plan: Plan | None = None
         try:
-            records = validated(items, builder, tally, rejects, field, dedupe=False, on_invalid=hold)
-            plan = make_plan(records, state, held_addresses=held)  # dedupes by entry, against the state
-            tally.valid -= plan.duplicates
-            tally.duplicates += plan.duplicates
-            validation_seconds = time.monotonic() - clock
-            try:
-                check_input(
-                    tally,
-                    rejects,
-                    field=field,
-                    source=self.input_source,
-                    allow_empty=self.allow_empty,
-                    max_invalid=self.max_invalid,
-                    rejects_path=self.rejects_path,
-                    log=self.log.info,
-                    warn=self.log.warning,
-                )
-                if tally.valid == 0 and tally.received and not self.allow_empty:
-                    raise UnusableInput(
-                        f"none of the {tally.received} input records is valid: that would remove every managed "
-                        "entry; set allow_empty=True if an empty list is really meant."
-                    )
-            except UnusableInput as exc:
-                raise WooxyInputError(str(exc)) from None
-            run = SyncRun(
-                self.hook,
-                state,
-                SyncSettings(
-                    max_removals=self.max_removals,
-                    approved_plan_id=self.approved_plan_id or None,
-                    dry_run=self.is_dry_run,
-                    max_invalid=self.max_invalid,
-                    batch_size=self.batch_size,
-                    max_concurrency=self.max_concurrency,
-                    plan_path=self.plan_path or None,
-                    progress_interval=self.progress_interval,
-                ),
-                write_plan=self._write_plan,
-                log=self.log,
-            )
-            self._run = run
-            try:
-                summary = run.run(plan, tally, rejects)
-            except SyncRefused as exc:
-                raise WooxyInputError(str(exc)) from None
-            finally:
-                self._run = None
-            summary["validation_seconds"] = round(validation_seconds, 3)
+            summary = self._run.run(self._read_input(field, rejects), builder, rejects)
+        except (StateError, UnusableInput, SyncRefused) as exc:
+            raise WooxyInputError(str(exc)) from None
         finally:
-            if plan is not None:
-                plan.close()
+            self._run = None
             self._write_rejects(rejects)
         return self._report_run(context, summary, started, clock)
 

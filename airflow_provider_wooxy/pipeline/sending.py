@@ -62,16 +62,6 @@ def batches(records: Iterable[Record], size: int, skip: Container[int] = ()) -> 
         yield Batch(number, batch)
 
 
-def encode_add(records: Sequence[Record]) -> bytes:
-    """Kept for ``pipeline/apply.py``, which passes it as ``encode=``; the hook encodes the body now."""
-    return b'{"records":[' + b",".join(payload for _, payload in records) + b"]}"
-
-
-def encode_single(records: Sequence[Record]) -> bytes:
-    """Kept for ``pipeline/apply.py``, which passes it as ``encode=``; the hook encodes the body now."""
-    return records[0][1]
-
-
 class BatchSender:
     """
     Sends batches through one hook from ``max_concurrency`` threads, each taking the next batch as soon as its
@@ -104,11 +94,9 @@ class BatchSender:
         log: Any = None,
         progress_interval: float = 30.0,
         total: int | None = None,
-        encode: object = None,
     ) -> None:
         self.hook = hook
         self.method = method
-        del encode  # accepted until pipeline/apply.py stops passing it (issue 17): the hook builds the body
         self.max_concurrency = max_concurrency
         self.on_batch_done = on_batch_done
         self.on_accepted = on_accepted

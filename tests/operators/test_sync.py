@@ -14,8 +14,8 @@ import pytest
 
 from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyTransientError
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator, WooxySyncPhoneBlacklistOperator
-from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE
-from airflow_provider_wooxy.pipeline.state import SyncState
+from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE
+from airflow_provider_wooxy.pipeline.sync.state import open_state
 from airflow_provider_wooxy.sandbox import FAULT_KINDS, WooxySandbox
 from tests.conftest import TOKEN, connection_json
 
@@ -43,7 +43,7 @@ def on_wooxy(sandbox: WooxySandbox) -> set[tuple[str, str]]:
 
 def managed(state_path: Path, sandbox: WooxySandbox, kind=EMAIL) -> set[str]:
     """The state's entries as a new run would load them (snapshot + journal)."""
-    return set(SyncState(state_path, kind, sandbox.url).load().entries.values())
+    return set(open_state(state_path, kind, sandbox.url).load().entries.values())
 
 
 def as_lines(addresses: list[str], reject_type: str = "hard") -> set[str]:

@@ -22,9 +22,9 @@ import pytest
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
-from airflow_provider_wooxy.pipeline.entries import EMAIL
 from airflow_provider_wooxy.pipeline.reading import storage_path
-from airflow_provider_wooxy.pipeline.state import SyncState
+from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
+from airflow_provider_wooxy.pipeline.sync.state import open_state
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.conftest import TOKEN, connection_json
 from tests.sources.services import BUCKET, ROOT, S3_CONN_ID
@@ -51,7 +51,7 @@ def parquet_bytes(addresses: list[str | None]) -> bytes:
 
 def managed(uri: str, sandbox: WooxySandbox) -> set[str]:
     """The sync state's entries in the bucket, as a new run would load them (snapshot + journal)."""
-    return set(SyncState(storage_path(uri, S3_CONN_ID), EMAIL, sandbox.url).load().entries.values())
+    return set(open_state(storage_path(uri, S3_CONN_ID), EMAIL, sandbox.url).load().entries.values())
 
 
 def on_wooxy(sandbox: WooxySandbox) -> set[str]:

@@ -10,19 +10,16 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wooxy.hooks.wooxy import EMAIL_ADD, EMAIL_REMOVE, PHONE_ADD, PHONE_REMOVE
-from airflow_provider_wooxy.pipeline.sending import Batch, BatchSender, Refusal, encode_add, encode_single
+from airflow_provider_wooxy.api import WRITE_METHODS
+from airflow_provider_wooxy.pipeline.sending import BatchSender, Refusal, batches
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
 
     from airflow_provider_wooxy.hooks.wooxy import WooxyHook
-    from airflow_provider_wooxy.pipeline.plan import Plan
     from airflow_provider_wooxy.pipeline.sending import Record
-    from airflow_provider_wooxy.pipeline.state import SyncState
-
-METHODS = {"email": (EMAIL_ADD, EMAIL_REMOVE), "phone": (PHONE_ADD, PHONE_REMOVE)}
-
+    from airflow_provider_wooxy.pipeline.sync.plan import Plan
+    from airflow_provider_wooxy.pipeline.sync.state import SyncState
 
 @dataclass
 class ApplyReport:
@@ -74,19 +71,19 @@ class PlanApplier:
 
     def run(self, plan: Plan) -> ApplyReport:
         """Apply the plan; on any failure the journal keeps what was accepted and the error is raised."""
-        add_method, remove_method = METHODS[plan.kind.name]
+        add_method, remove_method = WRITE_METHODS[plan.kind.name]
         report = self.report
         started = time.monotonic()
         self.state.begin()
         try:
-            if plan.to_add:
-                sender = self._sender_for(add_method, encode_add, b"+", plan.to_add)
-                result = sender.run(_batches(plan.adds(), self.batch_size))
+            if plan.to_add or plan.resent:
+                sender = self._sender_for(add_method, b"+", plan.to_add + plan.resent)
+                result = sender.run(batches(plan.adds(), self.batch_size))
                 report.added, report.refused_adds = result.sent, result.refused
                 report.requests += result.requests
-            if plan.removals:
-                sender = self._sender_for(remove_method, encode_single, b"-", plan.to_remove)
-                result = sender.run(_batches(enumerate(plan.remove_payloads(), start=1), 1))
+            if plan.to_remove:
+                sender = self._sender_for(remove_method, b"-", plan.to_remove)
+                result = sender.run(batches(enumerate(plan.remove_payloads(), start=1), 1))
                 report.removed, report.refused_removes = result.sent, result.refused
                 report.requests += result.requests
         except BaseException:
@@ -103,7 +100,7 @@ class PlanApplier:
         self.state.commit(plan.plan_id)
         return report
 
-    def _sender_for(self, method: str, encode: Any, sign: bytes, total: int) -> BatchSender:
+    def _sender_for(self, method: str, sign: bytes, total: int) -> BatchSender:
         state = self.state
 
         def accepted(records: Sequence[Record]) -> None:
@@ -112,7 +109,6 @@ class PlanApplier:
         sender = BatchSender(
             self.hook,
             method,
-            encode=encode,
             max_concurrency=self.max_concurrency,
             on_accepted=accepted,
             log=self.log,
@@ -130,15 +126,3 @@ class PlanApplier:
         if self._sender is not None:
             self._sender.stop(reason)
 
-
-def _batches(records: Iterator[tuple[int, bytes]], size: int) -> Iterator[Batch]:
-    number = 0
-    batch: list[tuple[int, bytes]] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == size:
-            yield Batch(number, batch)
-            number += 1
-            batch = []
-    if batch:
-        yield Batch(number, batch)

@@ -27,6 +27,10 @@ class ListKind:
         """The form two entries are compared in."""
         raise NotImplementedError
 
+    def identities(self, text: str) -> str:
+        """:meth:`identity` of every line of ``text`` at once (lines stay lines)."""
+        return self.identity(text)
+
     def identity_of_key(self, key: str) -> str:
         """The identity of a validated record, from its validation (dedupe) key."""
         raise NotImplementedError
@@ -50,9 +54,20 @@ class ListKind:
         """
         raise NotImplementedError
 
+    shape: re.Pattern[str]
+    """What a state line of this list looks like (a corrupt or foreign state fails loading)."""
+
     def check_line(self, line: str) -> bool:
-        """Whether a state line has this list's shape (a corrupt or foreign state fails loading)."""
-        raise NotImplementedError
+        """Whether a state line has this list's shape."""
+        return self.shape.fullmatch(line) is not None
+
+    def first_bad_line(self, text: str) -> int | None:
+        """The 0-based number of the first line of ``text`` (lines ending in a newline) not of this shape."""
+        bad = _BAD_LINE.get(self.name)
+        if bad is None:
+            bad = _BAD_LINE[self.name] = re.compile(rf"^(?!(?:{self.shape.pattern})$)", re.MULTILINE)
+        found = bad.search(text, 0, len(text) - 1)  # not past the last newline, where no line starts
+        return None if found is None else text.count("\n", 0, found.start())
 
 
 class EmailList(ListKind):
@@ -81,11 +96,11 @@ class EmailList(ListKind):
             return value.strip().lower()
         return None
 
-    def check_line(self, line: str) -> bool:
-        address, tab, reject_type = line.partition("\t")
-        return bool(tab) and "@" in address and bool(reject_type) and "\t" not in reject_type
+    # An address with an "@" before the first tab, then a reject type (no tab).
+    shape = re.compile(r"[^\t\n]*@[^\t\n]*\t[^\t\n]+")
 
 
+_BAD_LINE: dict[str, re.Pattern[str]] = {}
 _NOT_DIGITS = re.compile(r"\D")
 _E164 = re.compile(r"\+[1-9][0-9]{5,15}")
 
@@ -120,8 +135,7 @@ class PhoneList(ListKind):
             return f"+{digits}" if digits else None
         return f"+{number.country_code}{phonenumbers.national_significant_number(number)}"
 
-    def check_line(self, line: str) -> bool:
-        return _E164.fullmatch(line) is not None
+    shape = _E164
 
 
 EMAIL = EmailList()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_wooxy.pipeline.entries import EMAIL
-from airflow_provider_wooxy.pipeline.plan import check_max_removals, make_plan, removal_limit, write_plan
-from airflow_provider_wooxy.pipeline.state import SyncState
+from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
+from airflow_provider_wooxy.pipeline.sync.plan import check_max_removals, make_plan, removal_limit, write_plan
+from airflow_provider_wooxy.pipeline.sync.state import SyncState, open_state
 from airflow_provider_wooxy.pipeline.validation import EmailRecords
 
 URL = "https://api.wooxy.com"
@@ -22,11 +22,11 @@ def records(addresses: list[str]) -> list[tuple[int, str, str]]:
 
 
 def state_with(path: Path, addresses: list[str]) -> SyncState:
-    state = SyncState(path, EMAIL, URL).load()
+    state = open_state(path, EMAIL, URL).load()
     state.begin()
     state.record(b"+", [payload.encode() for _, _, payload in records(addresses)])
     state.commit(None)
-    return SyncState(path, EMAIL, URL).load()
+    return open_state(path, EMAIL, URL).load()
 
 
 class TestMakePlan:
@@ -79,7 +79,7 @@ class TestMakePlan:
         state.record(b"+", [payload.encode() for _, _, payload in desired[1:2]])
         state.record(b"-", [EMAIL.remove_payload("b@x.co\thard")])
         state.close()
-        retry = make_plan(desired, SyncState(path, EMAIL, URL).load())
+        retry = make_plan(desired, open_state(path, EMAIL, URL).load())
         assert (retry.to_add, retry.to_remove) == (1, 1)
         assert retry.plan_id == original.plan_id
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from upath import UPath
 
-from airflow_provider_wooxy.pipeline.entries import EMAIL, PHONE
-from airflow_provider_wooxy.pipeline.state import StateError, SyncState
+from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE
+from airflow_provider_wooxy.pipeline.sync.state import StateError, SyncState, open_state
 
 URL = "https://api.wooxy.com"
 
@@ -22,7 +22,7 @@ def add(address: str, reject_type: str = "hard") -> bytes:
 
 
 def fresh(location, kind=EMAIL) -> SyncState:
-    return SyncState(location, kind, URL).load()
+    return open_state(location, kind, URL).load()
 
 
 @pytest.fixture(params=["local", "object-storage"])
@@ -150,11 +150,11 @@ class TestSyncState:
 def test_engine_modules_import_without_airflow():
     code = (
         "import sys\n"
-        "import airflow_provider_wooxy.pipeline.entries, airflow_provider_wooxy.pipeline.state\n"
-        "import airflow_provider_wooxy.pipeline.plan, airflow_provider_wooxy.pipeline.intake\n"
+        "import airflow_provider_wooxy.pipeline.sync.entries, airflow_provider_wooxy.pipeline.sync.state\n"
+        "import airflow_provider_wooxy.pipeline.sync.plan, airflow_provider_wooxy.pipeline.intake\n"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'airflow'], 'airflow was imported'\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[3])
     assert done.returncode == 0, done.stderr
 
 
@@ -175,3 +175,64 @@ class TestObjectStorageJournal:
         expected = set() if last_sign == b"-" else {"a@example.com\thard"}
         assert set(fresh(location).entries.values()) == expected
         assert fresh(location).journal_ops == 36
+
+
+class TestSnapshotBlocks:
+    """The snapshot is read a block of lines at a time: line numbers and the last line hold across blocks."""
+
+    @pytest.fixture
+    def snapshot(self, tmp_path: Path, monkeypatch) -> Path:
+        path = tmp_path / "s.state"
+        state = fresh(path)
+        state.begin()
+        state.record(b"+", [add(f"user{i}@example.com") for i in range(40)])
+        state.commit(None)
+        monkeypatch.setattr("airflow_provider_wooxy.pipeline.sync.state._BLOCK", 50)  # a line or two a block
+        monkeypatch.setattr("airflow_provider_wooxy.pipeline.sync.state.PARTITION_SIZE", 7)
+        return path
+
+    def test_entries_and_digest_as_one_block(self, snapshot: Path, monkeypatch):
+        small = fresh(snapshot)
+        assert small.partitions == 6
+        monkeypatch.setattr("airflow_provider_wooxy.pipeline.sync.state._BLOCK", 4 << 20)
+        monkeypatch.setattr("airflow_provider_wooxy.pipeline.sync.state.PARTITION_SIZE", 50_000)
+        whole = fresh(snapshot)
+        assert (small.entries, small.snapshot_digest) == (whole.entries, whole.snapshot_digest)
+        assert len(small.entries) == 40
+
+    @pytest.mark.parametrize(
+        ("damage", "message"),
+        [
+            pytest.param(
+                lambda text: text.replace("user29@example.com\t", "user29@example.com "), "line 31 is", id="mid"
+            ),
+            pytest.param(lambda text: text.rstrip("\n"), "line 41 is not an email entry", id="no-last-newline"),
+            pytest.param(lambda text: text.replace("user0@", "user0"), "line 2 is not", id="first"),
+        ],
+    )
+    def test_a_damaged_line_is_named(self, snapshot: Path, damage, message):
+        text = snapshot.read_text()
+        header, body = text.split("\n", 1)
+        snapshot.write_text(header + "\n" + damage(body))
+        with pytest.raises(StateError, match=message):
+            fresh(snapshot)
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "a@x.co\thard",
+            "a@x.co\t",
+            "a.x.co\thard",
+            "a@x.co",
+            "a@x.co\thard\tx",
+            "\t@",
+            "@\tx",
+            "a\t@b\tc",
+            "é@x\tq\r",
+        ],
+    )
+    def test_the_line_shape_is_the_entry_check(self, line: str):
+        address, tab, reject_type = line.partition("\t")
+        expected = bool(tab) and "@" in address and bool(reject_type) and "\t" not in reject_type
+        assert EMAIL.check_line(line) is expected
+        assert (EMAIL.first_bad_line(f"a@x.co\thard\n{line}\n") is None) is expected

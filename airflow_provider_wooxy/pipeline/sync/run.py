@@ -1,27 +1,32 @@
 """
-A sync run after the plan is made: the guards and the approval decide whether it may be applied, then it is
-applied (:mod:`~airflow_provider_wooxy.pipeline.apply`) and reported. The operator only renders arguments,
-provides the hook and the plan file's location, and turns :class:`SyncRefused` into a failed task.
+A whole sync run, without Airflow: load the state, validate the input, plan the diff, check the input and the
+guards (and the approval), apply the plan (:mod:`~airflow_provider_wooxy.pipeline.sync.apply`) and report. The
+operator only renders arguments, provides the hook, the input, the state's and the plan file's locations, and turns
+:class:`SyncRefused`, :class:`~airflow_provider_wooxy.pipeline.intake.UnusableInput` and
+:class:`~airflow_provider_wooxy.pipeline.sync.state.StateError` into a failed task.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
-from airflow_provider_wooxy.pipeline.apply import PlanApplier
-from airflow_provider_wooxy.pipeline.plan import removal_limit
+from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
+from airflow_provider_wooxy.pipeline.sync.apply import PlanApplier
+from airflow_provider_wooxy.pipeline.sync.plan import make_plan, removal_limit
+from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, DriftCheck, DriftReport
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from airflow_provider_wooxy.hooks.wooxy import WooxyHook
-    from airflow_provider_wooxy.pipeline.intake import Tally
-    from airflow_provider_wooxy.pipeline.plan import Plan
     from airflow_provider_wooxy.pipeline.rejects import Rejects
-    from airflow_provider_wooxy.pipeline.state import SyncState
+    from airflow_provider_wooxy.pipeline.sync.plan import Plan
+    from airflow_provider_wooxy.pipeline.sync.state import SyncState
+    from airflow_provider_wooxy.pipeline.validation import Normalised
 
 
 class SyncRefused(Exception):
@@ -30,6 +35,8 @@ class SyncRefused(Exception):
 
 @dataclass
 class SyncSettings:
+    """What a sync run needs from the operator's rendered arguments."""
+
     max_removals: int | float | None
     approved_plan_id: str | None
     dry_run: bool
@@ -37,15 +44,28 @@ class SyncSettings:
     batch_size: int
     max_concurrency: int
     plan_path: str | None
+    field: str = "email"
+    source: str = "records"
+    """How messages name the input (its path, or ``records``)."""
+    allow_empty: bool = False
+    rejects_path: str | None = None
+    default_region: str | None = None
+    """Where a national phone number of an invalid row is read in, to keep its managed entry."""
     progress_interval: float = 30.0
+    resync: bool = False
+    """Add again every managed entry the input still holds."""
+    verify: bool = False
+    """Check the list against the state before planning (:mod:`.verify`) and add again what it lost."""
+    verify_sample: int | None = DEFAULT_SAMPLE
 
 
 class SyncRun:
     """
-    Decide, apply and report one sync plan.
+    One sync run: :meth:`run` returns the summary; :meth:`stop` (from another thread) stops sending after the
+    requests in flight.
 
     :param hook: the Wooxy hook (not used by a dry run or an empty plan).
-    :param state: the loaded state the plan was made against.
+    :param state: the state, not loaded yet (see :func:`~airflow_provider_wooxy.pipeline.sync.state.open_state`).
     :param settings: the rendered arguments.
     :param write_plan: writes the plan file (with the guard's figures) when ``plan_path`` is set.
     :param log: the operator's logger.
@@ -66,18 +86,132 @@ class SyncRun:
         self.write_plan = write_plan
         self.log = log
         self._applier: PlanApplier | None = None
+        self._check_drift: DriftCheck | None = None
         self._stopped: str | None = None
+        self._repaired = 0
 
-    def run(self, plan: Plan, tally: Tally, rejects: Rejects) -> dict[str, Any]:
+    def run(
+        self, items: Iterator[tuple[int, object]], builder: Callable[[object], Normalised], rejects: Rejects
+    ) -> dict[str, Any]:
+        """
+        The whole run over the input ``items`` (``(row, item)``), validated by ``builder``; returns the summary.
+        Raises :class:`~airflow_provider_wooxy.pipeline.sync.state.StateError` (unusable state),
+        :class:`~airflow_provider_wooxy.pipeline.intake.UnusableInput` or :class:`SyncRefused` before anything
+        is sent.
+        """
+        s, state = self.settings, self.state
+        clock = time.monotonic()
+        try:
+            state.load()
+            self.log.info(
+                "State %s: %d managed entries%s.",
+                state.display,
+                state.snapshot_entries,
+                f", {state.journal_ops} requests recorded by an unfinished run" if state.journal_ops else "",
+            )
+            tally = Tally()
+            # Addresses named by invalid rows: their managed entries are kept, not removed.
+            held: set[str] = set()
+            loose_address, region = state.kind.loose_address, s.default_region
+
+            def hold(value: object) -> None:
+                address = loose_address(value, region)
+                if address is not None:
+                    held.add(address)
+
+            drift = self._verify() if s.verify else None
+            records = validated(items, builder, tally, rejects, s.field, dedupe=False, on_invalid=hold)
+            plan = make_plan(records, state, held_addresses=held, readd=self._readd(drift))  # dedupes, vs the state
+            try:
+                tally.valid -= plan.duplicates
+                tally.duplicates += plan.duplicates
+                validation_seconds = time.monotonic() - clock
+                self._check(tally, rejects)
+                summary = self.decide(plan, tally, rejects)
+            finally:
+                plan.close()
+        finally:
+            state.release()  # the partitions on disk
+        summary["validation_seconds"] = round(validation_seconds, 3)
+        if drift is not None:
+            summary.update(drift.counts(), repaired=0 if s.dry_run else self._repaired)
+        return summary
+
+    def _verify(self) -> DriftReport:
+        s, kind = self.settings, self.state.kind
+        find = self.hook.find_email_blacklist if kind.name == "email" else self.hook.find_phone_blacklist
+        check = DriftCheck(kind, find, max_concurrency=s.max_concurrency, sample=s.verify_sample)
+        self._check_drift = check
+        if self._stopped is not None:
+            check.stop(self._stopped)
+        drift = check.run(self.state.iter_lines)
+        self.log.info(
+            "Verify: %d of %d managed entries checked against Wooxy in %d requests (%.1f s): %d missing (%d of "
+            "them expired)%s.",
+            drift.verified,
+            drift.managed,
+            drift.requests,
+            drift.seconds,
+            len(drift.missing),
+            drift.expired,
+            f", {drift.foreign_seen} foreign entries seen (never touched)" if kind.name == "email" else "",
+        )
+        if drift.missing and not drift.complete:
+            self.log.warning(
+                "Verify: the sample of %d numbers found %d missing on Wooxy: about %d of the %d managed numbers "
+                "are. This run re-adds the ones it found; run with resync=True to re-add every managed number.",
+                drift.verified,
+                len(drift.missing),
+                drift.estimated_missing,
+                drift.managed,
+            )
+        return drift
+
+    def _readd(self, drift: DriftReport | None) -> Callable[[str], bool] | None:
+        """The plan's re-add predicate: every managed entry the input holds (resync), or the missing ones."""
+        resync, missing = self.settings.resync, drift.missing if drift is not None else set()
+        if not resync and not missing:
+            return None
+
+        def readd(ident: str) -> bool:
+            if ident in missing:
+                self._repaired += 1
+                return True
+            return resync
+
+        return readd
+
+    def _check(self, tally: Tally, rejects: Rejects) -> None:
+        s = self.settings
+        check_input(
+            tally,
+            rejects,
+            field=s.field,
+            source=s.source,
+            allow_empty=s.allow_empty,
+            max_invalid=s.max_invalid,
+            rejects_path=s.rejects_path,
+            log=self.log.info,
+            warn=self.log.warning,
+        )
+        if tally.valid == 0 and tally.received and not s.allow_empty:
+            raise UnusableInput(
+                f"none of the {tally.received} input records is valid: that would remove every managed "
+                "entry; set allow_empty=True if an empty list is really meant."
+            )
+
+    def decide(self, plan: Plan, tally: Tally, rejects: Rejects) -> dict[str, Any]:
+        """Guard, approve and apply a plan made against :attr:`state`; returns the summary."""
         s, state = self.settings, self.state
         limit = removal_limit(s.max_removals, plan.managed_before)
         over_limit = limit is not None and plan.to_remove > limit
         self.log.info(
-            "Plan %s: %d managed, %d to add, %d to remove, %d unchanged, %d kept because their input row is "
-            "invalid (removal limit %s).",
+            "Plan %s: %d managed, %d to add, %d to add again, %d to remove, %d unchanged, %d kept because their "
+            "input row is invalid (removal limit %s).",
             plan.plan_id,
             plan.managed_before,
             plan.to_add,
+            plan.resent,
             plan.to_remove,
             plan.unchanged,
             plan.kept_invalid,
@@ -155,7 +289,7 @@ class SyncRun:
             refused_by_api=refused,
             requests=report.requests,
             retries=self.hook.retries,
-            managed_after=len(state.entries),
+            managed_after=state.managed,
             send_seconds=round(report.send_seconds, 3),
             rejects_sample=rejects.sample,
         )
@@ -188,6 +322,8 @@ class SyncRun:
     def stop(self, reason: str) -> None:
         """Stop after the requests in flight (Airflow's on_kill); what Wooxy accepted stays recorded."""
         self._stopped = reason
+        if self._check_drift is not None:
+            self._check_drift.stop(reason)
         if self._applier is not None:
             self._applier.stop(reason)
 
@@ -205,6 +341,7 @@ def summarise(plan: Plan, tally: Tally, rejects: Rejects, dry_run: bool, **extra
         "to_remove": plan.to_remove,
         "unchanged": plan.unchanged,
         "kept_invalid": plan.kept_invalid,
+        "resent": plan.resent,
         "added": 0,
         "removed": 0,
         "refused_by_api": 0,

@@ -1,0 +1,612 @@
+"""
+The state of a sync: the entries the provider manages on one Wooxy list, kept so that it can tell later what it
+added (and may remove) from what others put there (which it never touches).
+
+Layout, next to each other:
+
+* the **snapshot**, ``state_path``: a JSON header line (format, version, list, the connection's base URL, a
+  generation id, the entry count, the last plan applied), then one entry per line (``address<TAB>reject type``
+  for emails, an E.164 number for phones). It is only ever replaced whole: written to a temporary file, flushed to
+  disk, then renamed over the old one, so a kill at any moment leaves the old or the new snapshot, never a mix.
+* the **journal**, ``state_path + ".journal"``: while a run sends, every request Wooxy accepts is appended at
+  once (``+`` and the add's JSON record, ``-`` and the remove's), flushed to the operating system before the next
+  request is counted done. Loading replays it over the snapshot of the same generation; a partial last line (the
+  process died mid-write) is ignored, which at worst re-sends one idempotent request. A run that finishes writes a
+  new snapshot (new generation) and deletes the journal; a journal of an older generation is stale and ignored.
+
+On object storage (``s3://`` ...) there is no rename and no append. The snapshot is written as one object (a PUT
+replaces an object atomically), and the journal is a series of small objects
+``<state>.journal.<generation>.<sequence>``, one per flush (every few seconds while sending, and when a run stops
+or fails). A worker killed outright there can lose the last few seconds of journal: the retry then re-sends those
+requests, which Wooxy ignores (adds and removes are idempotent), so the state still converges.
+
+Each strategy is a class: :class:`LocalState` and :class:`ObjectStorageState`; :func:`open_state` picks one.
+
+While a run holds a state, its entries are not in memory: loading spreads the snapshot's lines, and the journal's
+records, over hash partitions of about ``PARTITION_SIZE`` entries in a temporary directory (the snapshot's size
+again on local disk). :meth:`SyncState.partition` reads one back, the plan spreads the input over the same
+partitions, and a commit writes the new snapshot from them, so a sync's memory is flat in the state's size.
+
+A file that is not a state, is damaged, or was written for another list or another connection's base URL raises
+:class:`StateError`: it is never taken for an empty state (which would make every entry look new and, worse, make
+the provider forget what it may remove).
+
+Plain Python: no Airflow import. Local paths are :class:`pathlib.Path`; other locations are any path object with
+``open`` / ``exists`` / ``unlink`` / ``parent`` / ``iterdir`` / ``name`` (Airflow's ``ObjectStoragePath``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import functools
+import hashlib
+import itertools
+import json
+import operator
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from airflow_provider_wooxy.pipeline.sync.entries import ListKind
+
+FORMAT = "airflow-provider-wooxy/sync-state"
+VERSION = 1
+DIGEST_MOD = 1 << 256
+PARTITION_SIZE = 50_000
+"""Managed entries per partition on disk: the most a sync holds in memory at once (a few MB)."""
+MAX_PARTITIONS = 128
+"""Partition files open at once at most (each partition then holds more than ``PARTITION_SIZE``)."""
+_BLOCK = 1 << 20
+"""Bytes of the snapshot read at once (its lines, in several forms, take about ten times that in memory)."""
+_BLAKE2B = functools.partial(hashlib.blake2b, digest_size=32)
+_DIGEST = operator.methodcaller("digest")
+_FROM_BYTES = functools.partial(int.from_bytes, byteorder="big")
+
+
+_NEVER_EMPTY = (
+    "It is never taken for an empty state: restore it from a backup, or point state_path at a new path to start "
+    "over (the provider then manages nothing it added before)."
+)
+
+
+class StateError(Exception):
+    """The state cannot be used (corrupt, foreign, or of another list or connection); the message says why."""
+
+
+def item_digest(data: bytes) -> int:
+    """The 256-bit digest of one entry or request body; sets are digested as the sum of their items' digests."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=32).digest(), "big")
+
+
+class SyncState:
+    """
+    The managed entries of one list, loaded from the snapshot and its journal, and kept up to date as requests
+    are accepted. Use :func:`open_state`, which picks the storage strategy for the location:
+    :class:`LocalState` or :class:`ObjectStorageState`.
+
+    :param location: the snapshot's location.
+    :param kind: the list (:data:`~airflow_provider_wooxy.pipeline.sync.entries.EMAIL` or ``PHONE``).
+    :param base_url: the Wooxy connection's base URL; a state written for another one is refused.
+    :param display: how to name the state in messages (the ``state_path`` as the user wrote it).
+    :param flush_interval: seconds between journal writes on object storage (local journals flush every request).
+    """
+
+    def __init__(
+        self,
+        location: Any,
+        kind: ListKind,
+        base_url: str,
+        *,
+        display: str | None = None,
+        flush_interval: float = 5.0,
+    ) -> None:
+        self.location = location
+        self.kind = kind
+        self.base_url = base_url
+        self.display = display or str(location)
+        self.flush_interval = flush_interval
+        self.exists = False
+        self.snapshot_entries = 0
+        """Entries in the snapshot, before its journal."""
+        self.managed = 0
+        """Managed entries now: exact once a plan was made (:meth:`partition`) or a snapshot written."""
+        self.generation: str | None = None
+        self.last_plan_id: str | None = None
+        self.snapshot_digest = 0
+        self.journal_add_digest = 0
+        self.journal_remove_digest = 0
+        self.journal_ops = 0
+        self._lock = threading.Lock()
+        self.partitions = 1
+        """How many partitions the entries are spread over on disk (about ``PARTITION_SIZE`` entries each)."""
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._spill: dict[int, IO[bytes]] = {}
+
+    @property
+    def entries(self) -> dict[str, str]:
+        """
+        identity -> state line of every managed entry, all in memory: for tests and small states. The engine
+        reads the entries one :meth:`partition` at a time instead.
+        """
+        merged: dict[str, str] = {}
+        for index in range(self.partitions):
+            merged.update(self.partition(index))
+        return merged
+
+    def iter_lines(self) -> Iterator[str]:
+        """Every managed entry's state line (a drift check reads them without reaching into :attr:`entries`)."""
+        for index in range(self.partitions):
+            yield from self.partition(index).values()
+
+    # -- the storage strategy (one subclass each) ------------------------------------------------------------
+
+    def _journal_parts(self, generation: str | None = None) -> list[Any]:
+        """The journal's files or objects of ``generation`` (any generation when None), in replay order."""
+        raise NotImplementedError
+
+    def _journal_lines(self, part: Any, lines: Iterator[bytes]) -> tuple[Iterator[bytes], int] | None:
+        """The journal lines of one part and the file line number of the first; None if the part is stale."""
+        raise NotImplementedError
+
+    def _append(self, lines: list[bytes]) -> None:
+        """Put accepted requests into the journal (called under the lock)."""
+        raise NotImplementedError
+
+    def _close_journal(self) -> None:
+        """Put what is pending into the journal and release it (called under the lock)."""
+        raise NotImplementedError
+
+    def _put_snapshot(self, header: dict[str, Any], body: IO[bytes]) -> None:
+        """Replace the snapshot whole: the header line, then ``body`` (the entry lines)."""
+        raise NotImplementedError
+
+    # -- loading ---------------------------------------------------------------------------------------------
+
+    def load(self) -> SyncState:
+        """Read the snapshot and replay its journal; a missing snapshot is a first run (no managed entries)."""
+        if not self.location.exists():
+            if self._journal_parts():
+                raise StateError(
+                    f"{self.display} is missing but its journal is there: the state was deleted or moved "
+                    "halfway. Restore it, or remove the journal too to start over (the provider then manages "
+                    "nothing and removes nothing it added before)."
+                )
+            return self
+        self.exists = True
+        with self.location.open("rb") as handle:
+            header = self._read_header(handle.readline())
+            self._open_scratch(header["entries"])
+            count, digest = self._spread_snapshot(handle)
+        if count != header["entries"]:
+            raise StateError(
+                f"{self.display} is corrupt: its header says {header['entries']} entries but it holds {count}. "
+                f"{_NEVER_EMPTY}"
+            )
+        self.snapshot_digest = digest % DIGEST_MOD
+        self.snapshot_entries = self.managed = count
+        self._replay()
+        self._close_spill()
+        return self
+
+    # -- the entries, in partitions on disk ------------------------------------------------------------------
+
+    # Each partition is two files: ``snapshot.N``, the snapshot's lines as they are, and ``ops.N``, the journal's
+    # records (``+`` or ``-`` and the state line) and those recorded since loading, replayed over it in order.
+
+    def _open_scratch(self, entries: int) -> None:
+        self.partitions = max(1, min(MAX_PARTITIONS, -(-entries // PARTITION_SIZE)))
+        self._scratch = tempfile.TemporaryDirectory(prefix="wooxy-state-")  # removed by release(), or at exit
+
+    def _partition_path(self, kind: str, index: int) -> Path:
+        if self._scratch is None:  # a first run: nothing on disk yet
+            self._scratch = tempfile.TemporaryDirectory(prefix="wooxy-state-")
+        return Path(self._scratch.name) / f"{kind}.{index}"
+
+    def _spread_snapshot(self, handle: IO[bytes]) -> tuple[int, int]:
+        """
+        Check, digest and spread the snapshot's entry lines over the partitions; return their count and digest.
+        A block of lines at a time, with the per-line work in C (regex, ``map``), as a load is much of an
+        unchanged run.
+        """
+        kind, parts = self.kind, self.partitions
+        count = digest = 0
+        carry = b""
+        while block := handle.read(_BLOCK):
+            block = carry + block
+            end = block.rfind(b"\n") + 1
+            block, carry = block[:end], block[end:]
+            if not block:
+                continue
+            text = block.decode("utf-8", "replace")  # a character never spans a newline: as line by line
+            bad = kind.first_bad_line(text)
+            if bad is not None:
+                raise StateError(
+                    f"{self.display} is corrupt: line {count + bad + 2} is not {self._an_entry()}. {_NEVER_EMPTY}"
+                )
+            raws = list(map(operator.add, block.split(b"\n")[:-1], itertools.repeat(b"\n")))
+            count += len(raws)
+            digest += sum(map(_FROM_BYTES, map(_DIGEST, map(_BLAKE2B, raws))))  # item_digest of each line
+            if parts == 1:
+                chunks = [raws]
+            else:
+                chunks = [[] for _ in range(parts)]
+                idents = kind.identities(text).split("\n")
+                idents.pop()  # after the last newline
+                for index, raw in zip(map(parts.__rmod__, map(hash, idents)), raws, strict=True):
+                    chunks[index].append(raw)
+            self._write_snapshot_chunks(chunks)
+        if carry:
+            raise StateError(f"{self.display} is corrupt: line {count + 2} is not {self._an_entry()}. {_NEVER_EMPTY}")
+        return count, digest
+
+    def _write_snapshot_chunks(self, chunks: list[list[bytes]]) -> None:
+        for index, chunk in enumerate(chunks):
+            if chunk:
+                with self._partition_path("snapshot", index).open("ab") as handle:
+                    handle.write(b"".join(chunk))
+                chunk.clear()
+
+    def _spilled(self, sign: bytes, line: str) -> None:
+        """Add one journal record (``+`` or ``-`` and the state line) to its partition."""
+        index = hash(self.kind.identity(line)) % self.partitions
+        handle = self._spill.get(index)
+        if handle is None:
+            handle = self._spill[index] = self._partition_path("ops", index).open("ab")
+        handle.write(sign + line.encode() + b"\n")
+
+    def _close_spill(self) -> None:
+        for handle in self._spill.values():
+            handle.close()
+        self._spill.clear()
+
+    def partition(self, index: int) -> dict[str, str]:
+        """
+        identity -> state line of the managed entries whose identity hashes to partition ``index`` (of
+        :attr:`partitions`): the snapshot's, with the journal and the requests recorded since loading replayed.
+        """
+        entries: dict[str, str] = {}
+        snapshot = self._partition_path("snapshot", index)
+        if snapshot.exists():
+            text = snapshot.read_bytes().decode("utf-8", "replace")
+            lines = text.split("\n")
+            lines.pop()  # after the last newline
+            # The identities of a whole partition at once (str methods run in C): the common, unchanged case.
+            idents = self.kind.identities(text).split("\n")
+            idents.pop()
+            entries = dict(zip(idents, lines, strict=True))
+            if len(entries) != len(lines):
+                raise StateError(
+                    f"{self.display} is corrupt: it holds an entry twice (its header counts "
+                    f"{self.snapshot_entries} entries, fewer are distinct). {_NEVER_EMPTY}"
+                )
+        handle = self._spill.get(index)
+        if handle is not None:
+            handle.flush()
+        ops = self._partition_path("ops", index)
+        if ops.exists():
+            identity = self.kind.identity
+            with ops.open("rb") as records:
+                for raw in records:
+                    line = raw[1:-1].decode()
+                    if raw[:1] == b"+":
+                        entries[identity(line)] = line
+                    else:
+                        entries.pop(identity(line), None)
+        return entries
+
+    def release(self) -> None:
+        """Remove the partitions from disk (the state cannot be read after this)."""
+        with self._lock:
+            self._close_spill()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
+
+    def _an_entry(self) -> str:
+        return "an email entry (address, tab, reject type)" if self.kind.name == "email" else "an E.164 number"
+
+    def _read_header(self, first: bytes) -> dict[str, Any]:
+        try:
+            header = json.loads(first)
+        except ValueError:
+            header = None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            what = "is empty" if not first else "does not start with a sync state header"
+            raise StateError(f"{self.display} {what}: it is not a Wooxy sync state (or it is damaged). {_NEVER_EMPTY}")
+        if header.get("version") != VERSION:
+            raise StateError(
+                f"{self.display} has sync state format version {header.get('version')!r}; this provider reads "
+                f"version {VERSION}. Upgrade the provider."
+            )
+        if header.get("list") != self.kind.name:
+            raise StateError(
+                f"{self.display} is the state of a {header.get('list')} list sync, not of the {self.kind.name} list: "
+                "each list needs its own state_path."
+            )
+        if header.get("base_url") != self.base_url:
+            raise StateError(
+                f"{self.display} belongs to the Wooxy connection at {header.get('base_url')}, but this task's "
+                f"connection is {self.base_url}: each account needs its own state_path (the entries in it were "
+                "added to the other account)."
+            )
+        if not isinstance(header.get("entries"), int) or not isinstance(header.get("generation"), str):
+            raise StateError(f"{self.display} has a damaged header (no entry count or generation). {_NEVER_EMPTY}")
+        self.generation = header["generation"]
+        self.last_plan_id = header.get("last_plan_id")
+        return header
+
+    # -- the journal -----------------------------------------------------------------------------------------
+
+    def _replay(self) -> None:
+        for part in self._journal_parts(self.generation):
+            with part.open("rb") as handle:
+                found = self._journal_lines(part, iter(handle.readline, b""))
+                if found is None:
+                    continue
+                lines, first = found
+                for number, raw in enumerate(lines, start=first):
+                    if raw.endswith(b"\n"):  # the last line, without one, was cut by a kill mid-write
+                        self._apply_journal_line(raw[:-1], part, number)
+
+    def _apply_journal_line(self, line: bytes, part: Any, number: int) -> None:
+        sign, payload = line[:1], line[1:]
+        try:
+            entry = self.kind.line_of_payload(payload)
+        except (ValueError, KeyError, TypeError):
+            entry = None
+        if sign not in (b"+", b"-") or entry is None:
+            raise StateError(
+                f"the journal {part} of {self.display} is corrupt at line {number}: restore it, or delete it and "
+                "run again (requests it recorded are re-sent or forgotten)."
+            )
+        self._spilled(sign, entry)
+        if sign == b"+":
+            self.journal_add_digest = (self.journal_add_digest + item_digest(payload)) % DIGEST_MOD
+        else:
+            self.journal_remove_digest = (self.journal_remove_digest + item_digest(payload)) % DIGEST_MOD
+        self.journal_ops += 1
+
+    # -- while sending ---------------------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Before the first request: make sure a snapshot exists for the journal to refer to."""
+        if not self.exists:
+            self._write_snapshot(iter(()))
+            self.exists = True
+
+    def record(self, sign: bytes, payloads: Iterable[bytes]) -> None:
+        """Record requests Wooxy accepted (``b"+"`` adds, ``b"-"`` removes); thread-safe."""
+        lines = [sign + payload + b"\n" for payload in payloads]
+        line_of = self.kind.line_of_payload
+        with self._lock:
+            self._append(lines)
+            for line in lines:
+                self._spilled(sign, line_of(line[1:-1]))
+
+    def close(self) -> None:
+        """After a failure (or before a commit): put what is pending into the journal."""
+        with self._lock:
+            self._close_journal()
+
+    def commit(self, plan_id: str | None) -> None:
+        """After a complete run: a new snapshot with every entry as it is now, and the journal deleted."""
+        self.close()
+        old = self._journal_parts(self.generation)
+        self.last_plan_id = plan_id
+        self._write_snapshot(line for index in range(self.partitions) for line in self.partition(index).values())
+        for part in old:
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+        self.journal_ops = 0
+        self.journal_add_digest = self.journal_remove_digest = 0
+
+    # -- the snapshot ----------------------------------------------------------------------------------------
+
+    def _write_snapshot(self, lines: Iterator[str]) -> None:
+        # The header (with the count) comes first: the entries are counted into a scratch file, then copied.
+        with tempfile.TemporaryFile(prefix="wooxy-snapshot-") as body:
+            count, digest = _write_lines(body, lines)
+            body.seek(0)
+            self._put_snapshot(self._header(count), body)
+        self.snapshot_digest = digest
+        self.snapshot_entries = self.managed = count
+
+    def _header(self, count: int) -> dict[str, Any]:
+        self.generation = uuid.uuid4().hex
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "list": self.kind.name,
+            "base_url": self.base_url,
+            "generation": self.generation,
+            "entries": count,
+            "last_plan_id": self.last_plan_id,
+            "updated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+
+
+class LocalState(SyncState):
+    """
+    A state in a local file: the snapshot is replaced by an atomic rename, the journal is one append-only file
+    ``<state>.journal`` (a generation header line, then one line per accepted request, flushed at once).
+    """
+
+    def __init__(self, location: Path, kind: ListKind, base_url: str, **kwargs: Any) -> None:
+        super().__init__(location, kind, base_url, **kwargs)
+        self._journal: IO[bytes] | None = None
+
+    @property
+    def _journal_path(self) -> Path:
+        path: Path = self.location.parent / f"{self.location.name}.journal"
+        return path
+
+    def _journal_parts(self, generation: str | None = None) -> list[Any]:
+        # One file for every generation: its header says which one, and a stale one is overwritten.
+        path = self._journal_path
+        return [path] if path.exists() else []
+
+    def _journal_lines(self, part: Any, lines: Iterator[bytes]) -> tuple[Iterator[bytes], int] | None:
+        first = next(lines, b"")
+        if not first.endswith(b"\n"):
+            return None
+        try:
+            generation = json.loads(first).get("generation")
+        except (ValueError, AttributeError):
+            generation = None
+        if generation != self.generation:
+            return None  # written for an older snapshot, which the current one already includes
+        return lines, 2  # file lines: the header is line 1
+
+    def _append(self, lines: list[bytes]) -> None:
+        if self._journal is None:
+            self._journal = self._open_journal()
+        self._journal.write(b"".join(lines))
+        self._journal.flush()  # in the OS's hands now: a killed process cannot lose it
+
+    def _open_journal(self) -> IO[bytes]:
+        path = self._journal_path
+        current = False
+        if path.exists():
+            with path.open("rb") as handle, contextlib.suppress(ValueError, AttributeError):
+                current = json.loads(handle.readline()).get("generation") == self.generation
+        if not current:
+            path.write_bytes(json.dumps({"generation": self.generation}).encode() + b"\n")
+        _drop_partial_line(path)  # a kill mid-write left half a record, which replay ignored: cut it off
+        return path.open("ab")
+
+    def _close_journal(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    def _put_snapshot(self, header: dict[str, Any], body: IO[bytes]) -> None:
+        path: Path = self.location
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
+            handle.write(json.dumps(header).encode() + b"\n")
+            shutil.copyfileobj(body, handle, 1 << 20)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        _fsync_directory(path.parent)
+
+
+class ObjectStorageState(SyncState):
+    """
+    A state on object storage (``s3://`` ...), which has no rename and no append: the snapshot is one object
+    (a PUT replaces it atomically), the journal a series of objects ``<state>.journal.<generation>.<sequence>``,
+    one per flush (every ``flush_interval`` seconds while sending, and when a run stops or fails).
+    """
+
+    def __init__(self, location: Any, kind: ListKind, base_url: str, **kwargs: Any) -> None:
+        super().__init__(location, kind, base_url, **kwargs)
+        self._pending: list[bytes] = []
+        self._part = 0
+        self._last_flush = 0.0
+
+    def _part_prefix(self, generation: str | None = None) -> str:
+        return f"{self.location.name}.journal.{generation or ''}"
+
+    def _journal_parts(self, generation: str | None = None) -> list[Any]:
+        prefix = self._part_prefix(generation)
+        try:
+            siblings = list(self.location.parent.iterdir())
+        except (FileNotFoundError, NotADirectoryError):  # no such "directory" (prefix) yet
+            return []
+        return sorted((p for p in siblings if p.name.startswith(prefix)), key=_part_number)
+
+    def _journal_lines(self, part: Any, lines: Iterator[bytes]) -> tuple[Iterator[bytes], int] | None:
+        self._part = max(self._part, _part_number(part))  # a retry's parts continue the sequence
+        return lines, 1
+
+    def _append(self, lines: list[bytes]) -> None:
+        self._pending.extend(lines)
+        if time.monotonic() - self._last_flush >= self.flush_interval:
+            self._flush_part()
+
+    def _flush_part(self) -> None:
+        if not self._pending:
+            return
+        self._part += 1
+        # Replay order is the sequence number, which a retry continues from the parts it loaded.
+        name = f"{self._part_prefix(self.generation)}.{self._part:08d}.{uuid.uuid4().hex[:8]}"
+        with (self.location.parent / name).open("wb") as handle:
+            handle.write(b"".join(self._pending))
+        self._pending.clear()
+        self._last_flush = time.monotonic()
+
+    def _close_journal(self) -> None:
+        self._flush_part()
+
+    def _put_snapshot(self, header: dict[str, Any], body: IO[bytes]) -> None:
+        with contextlib.suppress(Exception):  # object stores have no directories to create
+            self.location.parent.mkdir(parents=True, exist_ok=True)
+        with self.location.open("wb") as handle:
+            handle.write(json.dumps(header).encode() + b"\n")
+            shutil.copyfileobj(body, handle, 1 << 20)
+
+
+def open_state(location: Any, kind: ListKind, base_url: str, **kwargs: Any) -> SyncState:
+    """
+    The state at ``location``, not loaded yet: a :class:`LocalState` for a :class:`pathlib.Path`, an
+    :class:`ObjectStorageState` for any other path object. Takes :class:`SyncState`'s keyword arguments.
+    """
+    # An object storage path is never local, even where it subclasses pathlib.Path (universal-pathlib < 0.3).
+    if isinstance(location, Path) and not hasattr(location, "fs"):
+        return LocalState(location, kind, base_url, **kwargs)
+    return ObjectStorageState(location, kind, base_url, **kwargs)
+
+
+def _write_lines(handle: IO[bytes], entries: Iterator[str]) -> tuple[int, int]:
+    """Write the entry lines; return their count and digest."""
+    digest = count = 0
+    chunk: list[bytes] = []
+    for entry in entries:
+        raw = entry.encode() + b"\n"
+        digest += item_digest(raw)
+        chunk.append(raw)
+        if len(chunk) >= 10_000:
+            count += len(chunk)
+            handle.write(b"".join(chunk))
+            chunk.clear()
+    count += len(chunk)
+    handle.write(b"".join(chunk))
+    return count, digest % DIGEST_MOD
+
+
+def _part_number(part: Any) -> int:
+    """The sequence number of a journal object ``<state>.journal.<generation>.<number>.<random>``."""
+    try:
+        return int(part.name.rsplit(".", 2)[-2])
+    except (ValueError, IndexError):
+        return 0
+
+
+def _drop_partial_line(path: Path) -> None:
+    with path.open("r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        tail_start = max(0, size - 8192)  # a journal line is at most ~1.2 kB (an add with a 1024-byte rawLog)
+        handle.seek(tail_start)
+        tail = handle.read()
+        if tail and not tail.endswith(b"\n"):
+            handle.truncate(tail_start + tail.rfind(b"\n") + 1)
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename itself must reach the disk, or a power cut could bring the old name back.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
