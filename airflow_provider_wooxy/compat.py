@@ -1,19 +1,20 @@
 """
-The one place that knows which Airflow 3 release is running (3.0, 3.1, 3.2 and 3.3 are supported).
+Which Airflow release is running (2.11 and 3.0 to 3.3 are supported), and the little that common-compat lacks.
 
-A few names moved between releases; this module imports them from wherever the running release keeps them, and
-every other module imports them from here (ruff's banned-api rule, ``TID251`` in ``pyproject.toml``, refuses the
-moved names anywhere else). Names that are the same in every supported release (``BaseOperator``, ``Context``,
-``ObjectStoragePath``, ``dag``, ``task`` from ``airflow.sdk``, ``mask_secret`` from ``airflow.sdk.log``) are
-imported from ``airflow.sdk`` directly.
+Names that moved between releases (``BaseHook``, ``BaseOperator``, the Airflow exceptions, ``Asset``, which is
+``Dataset`` on 2.x, ``ObjectStoragePath``, ``Context``, ``dag``, ``task``, ...) come from
+``airflow.providers.common.compat.sdk`` (the ``apache-airflow-providers-common-compat`` provider, kept up to date by
+Airflow's maintainers), as the official providers do. Ruff's banned-api rule (``TID251`` in ``pyproject.toml``)
+refuses the moved names anywhere else. This module keeps only what common-compat does not cover:
 
-Feature flags say what the running release offers, so that code and tests can degrade with a clear message:
-
-* :data:`HITL_AVAILABLE`: human-in-the-loop operators (approval before a sync), Airflow 3.1+;
+* version flags (``AIRFLOW_V_3_0_PLUS``, ...) and :func:`airflow_at_least`;
+* :func:`mask_secret` (``airflow.sdk.log`` on 3.x, ``airflow.utils.log.secrets_masker`` on 2.x);
+* feature flags that say what the running release offers, so that code and tests can degrade with a clear message:
+  :data:`HITL_AVAILABLE`: human-in-the-loop operators (approval before a sync), Airflow 3.1+;
   :func:`require_hitl` raises :class:`FeatureUnavailableError` naming the feature and the running version.
-* :data:`FORM_FROM_PROVIDER_INFO`: the UI draws the connection form from the provider info's ``conn-fields`` /
-  ``ui-field-behaviour`` (3.2+); older releases ask the hook's ``get_connection_form_widgets`` /
-  ``get_ui_field_behaviour``.
+  :data:`FORM_FROM_PROVIDER_INFO`: the UI draws the connection form from the provider info's ``conn-fields`` /
+  ``ui-field-behaviour`` (3.2+); older releases (2.11's Flask AppBuilder form included) ask the hook's
+  ``get_connection_form_widgets`` / ``get_ui_field_behaviour``.
 
 Tests skip what the running release lacks with ``@pytest.mark.requires_airflow("3.1", reason=...)``
 (``tests/conftest.py``), which asks :func:`airflow_at_least`.
@@ -24,10 +25,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from airflow import __version__ as _airflow_version
+from airflow.providers.common.compat.sdk import AirflowFailException
 from packaging.version import Version
 
 AIRFLOW_VERSION = Version(Version(_airflow_version).base_version)
-"""The running Airflow release without pre-release or local parts, e.g. ``Version("3.0.6")``."""
+"""The running Airflow release without pre-release or local parts, e.g. ``Version("2.11.0")``."""
 
 
 def airflow_at_least(version: str) -> bool:
@@ -39,6 +41,7 @@ def airflow_at_least(version: str) -> bool:
     return AIRFLOW_VERSION >= Version(version)  # noqa: SIM300 (the running version reads best on the left)
 
 
+AIRFLOW_V_3_0_PLUS = airflow_at_least("3.0")
 AIRFLOW_V_3_1_PLUS = airflow_at_least("3.1")
 AIRFLOW_V_3_2_PLUS = airflow_at_least("3.2")
 AIRFLOW_V_3_3_PLUS = airflow_at_least("3.3")
@@ -49,16 +52,11 @@ HITL_AVAILABLE = AIRFLOW_V_3_1_PLUS
 FORM_FROM_PROVIDER_INFO = AIRFLOW_V_3_2_PLUS
 """Since 3.2 the UI reads the connection form from the provider info, not from the hook."""
 
-# The ``TYPE_CHECKING or`` branches are what mypy checks, against the newest Airflow of the test matrix.
-if TYPE_CHECKING or AIRFLOW_V_3_1_PLUS:
-    from airflow.sdk import BaseHook
-else:  # 3.0: the SDK has no BaseHook yet
-    from airflow.hooks.base import BaseHook
-
-if TYPE_CHECKING or AIRFLOW_V_3_2_PLUS:
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
-else:  # 3.0 and 3.1: the task runner checks for the classes in airflow.exceptions
-    from airflow.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+# The ``TYPE_CHECKING or`` branch is what mypy checks, against the newest Airflow of the test matrix.
+if TYPE_CHECKING or AIRFLOW_V_3_0_PLUS:
+    from airflow.sdk.log import mask_secret
+else:  # 2.x: common-compat has no mask_secret
+    from airflow.utils.log.secrets_masker import mask_secret
 
 
 class FeatureUnavailableError(AirflowFailException):
@@ -67,7 +65,7 @@ class FeatureUnavailableError(AirflowFailException):
 
 def require_hitl(feature: str) -> None:
     """
-    Fail with a clear message when human-in-the-loop operators are missing (Airflow 3.0).
+    Fail with a clear message when human-in-the-loop operators are missing (Airflow 2.11 and 3.0).
 
     :param feature: what needs them, for the message, e.g. ``"Approval before a Wooxy sync"``.
     """
@@ -80,16 +78,14 @@ def require_hitl(feature: str) -> None:
 
 __all__ = [
     "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_0_PLUS",
     "AIRFLOW_V_3_1_PLUS",
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
     "FORM_FROM_PROVIDER_INFO",
     "HITL_AVAILABLE",
-    "AirflowException",
-    "AirflowFailException",
-    "AirflowSkipException",
-    "BaseHook",
     "FeatureUnavailableError",
     "airflow_at_least",
+    "mask_secret",
     "require_hitl",
 ]

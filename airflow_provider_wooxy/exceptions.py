@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from airflow_provider_wooxy.compat import AirflowException, AirflowFailException
+    from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 else:
     try:
-        from airflow_provider_wooxy.compat import AirflowException, AirflowFailException
+        from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
     except ModuleNotFoundError as missing:  # no Airflow: the engine and the sandbox on their own
         if missing.name != "airflow":
             raise  # Airflow is there but a part is missing: never lose the retry / fail split silently

@@ -9,11 +9,11 @@ what changed.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.providers.common.compat.sdk import Asset, dag, task
 
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator
 
-WOOXY_EMAIL_BLACKLIST = Asset(name="wooxy_email_blacklist", uri="wooxy://api.wooxy.com/blacklist/email")
+WOOXY_EMAIL_BLACKLIST = Asset(uri="wooxy://api.wooxy.com/blacklist/email")
 
 
 @dag(

@@ -14,13 +14,13 @@ import os
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.providers.common.compat.sdk import Asset, dag, task
 
 from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
 
 BASE = os.environ.get("WOOXY_EXAMPLE_STORAGE", "file:///tmp/wooxy-example")
-WOOXY_EMAIL_BLACKLIST = Asset(name="wooxy_email_blacklist", uri="wooxy://api.wooxy.com/blacklist/email")
-BLACKLIST_EXPORT = Asset(name="wooxy_email_blacklist_export", uri=f"{BASE}/exports/email-blacklist.csv.gz")
+WOOXY_EMAIL_BLACKLIST = Asset(uri="wooxy://api.wooxy.com/blacklist/email")
+BLACKLIST_EXPORT = Asset(uri=f"{BASE}/exports/email-blacklist.csv.gz")
 
 
 # [START howto_asset_scheduled_on_wooxy]  --8<-- [start:howto_asset_scheduled_on_wooxy]
@@ -32,9 +32,14 @@ BLACKLIST_EXPORT = Asset(name="wooxy_email_blacklist_export", uri=f"{BASE}/expor
 )
 def example_wooxy_export_on_update():
     @task(inlets=[WOOXY_EMAIL_BLACKLIST])
-    def read_update(triggering_asset_events: Any = None, inlet_events: Any = None) -> dict[str, Any]:
+    def read_update(
+        triggering_asset_events: Any = None, triggering_dataset_events: Any = None, inlet_events: Any = None
+    ) -> dict[str, Any]:
         """The counts of the update that triggered this run, from the asset event's extra."""
-        events = list(triggering_asset_events.get(WOOXY_EMAIL_BLACKLIST, [])) if triggering_asset_events else []
+        if triggering_asset_events:  # Airflow 3: by asset
+            events = list(triggering_asset_events.get(WOOXY_EMAIL_BLACKLIST, []))
+        else:  # Airflow 2.x: by the dataset's URI
+            events = list((triggering_dataset_events or {}).get(WOOXY_EMAIL_BLACKLIST.uri, []))
         if not events:  # a manual run (airflow dags test): the asset's latest event instead
             events = list(inlet_events[WOOXY_EMAIL_BLACKLIST][-1:]) if inlet_events else []
         if not events:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 import pendulum
-from airflow.sdk import ObjectStoragePath, dag, task
+from airflow.providers.common.compat.sdk import ObjectStoragePath, dag, task
 
 from airflow_provider_wooxy.operators.blacklist import WooxyAddPhoneBlacklistOperator
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.providers.common.compat.sdk import dag, task
 
 from airflow_provider_wooxy.operators.blacklist import (
     WooxyRemoveEmailBlacklistOperator,

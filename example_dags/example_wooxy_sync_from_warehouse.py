@@ -16,7 +16,7 @@ import sqlite3
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.providers.common.compat.sdk import dag, task
 
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
 

@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.providers.common.compat.sdk import Param, dag, task
 
 from airflow_provider_wooxy.compat import HITL_AVAILABLE, require_hitl
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
@@ -36,7 +36,7 @@ def example_wooxy_sync_with_approval():
         """Stands in for the warehouse export: the complete list of addresses that must stay suppressed."""
         path = f"{STORAGE}/sync/unsubscribed.csv"
         count = int((params or {}).get("contacts", 200))
-        from airflow.sdk import ObjectStoragePath
+        from airflow.providers.common.compat.sdk import ObjectStoragePath
 
         target = ObjectStoragePath(path)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,11 +9,12 @@ export UV_PYTHON_DOWNLOADS=never  # uv's own Python builds come from outside PyP
 
 matrix_legs() { grep -v '^\s*\(#\|$\)' "$MATRIX" | awk '{print $1}'; }
 
-# leg_field LEG COLUMN: airflow, python, released, resolved_as_of, suites or default of one leg.
+# leg_field LEG COLUMN: airflow, python, released, resolved_as_of, suites, default or provider_as_of of one leg.
 leg_field() {
     local column
     case "$2" in
         airflow) column=2 ;; python) column=3 ;; released) column=4 ;; resolved_as_of) column=5 ;; suites) column=6 ;; default) column=7 ;;
+        provider_as_of) column=8 ;;
         *) echo "unknown matrix column $2" >&2; return 1 ;;
     esac
     local value
@@ -63,6 +64,7 @@ ensure_env() {
     airflow="$(leg_field "$leg" airflow)"
     python="$(leg_field "$leg" python)"
     resolved="$(leg_field "$leg" resolved_as_of)"
+    provider_as_of="$(leg_field "$leg" provider_as_of)"
     stamp="$venv/.installed-$(cat "$ROOT/pyproject.toml" <(grep "^$leg " "$MATRIX") | sha256sum | cut -c1-16)"
     [ -f "$stamp-test" ] && return
     [ "$want" = base ] && [ -f "$stamp-base" ] && return
@@ -81,8 +83,17 @@ ensure_env() {
         rm -rf "$venv"
         "$UV" venv --quiet --python "$interpreter" "$venv"
     fi
-    "$UV" pip install --quiet --python "$venv/bin/python" --exclude-newer "$resolved" \
-        "apache-airflow==$airflow" -e "$spec"
+    if [ "$provider_as_of" = - ]; then
+        "$UV" pip install --quiet --python "$venv/bin/python" --exclude-newer "$resolved" \
+            "apache-airflow==$airflow" -e "$spec"
+    else
+        # As a user adds a provider to an existing deployment: Airflow with its libraries as of its release first,
+        # then the provider, whose own needs (common-compat) resolve as of provider_as_of while what is installed
+        # stays (uv keeps an installed version that satisfies).
+        "$UV" pip install --quiet --python "$venv/bin/python" --exclude-newer "$resolved" "apache-airflow==$airflow"
+        "$UV" pip install --quiet --python "$venv/bin/python" --exclude-newer "$provider_as_of" \
+            "apache-airflow==$airflow" -e "$spec"
+    fi
     local out
     out="$("$venv/bin/python" -c "import airflow_provider_wooxy.operators.blacklist" 2>&1)" || {
         echo "$out" | tail -5 >&2

@@ -66,7 +66,7 @@ def sync_story(bag: DagBag) -> bool:
 
     :return: whether every step ended as it should (step 3 must fail, at the guard).
     """
-    from airflow.sdk import ObjectStoragePath
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     storage = os.environ["WOOXY_EXAMPLE_STORAGE"]
     extract = ObjectStoragePath(f"{storage}/sync/unsubscribed.csv")  # where the example's extract task writes

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
 

@@ -20,7 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_wooxy.compat import AIRFLOW_V_3_0_PLUS
 from airflow_provider_wooxy.sandbox import WooxySandbox
+
+if not AIRFLOW_V_3_0_PLUS:
+    # Airflow 2's guard against execute() called outside a task keeps its bookkeeping per thread, set up in the
+    # importing thread only: tests that run execute() in a thread of their own (run_held, on_kill) share one here.
+    from types import SimpleNamespace
+
+    from airflow.models.baseoperator import ExecutorSafeguard
+
+    ExecutorSafeguard._sentinel = SimpleNamespace(callers={})
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_wooxy.compat import AIRFLOW_V_3_1_PLUS
+from airflow_provider_wooxy.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 
 ROOT = Path(__file__).parents[1]
 DAGS = ROOT / "example_dags"
@@ -119,7 +119,10 @@ def main(plan: list[tuple[str, str]]) -> int:
     bag = demo.prepare()
     if bag is None:
         return 1
-    if not AIRFLOW_V_3_1_PLUS:
+    if not AIRFLOW_V_3_0_PLUS:
+        # 2.x's dag.test() drops the dataset events of a DAG the DB has not seen ("DatasetModel ... not found").
+        bag.sync_to_db()
+    elif not AIRFLOW_V_3_1_PLUS:
         # 3.0's dag.test() does not write the DAG and its assets to the DB (3.1+ does), so a task with an asset
         # outlet fails with "inactive assets"; the DAG processor's step, in the default "dags-folder" bundle.
         from airflow.dag_processing.bundles.manager import DagBundlesManager

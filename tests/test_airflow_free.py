@@ -53,7 +53,8 @@ def test_the_blocker_catches_a_module_that_needs_airflow():
 
 
 def test_exceptions_keep_airflows_retry_semantics_when_it_is_there():
-    from airflow_provider_wooxy.compat import AirflowException, AirflowFailException
+    from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+
     from airflow_provider_wooxy.exceptions import WooxyAuthError, WooxyInputError, WooxyTransientError
 
     assert issubclass(WooxyTransientError, AirflowException)

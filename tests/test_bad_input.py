@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_wooxy.api import EMAIL_ADD, PHONE_ADD
-from airflow_provider_wooxy.compat import AirflowFailException
 from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyRejectedError
 from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 from airflow_provider_wooxy.operators.blacklist import (

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_wooxy.compat import AIRFLOW_V_3_0_PLUS
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.conftest import TOKEN, connection_json
 from tests.dag_runner import DAGS, DagRunOutput, airflow_env, run_dags, without_mask_requests
@@ -37,12 +38,14 @@ def export_runs(tmp_path_factory) -> tuple[Path, dict[str, DagRunOutput], set[tu
     return home, outputs, listed
 
 
-def asset_events(home: Path, name: str) -> list[dict]:
-    """The extras of the asset's events in Airflow's metadata DB, oldest first."""
+def asset_events(home: Path, uri_end: str) -> list[dict]:
+    """The extras of the events of the asset (dataset on 2.x) whose URI ends so, in the metadata DB, oldest first."""
+    table = "asset" if AIRFLOW_V_3_0_PLUS else "dataset"
     with sqlite3.connect(home / "airflow.db") as db:
         rows = db.execute(
-            "SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.name = ? ORDER BY e.id",
-            (name,),
+            f"SELECT e.extra FROM {table}_event e JOIN {table} a ON a.id = e.{table}_id"
+            " WHERE a.uri LIKE ? ORDER BY e.id",
+            (f"%{uri_end}",),
         ).fetchall()
     return [json.loads(extra) if isinstance(extra, str) else extra for (extra,) in rows]
 
@@ -53,13 +56,13 @@ def test_asset_events_carry_counts_and_the_scheduled_dag_reads_them(export_runs)
     for output in outputs.values():
         output.assert_succeeded()
         assert TOKEN not in without_mask_requests(output.log, TOKEN), output.dag_id
-    [update] = asset_events(home, "wooxy_email_blacklist")
+    [update] = asset_events(home, "wooxy://api.wooxy.com/blacklist/email")
     assert update["operation"] == "blacklist/add"
     assert update["sent"] == 40 and update["invalid"] == 0 and update["received"] == 40
     assert "@" not in json.dumps(update)
 
     assert "Blacklist updated (blacklist/add): sent 40, invalid 0" in outputs["example_wooxy_export_on_update"].log
-    [export] = asset_events(home, "wooxy_email_blacklist_export")
+    [export] = asset_events(home, "/exports/email-blacklist.csv.gz")
     assert export["by_reject_type"] == {"hard": 250, "complaint": 40, "list-unsubscribe": 0}
     assert export["exported"] == 290 and "@" not in json.dumps(export)
     lines = gzip.decompress(Path(home, "data", "exports", "email-blacklist.csv.gz").read_bytes()).decode().splitlines()
@@ -70,15 +73,16 @@ def test_asset_events_carry_counts_and_the_scheduled_dag_reads_them(export_runs)
 class AssetEvents(Mapping[Any, list[SimpleNamespace]]):
     """
     Events by asset, as Airflow's ``triggering_asset_events`` / ``inlet_events`` accessors hand them to a task:
-    looked up by the asset's name and URI, never by hashing it (``Asset`` is not hashable before Airflow 3.2).
+    looked up by the asset's URI (2.x's Dataset has no name), never by hashing it (``Asset`` is not hashable before
+    Airflow 3.2).
     """
 
     def __init__(self, asset: Any, events: list[SimpleNamespace]) -> None:
-        self.key, self.events = (asset.name, asset.uri), events
+        self.key, self.events = asset.uri, events
 
     def __getitem__(self, asset: Any) -> list[SimpleNamespace]:
-        if (asset.name, asset.uri) != self.key:
-            raise KeyError(asset.name)
+        if asset.uri != self.key:
+            raise KeyError(asset.uri)
         return self.events
 
     def __iter__(self) -> Iterator[Any]:
@@ -100,3 +104,6 @@ def test_scheduled_dag_prefers_the_triggering_event():
     latest = AssetEvents(asset, [SimpleNamespace(extra={"operation": "blacklist/remove", "sent": 99})])
     assert read_update(triggering_asset_events=triggering, inlet_events=latest)["sent"] == 7
     assert read_update(triggering_asset_events={}, inlet_events=latest)["sent"] == 99
+    # Airflow 2.x hands the triggering events by the dataset's URI, under its own name.
+    by_uri = {asset.uri: triggering[asset]}
+    assert read_update(triggering_dataset_events=by_uri, inlet_events=latest)["sent"] == 7

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pickle
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_wooxy.compat import AirflowFailException
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyCertificateError,

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from airflow_provider_wooxy import get_provider_info
+from airflow_provider_wooxy.compat import AIRFLOW_V_3_0_PLUS
 
 AIRFLOW_DIR = Path(airflow.__file__).parent
 
@@ -74,6 +75,7 @@ class TestProviderInfo:
         assert "extra__wooxy__timeout" in widgets
 
 
+@pytest.mark.requires_airflow("3.0", reason="Airflow 2's Flask AppBuilder form: TestFabConnectionForm")
 class TestConnectionFormOnThisAirflow:
     """What the UI receives for the form (GET /ui/connections/hook_meta) on the running Airflow: 3.0 / 3.1 build it
     from the hook's get_connection_form_widgets / get_ui_field_behaviour, 3.2+ from the provider info."""
@@ -124,6 +126,45 @@ class TestConnectionFormOnThisAirflow:
 
         # conn-fields keep the number type; the hook's widgets (3.0 / 3.1) can only say text.
         assert ("number" in meta["extra_fields"]["timeout"]["schema"]["type"]) is FORM_FROM_PROVIDER_INFO
+
+
+@pytest.mark.skipif(AIRFLOW_V_3_0_PLUS, reason="Airflow 2's Flask AppBuilder form only")
+class TestFabConnectionForm:
+    """What Airflow 2's connection form (Flask AppBuilder, airflow.www) is built from: the providers manager's widgets
+    and field behaviours, read in a fresh process as the webserver does."""
+
+    @pytest.fixture(scope="class")
+    def form(self) -> dict:
+        script = (
+            "import json\n"
+            "from airflow.providers_manager import ProvidersManager\n"
+            "from airflow.www.forms import create_connection_form_class\n"
+            "manager = ProvidersManager()\n"
+            "form = create_connection_form_class()\n"
+            "widgets = {name: {'label': w.field.args[0], 'on_form': hasattr(form, name)}\n"
+            "           for name, w in manager.connection_form_widgets.items() if name.startswith('extra__wooxy__')}\n"
+            "print('FORM ' + json.dumps({'hook_name': manager.hooks['wooxy'].hook_name,\n"
+            "      'behaviour': manager.field_behaviours['wooxy'], 'widgets': widgets}))\n"
+        )
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+        (line,) = [line for line in done.stdout.splitlines() if line.startswith("FORM ")] or [done.stderr[-3000:]]
+        return json.loads(line.removeprefix("FORM "))
+
+    def test_connection_type_and_standard_fields(self, form):
+        assert form["hook_name"] == "Wooxy"
+        assert form["behaviour"]["relabeling"] == {"host": "API base URL", "password": "Access token"}
+        assert "login" in form["behaviour"]["hidden_fields"] and "port" not in form["behaviour"]["hidden_fields"]
+
+    @pytest.mark.parametrize(
+        ("name", "label"),
+        [
+            pytest.param("timeout", "Request timeout (seconds)", id="timeout"),
+            pytest.param("max_attempts", "Attempts per request", id="max_attempts"),
+            pytest.param("allow_insecure_http", "Allow plain http:// to a non-loopback host", id="http"),
+        ],
+    )
+    def test_extra_fields_are_on_the_form(self, form, name, label):
+        assert form["widgets"][f"extra__wooxy__{name}"] == {"label": label, "on_form": True}
 
 
 class TestHookFormForOlderAirflow:

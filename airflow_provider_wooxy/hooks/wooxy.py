@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from airflow.sdk.log import mask_secret
+from airflow.providers.common.compat.sdk import BaseHook
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
@@ -40,7 +40,7 @@ from airflow_provider_wooxy.api import (
     REMOVE_METHODS,
     TOKEN_HEADER,
 )
-from airflow_provider_wooxy.compat import BaseHook
+from airflow_provider_wooxy.compat import mask_secret
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyCertificateError,

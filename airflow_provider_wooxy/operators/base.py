@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pendulum
-from airflow.sdk import BaseOperator, ObjectStoragePath
+from airflow.providers.common.compat.sdk import BaseOperator, ObjectStoragePath
 
 from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS
 from airflow_provider_wooxy.hooks.wooxy import WooxyHook
@@ -22,7 +22,7 @@ from airflow_provider_wooxy.operators.lineage import WooxyLineageMixin
 from airflow_provider_wooxy.pipeline.storage import use_object_storage
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 use_object_storage(lambda uri, conn_id: ObjectStoragePath(uri, conn_id=conn_id))
 

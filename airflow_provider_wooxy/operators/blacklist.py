@@ -19,7 +19,7 @@ from airflow_provider_wooxy.pipeline.validation import EmailRecords, Normalised,
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 
 class WooxyBlacklistBaseOperator(WooxyInputOperator):

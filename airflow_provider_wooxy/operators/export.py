@@ -25,7 +25,7 @@ from airflow_provider_wooxy.pipeline.storage import storage_path
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 
 class WooxyExportEmailBlacklistOperator(WooxyOperator):

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow.providers.common.compat.sdk import BaseHook
+
 from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RECORDS_PER_REQUEST, PHONE_REJECT_TYPES
-from airflow_provider_wooxy.compat import BaseHook
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import check_batch_size, check_field, check_max_invalid, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
@@ -81,11 +82,10 @@ class WooxyInputOperator(WooxyOperator):
 
     :param records: a list of addresses, or of objects with the API's keys; typically an XComArg. (templated)
     :param path: a local path or an object storage URI (``s3://``, ``gs://``, ``file://``...) of a CSV (with a
-        header row), JSON array or JSON Lines file, optionally ``.gz``. Exactly one of ``records`` and ``path``.
-        (templated)
-        A glob (``s3://bucket/unload/*.parquet``) or a folder (trailing ``/``: every data file in it, skipping
-        ``_SUCCESS``, hidden and empty files) reads the matching files in name order as one input; a reject then
-        names its file and row (docs/sources.md). (templated)
+        header row), JSON array, JSON Lines (optionally ``.gz``) or Parquet file. Exactly one of ``records``,
+        ``path`` and ``sql``. A glob (``s3://bucket/unload/*.parquet``) or a folder (trailing ``/``: every data
+        file in it, skipping ``_SUCCESS``, hidden and empty files) reads the matching files in name order as one
+        input; a reject then names its file and row (docs/sources.md). (templated)
     :param sql: a query whose result is the input, one row per record, streamed (a server-side cursor with
         psycopg). Exactly one of ``records``, ``path`` and ``sql``. (templated)
     :param sql_conn_id: the Airflow connection of any common.sql database (the ``[sql]`` extra) to run ``sql`` on.

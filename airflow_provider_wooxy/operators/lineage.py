@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow.sdk import Asset
+from airflow.providers.common.compat.sdk import Asset
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
-    from airflow.sdk import Context
 
     from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 
@@ -79,7 +79,7 @@ def sql_datasets(sql: str, conn_id: str) -> list[LineageDataset]:
     OpenLineage SQL parser sees them (``postgres://host:port`` + ``database.schema.table``); where the hook gives no
     database info or the parser cannot tell, the connection itself (``<conn_type>://<host or conn_id>``).
     """
-    from airflow_provider_wooxy.compat import BaseHook
+    from airflow.providers.common.compat.sdk import BaseHook
 
     hook = BaseHook.get_hook(conn_id)
     connection = hook.get_connection(conn_id)

@@ -24,7 +24,7 @@ from airflow_provider_wooxy.pipeline.validation import PhoneRecords
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
 
 class WooxyCheckPhoneBlacklistOperator(WooxyOperator):

@@ -24,7 +24,7 @@ from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, check_sa
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from airflow.sdk import Context
+    from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_wooxy.pipeline.sync.plan import Plan
 

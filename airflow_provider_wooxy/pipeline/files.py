@@ -99,7 +99,7 @@ class FileItems:
         self._iterator = self._items()
 
     def __iter__(self) -> Iterator[Item]:
-        return self
+        return self._iterator  # the generator itself: a for loop then pays no Python __next__ call per row
 
     def __next__(self) -> Item:
         return next(self._iterator)

@@ -14,6 +14,8 @@ number (an integer phone column) is read as its digits, as for Parquet.
 from __future__ import annotations
 
 import contextlib
+import queue
+import threading
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
@@ -21,7 +23,7 @@ from airflow_provider_wooxy.pipeline.parquet import cell_text
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Generator, Iterator, Mapping, Sequence
 
 Item = tuple[int, object]
 
@@ -36,11 +38,62 @@ def _error(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _named(connection: Any) -> bool:
+    return type(connection).__module__.split(".")[0] in _NAMED_CURSOR_DRIVERS
+
+
 def _cursor(connection: Any) -> Any:
     """A server-side cursor where the driver has one, so the result is not loaded in the client; else a plain one."""
-    if type(connection).__module__.split(".")[0] in _NAMED_CURSOR_DRIVERS:
-        return connection.cursor(name="wooxy_input")
-    return connection.cursor()
+    return connection.cursor(name="wooxy_input") if _named(connection) else connection.cursor()
+
+
+def _batches(cursor: Any, first: list[Any], fetch_rows: int, *, ahead: bool) -> Generator[list[Any], None, None]:
+    """
+    The result's batches, ``first`` then ``fetchmany`` until an empty one. With ``ahead`` (a server-side cursor,
+    psycopg: thread-safe, and waiting on the network without the GIL), a thread fetches the next batch while this
+    one is validated, so the database's work and ours overlap instead of taking turns: at most three batches in
+    memory. Other drivers (sqlite3 refuses a second thread) fetch in turn.
+    """
+    if not ahead:
+        rows = first
+        while rows:
+            yield rows
+            rows = cursor.fetchmany(fetch_rows)
+        return
+    results: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(value: Any) -> None:
+        while not stop.is_set():
+            try:
+                results.put(value, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def fetch() -> None:
+        try:
+            while not stop.is_set():
+                rows = cursor.fetchmany(fetch_rows)
+                put(rows)
+                if not rows:
+                    return
+        except Exception as exc:  # handed to the reader, which reports it
+            put(exc)
+
+    thread = threading.Thread(target=fetch, name="wooxy-sql-fetch", daemon=True)
+    thread.start()
+    try:
+        rows = first
+        while rows:
+            yield rows
+            got = results.get()
+            if isinstance(got, Exception):
+                raise got
+            rows = got
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _column(names: list[str], wanted: str) -> int | None:
@@ -88,23 +141,25 @@ def iter_sql_records(
             extra = [(i, wanted) for wanted in _EXTRA if (i := _column(names, wanted)) is not None and i != index]
             null = RecordError(f"null in column {names[index]!r}")
             row = 0
-            while rows:
-                for values in rows:
-                    row += 1
-                    value = values[index]
-                    if value is None:
-                        yield row, null
-                    elif not extra:
-                        yield row, cell_text(value)
-                    else:
-                        item = {field: cell_text(value)}
-                        for i, key in extra:
-                            item[key] = values[i]
-                        yield row, item
-                try:
-                    rows = cursor.fetchmany(fetch_rows)
-                except Exception as exc:
-                    raise WooxyInputError(f"the query failed after result row {row}: {_error(exc)}") from None
+            batches = _batches(cursor, rows, fetch_rows, ahead=_named(connection))
+            try:
+                for rows in batches:
+                    for values in rows:
+                        row += 1
+                        value = values[index]
+                        if value is None:
+                            yield row, null
+                        elif not extra:
+                            yield row, value if value.__class__ is str else cell_text(value)
+                        else:
+                            item = {field: cell_text(value)}
+                            for i, key in extra:
+                                item[key] = values[i]
+                            yield row, item
+            except Exception as exc:  # only the fetches raise here: each driver has its own error classes
+                raise WooxyInputError(f"the query failed after result row {row}: {_error(exc)}") from None
+            finally:
+                batches.close()  # stops and joins the fetching thread before the cursor is closed
         finally:
             with contextlib.suppress(Exception):  # a cursor of a failed transaction may refuse to close
                 cursor.close()

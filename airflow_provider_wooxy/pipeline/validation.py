@@ -180,7 +180,8 @@ def _parsed_phone(value: object, default_region: str | None) -> str:
         raise RecordError("phone number has an extension; blacklists take whole numbers only")
     national = national_significant_number(number)
     country_code = number.country_code or 0
-    check = _country_validity(str(country_code)) if str(country_code) in _COUNTRY_CODES else None
+    code = str(country_code)
+    check = _country_validity(code) if code in _COUNTRY_CODES else None
     if not (check.valid(national) if check is not None else phonenumbers.is_valid_number(number)):
         # The number's own country, from its country code: default_region only read national formats.
         region = _MAIN_REGION.get(country_code)
@@ -200,12 +201,11 @@ class CountryValidity:
     def __init__(self, regions: tuple[str, ...]) -> None:
         metadata = [m for m in map(PhoneMetadata.metadata_for_region, regions) if m is not None]
         self._main = RegionValidity(metadata[0])
+        # is_valid_number's choice among the regions sharing the code (none to choose from when it has one).
         self._shared = [
             (re.compile(m.leading_digits) if m.leading_digits is not None else None, RegionValidity(m))
-            for m in metadata
+            for m in (metadata if len(metadata) > 1 else ())
         ]
-        if len(regions) == 1:
-            self._shared = []
         # parse (E.164 input) strips or transforms a national prefix for parsing that matches the number's start.
         self._prefix = re.compile(metadata[0].national_prefix_for_parsing or "(?!)")
         self._transforms = bool(metadata[0].national_prefix_transform_rule)

@@ -1,7 +1,8 @@
-"""A real Airflow 3 deployment (``airflow standalone``: API server, scheduler with LocalExecutor, DAG processor,
-triggerer) under a temporary AIRFLOW_HOME, driven through the ``airflow`` CLI as a user would, and watched through
-the REST API: a poll costs a request, where a CLI call imports Airflow again (several seconds of a core, taken from
-the scheduler on a 2-core machine)."""
+"""A real Airflow deployment (``airflow standalone``: on 3.x API server, scheduler with LocalExecutor, DAG processor,
+triggerer; on 2.x webserver, scheduler with LocalExecutor on a PostgreSQL metadata DB, triggerer) under a temporary
+AIRFLOW_HOME, driven through the ``airflow`` CLI as a user would, and watched through the REST API (``/api/v2`` on
+3.x; ``/api/v1`` with basic auth, the standalone admin, on 2.x): a poll costs a request, where a CLI call imports
+Airflow again (several seconds of a core, taken from the scheduler on a 2-core machine)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from base64 import b64encode
 from pathlib import Path
 from typing import Any
+
+from airflow_provider_wooxy.compat import AIRFLOW_V_3_0_PLUS
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 DAGS = Path(__file__).parent / "dags"
@@ -29,7 +33,10 @@ def free_port() -> int:
 
 
 class Deployment:
-    def __init__(self, home: Path, extra_env: dict[str, str] | None = None) -> None:
+    """:param database: the metadata DB's SQLAlchemy URL; Airflow 2 needs one that is not SQLite for the
+    LocalExecutor (with SQLite its standalone falls back to the SequentialExecutor, one task at a time)."""
+
+    def __init__(self, home: Path, extra_env: dict[str, str] | None = None, database: str | None = None) -> None:
         self.home = home
         self.port = free_port()
         self.url = f"http://localhost:{self.port}"
@@ -53,9 +60,27 @@ class Deployment:
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            **({} if AIRFLOW_V_3_0_PLUS else self._airflow2_env(database)),
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def _airflow2_env(self, database: str | None) -> dict[str, str]:
+        assert database, "Airflow 2's end-to-end suite needs a PostgreSQL metadata DB (LocalExecutor)"
+        return {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database,
+            "AIRFLOW__WEBSERVER__WEB_SERVER_PORT": str(self.port),
+            "AIRFLOW__WEBSERVER__BASE_URL": self.url,
+            "AIRFLOW__WEBSERVER__WORKERS": "1",
+            "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.basic_auth",
+            "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+        }
+
+    @property
+    def admin(self) -> tuple[str, str]:
+        """Airflow 2's standalone admin: user ``admin``, the password it wrote to its home."""
+        return "admin", (self.home / "standalone_admin_password.txt").read_text().strip()
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -70,10 +95,8 @@ class Deployment:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"airflow standalone exited early:\n{self.log_tail()}")
             health = self.health()
-            if health and all(
-                (health.get(part) or {}).get("status") == "healthy"
-                for part in ("metadatabase", "scheduler", "dag_processor")
-            ):
+            parts = ("metadatabase", "scheduler", *(["dag_processor"] if AIRFLOW_V_3_0_PLUS else []))
+            if health and all((health.get(part) or {}).get("status") == "healthy" for part in parts):
                 return
             time.sleep(2)
         raise RuntimeError(f"airflow standalone not healthy after {timeout:.0f} s:\n{self.log_tail()}")
@@ -90,7 +113,8 @@ class Deployment:
 
     def health(self) -> dict[str, Any] | None:
         try:
-            with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=5) as response:
+            path = "/api/v2/monitor/health" if AIRFLOW_V_3_0_PLUS else "/health"
+            with urllib.request.urlopen(f"{self.url}{path}", timeout=5) as response:
                 result: dict[str, Any] = json.load(response)
                 return result
         except OSError:
@@ -117,15 +141,18 @@ class Deployment:
                     continue
         raise RuntimeError(f"airflow {' '.join(args)} printed no JSON:\n{out[-2000:]}")
 
-    # -- the REST API (simple auth manager, all admins: no token needed) ---------------------------------------
+    # -- the REST API (3.x: simple auth manager, all admins, no token needed; 2.x: basic auth) ------------------
 
     def rest(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """``method /api/v2<path>``; an HTTP error raises :class:`urllib.error.HTTPError`."""
+        """``method /api/v2<path>`` (``/api/v1`` on 2.x); an HTTP error raises :class:`urllib.error.HTTPError`."""
+        headers = {"Content-Type": "application/json"}
+        if not AIRFLOW_V_3_0_PLUS:
+            headers["Authorization"] = "Basic " + b64encode(":".join(self.admin).encode()).decode()
         request = urllib.request.Request(
-            f"{self.url}/api/v2{path}",
+            f"{self.url}/api/{'v2' if AIRFLOW_V_3_0_PLUS else 'v1'}{path}",
             data=None if body is None else json.dumps(body).encode(),
             method=method,
-            headers={"Content-Type": "application/json"},
+            headers=headers,
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)

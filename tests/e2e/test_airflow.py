@@ -1,6 +1,7 @@
 """
-End to end in a real Airflow 3 deployment: scheduler + LocalExecutor + the wooxy_api pool across parallel tasks,
-the CLI as a user sees it, and the connection form driven in headless Chromium.
+End to end in a real Airflow deployment (3.x, or 2.x on PostgreSQL): scheduler + LocalExecutor + the wooxy_api pool
+across parallel tasks, the CLI as a user sees it, and the connection form driven in headless Chromium (the React UI
+on 3.x, the Flask AppBuilder form on 2.x).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_wooxy.compat import airflow_at_least
+from airflow_provider_wooxy.compat import AIRFLOW_V_3_0_PLUS, airflow_at_least
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.conftest import assert_within_limit
 from tests.e2e.conftest import ARTIFACTS, TOKEN
@@ -117,6 +118,7 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+@pytest.mark.requires_airflow("3.0", reason="the React UI's form; 2.x: TestFabConnectionFormInBrowser")
 class TestConnectionFormInBrowser:
     def _add_connection(self, page, airflow: Deployment, conn_id: str, host: str, port: int, token: str, shot: str):
         page.goto(f"{airflow.url}/connections", wait_until="networkidle")
@@ -184,6 +186,67 @@ class TestConnectionFormInBrowser:
             assert "no matches found for access token ***" in text, text
             assert wrong not in text
             assert wrong not in page.content()
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
+            raise
+        finally:
+            page.close()
+
+
+@pytest.mark.skipif(AIRFLOW_V_3_0_PLUS, reason="Airflow 2's Flask AppBuilder form only")
+class TestFabConnectionFormInBrowser:
+    """Airflow 2's connection form (/connection/add): drawn from the hook's widgets and field behaviour."""
+
+    @staticmethod
+    def _fill(page, airflow: Deployment, conn_id: str, host: str, port: int, token: str, shot: str) -> str:
+        """Fills the add form, presses Test, and returns the alert's text (Airflow 2 shows the hook's answer in a green
+        alert whether the test passed or not: the REST API answers 200 with ``status`` false)."""
+        page.goto(f"{airflow.url}/connection/add", wait_until="networkidle")
+        page.locator("#conn_id").fill(conn_id)
+        page.locator("#conn_type").select_option("wooxy", force=True)  # select2 hides the <select> itself
+        host_field = page.get_by_label("API base URL")
+        token_field = page.get_by_label("Access token")
+        assert host_field.get_attribute("placeholder") == "https://api.wooxy.com"
+        assert token_field.get_attribute("placeholder") == "Wooxy API key (sent as the Access-Token header)"
+        assert page.locator("#port").get_attribute("placeholder") == "443"
+        for hidden in ("login", "schema"):
+            assert not page.locator(f"#{hidden}").is_visible()
+        for label in ("Request timeout (seconds)", "Attempts per request", "Maximum backoff (seconds)"):
+            assert page.get_by_text(label, exact=True).is_visible()
+        host_field.fill(host)
+        page.locator("#port").fill(str(port))
+        token_field.fill(token)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+        page.locator("#test-connection").click()
+        alert = page.locator(".alert-success, .alert-error").first
+        alert.wait_for(timeout=30_000)
+        return str(alert.inner_text())
+
+    def test_form_save_and_test(self, airflow: Deployment, api: WooxySandbox, browser):
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.set_default_timeout(60_000)
+        try:
+            user, password = airflow.admin
+            page.goto(f"{airflow.url}/login/", wait_until="networkidle")
+            page.locator("#username").fill(user)
+            page.locator("#password").fill(password)
+            page.locator("input[type=submit]").click()
+            page.wait_for_load_state("networkidle")
+
+            text = self._fill(page, airflow, "wooxy_ui", "http://127.0.0.1", api.port, TOKEN, "wooxy-fab-form")
+            assert "the access token was accepted" in text, text
+            page.get_by_role("button", name="Save").click()
+            page.wait_for_load_state("networkidle")
+            (conn,) = airflow.cli_json("connections", "get", "wooxy_ui")
+            assert conn["conn_type"] == "wooxy"
+            assert conn["host"] == "http://127.0.0.1"
+
+            wrong = "wrong-token-9c8e7d6f"
+            text = self._fill(page, airflow, "wooxy_ui_wrong", "http://127.0.0.1", api.port, wrong, "wooxy-fab-wrong")
+            page.screenshot(path=str(ARTIFACTS / "wooxy-fab-test-failed.png"))
+            assert "failed" in text and "no matches found for access token ***" in text, text
+            assert wrong not in text
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
             raise

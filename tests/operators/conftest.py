@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import fsspec
 import pytest
-from airflow.sdk.io import attach
+
+from tests.airflow_compat import attach
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -6,8 +6,8 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_wooxy.compat import AirflowFailException
 from airflow_provider_wooxy.exceptions import WooxyAuthError, WooxyInputError, WooxyRejectedError
 from airflow_provider_wooxy.operators.blacklist import (
     WooxyAddEmailBlacklistOperator,
@@ -318,8 +318,9 @@ class TestObjectStorage:
     def test_input_rejects_and_checkpoint_on_object_storage(self, wooxy_conn: WooxySandbox):
         """``memory://`` is an fsspec object store: the same code path as s3:// or gs://, without a cloud."""
         import fsspec
-        from airflow.sdk import ObjectStoragePath
-        from airflow.sdk.io import attach
+        from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+        from tests.airflow_compat import attach
 
         attach("memory", fs=fsspec.filesystem("memory"))  # as a provider registers s3 or gcs
         base = ObjectStoragePath("memory://wooxy-test/run1")

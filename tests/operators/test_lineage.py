@@ -9,13 +9,13 @@ import textwrap
 
 import pendulum
 import pytest
-from airflow.sdk import DAG, Asset, task
-from airflow.sdk.execution_time.context import OutletEventAccessors
+from airflow.providers.common.compat.sdk import DAG, Asset, task
 
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator, WooxyAddPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
 from airflow_provider_wooxy.operators.lineage import asset_extra, file_dataset
 from airflow_provider_wooxy.operators.sync import WooxySyncPhoneBlacklistOperator
+from tests.airflow_compat import OutletEventAccessors
 
 SUPPRESSION = Asset("wooxy://suppression/email")
 

@@ -9,8 +9,8 @@ import traceback
 from typing import TYPE_CHECKING
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
-from airflow_provider_wooxy.compat import AirflowException, AirflowFailException
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyCertificateError,
@@ -720,8 +720,9 @@ def storage_conn():
 
     Without ``storage_conn_id`` a path resolves to fsspec's shared memory store, where nothing was put.
     """
-    from airflow.sdk.io import attach
     from fsspec.implementations.memory import MemoryFileSystem
+
+    from tests.airflow_compat import attach
 
     class Isolated(MemoryFileSystem):
         store: dict = {}

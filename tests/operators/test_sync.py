@@ -561,8 +561,9 @@ class TestSyncObjectStorage:
     def test_state_journal_and_plan_on_object_storage(self, sandbox: WooxySandbox, monkeypatch):
         """``memory://`` is an fsspec object store: the code path of s3:// or gs://, without a cloud."""
         import fsspec
-        from airflow.sdk import ObjectStoragePath
-        from airflow.sdk.io import attach
+        from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+        from tests.airflow_compat import attach
 
         attach("memory", fs=fsspec.filesystem("memory"))
         base = ObjectStoragePath("memory://wooxy-sync-test/run1")

@@ -270,7 +270,7 @@ class TestDriftOnObjectStorage:
         A worker killed outright on object storage loses the journal it had not flushed: Wooxy did removes the state
         never recorded. The input regains those entries before the retry, so the state believes they are listed.
         """
-        from airflow.sdk import ObjectStoragePath
+        from airflow.providers.common.compat.sdk import ObjectStoragePath
 
         base = ObjectStoragePath(f"{memory_storage}/drift")
         base.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sys
@@ -108,8 +109,12 @@ json_value = st.recursive(
 @given(values=st.lists(json_value, max_size=30), indent=st.sampled_from([None, 0, 2]), chunk=st.integers(1, 64))
 def test_streamed_json_array_matches_json_loads(values, indent, chunk):
     text = json.dumps(values, indent=indent)
-    with mock.patch.object(reading, "_CHUNK", chunk):  # tiny chunks cut values at every possible place
-        parsed = [value for _, value in reading._iter_json_array(io.StringIO(text), "email")]
+    parsed = []
+    # Tiny chunks cut values at every possible place. The reader may end by asking for an exact second read
+    # ("email" as a value or a nested key looks like a repeated key to its cheap count); every value is out by then.
+    with mock.patch.object(reading, "_CHUNK", chunk), contextlib.suppress(reading._MaybeDuplicate):
+        for _, value in reading._iter_json_array(io.StringIO(text), "email"):
+            parsed.append(value)
     assert parsed == json.loads(text)
 
 

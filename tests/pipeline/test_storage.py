@@ -32,7 +32,7 @@ class TestStoragePath:
             storage.storage_path("s3://bucket/a.csv")
 
     def test_the_operators_install_airflows_object_storage(self):
-        from airflow.sdk import ObjectStoragePath
+        from airflow.providers.common.compat.sdk import ObjectStoragePath
 
         import airflow_provider_wooxy.operators.base  # noqa: F401 (installs it)
 

@@ -162,7 +162,7 @@ class TestSyncFilesInABucket:
             proc.wait()
             listed = on_wooxy(sandbox)
             recorded = managed(state, sandbox)  # readable from the bucket after a kill
-            # On object storage the journal is flushed every few seconds (pipeline/state.py): a kill may lose the
+            # On object storage the journal is flushed every few seconds (pipeline/sync/state.py): a kill may lose the
             # last of it, never more. What Wooxy did that the state lacks can only be this run's adds, and what
             # the state still holds that Wooxy dropped only this run's removes; the retry repeats both safely.
             adds, removes = {f"{a}\thard" for a in emails(3000, start=1000)}, {f"{a}\thard" for a in emails(100)}

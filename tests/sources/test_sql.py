@@ -53,6 +53,15 @@ class TestReadingAQuery:
         assert fetches == [("wooxy_input", 7_000)] * 14 + [("wooxy_input", 2_000), ("wooxy_input", 0)]
         assert connection.closed
 
+    def test_a_query_failing_mid_result_names_the_last_row_read(self, postgres: Postgres):
+        # A server-side cursor computes rows as they are fetched: the division fails in the second fetch.
+        sql = "SELECT CASE WHEN i < 15000 THEN 'u' || i || '@example.com' ELSE (1 / (i - i))::text END AS email "
+        sql += "FROM generate_series(1, 20000) AS i"
+        items = iter_sql_records(postgres.connect(), sql, field="email", fetch_rows=10_000)
+        with pytest.raises(WooxyInputError, match="the query failed after result row 10000: division by zero"):
+            for _ in items:
+                pass
+
     def test_null_cells_are_rejects_of_their_row(self, postgres: Postgres):
         items = dict(
             iter_sql_records(
@@ -162,6 +171,14 @@ class TestSqlInputOperators:
             task_id="add", sql="SELECT email FROM u WHERE rowid > ?", parameters=[5], sql_conn_id="lite"
         )
         assert op.execute({})["sent"] == 20
+
+    def test_openlineage_without_database_info_names_the_connection(self, wooxy_conn, tmp_path: Path, monkeypatch):
+        database = tmp_path / "warehouse.db"
+        sqlite3.connect(database).close()
+        monkeypatch.setenv("AIRFLOW_CONN_LITE", json.dumps({"conn_type": "sqlite", "host": str(database)}))
+        op = WooxyAddEmailBlacklistOperator(task_id="add", sql="SELECT email FROM u", sql_conn_id="lite")
+        lineage = op.get_openlineage_facets_on_complete(None)
+        assert [(d.namespace, d.name) for d in lineage.inputs] == [(f"sqlite://{database}", "query")]
 
     @pytest.mark.parametrize(
         ("kwargs", "message"),

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from airflow_provider_wooxy.pipeline.sync.plan import Plan
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
 
+
 @dataclass
 class ApplyReport:
     added: int = 0
@@ -125,4 +126,3 @@ class PlanApplier:
         self._stopped = reason
         if self._sender is not None:
             self._sender.stop(reason)
-
