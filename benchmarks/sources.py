@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-POSTGRES_DIR = ROOT / ".services" / "postgres"
-PORT = int(os.environ.get("WOOXY_BENCH_POSTGRES_PORT", "54332"))
+POSTGRES_DIR = ROOT / ".services" / "postgres-bench"  # its own cluster: the tests start theirs per leg
+PORT = int(os.environ.get("WOOXY_BENCH_POSTGRES_PORT", "54333"))
 DATABASE = "wooxy_bench"
 PARTS = 10
 LIMITS = {"sql_sync": (300.0, 1.3, "csv_sync"), "parquet_parts": (250.0, 1.0, "csv_one")}

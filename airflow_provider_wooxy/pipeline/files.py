@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 
@@ -61,7 +62,8 @@ def expand(path: str, open_path: Callable[[str], Any]) -> list[str]:
         pattern = "/".join(parts[first:]).rstrip("/")
         root = _fresh(open_path(base))
         candidates = [match for match in root.glob(pattern) if match.is_file()] if root.exists() else []
-    return sorted(_uri(c) for c in candidates if is_data_file(c.name, c.stat().st_size))
+    userinfo = "@" in urlsplit(path).netloc
+    return sorted(_uri(c, userinfo=userinfo) for c in candidates if is_data_file(c.name, c.stat().st_size))
 
 
 def _fresh(location: Any) -> Any:
@@ -76,12 +78,16 @@ def _fresh(location: Any) -> Any:
     return location
 
 
-def _uri(found: Any) -> str:
+def _uri(found: Any, *, userinfo: bool) -> str:
     """A found file's path or URI as the user wrote it: an object storage path prints its connection in it
-    (``s3://conn@bucket/key``), which ``open_path`` adds back."""
+    (``s3://conn@bucket/key``; the attribute naming it differs between Airflow releases), which ``open_path``
+    adds back. Kept only where the user's own path named one (``userinfo``)."""
     text = str(found)
-    conn_id = getattr(found, "conn_id", None)
-    return text.replace(f"://{conn_id}@", "://", 1) if conn_id else text
+    parts = urlsplit(text)
+    if userinfo or not parts.scheme or "@" not in parts.netloc:
+        return text
+    prefix = f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{text[len(prefix):]}"
 
 
 class FileItems:

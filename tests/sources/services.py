@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_PORT = int(os.environ.get("WOOXY_TEST_POSTGRES_PORT", "54332"))
-POSTGRES_DIR = ROOT / ".services" / "postgres"
+# One cluster per leg of the test matrix: legs run side by side (scripts/test.sh), each with its own server.
+POSTGRES_DIR = ROOT / ".services" / f"postgres-{os.environ.get('WOOXY_LEG', 'default')}"
 DATABASE = "wooxy_sources"
 TABLE_ROWS = 100_000
 WAREHOUSE_CONN_ID = "warehouse"
@@ -78,18 +78,23 @@ class Postgres:
 
 def _start_postgres() -> Postgres:
     script = str(ROOT / "scripts" / "postgres.sh")
+    port = int(os.environ.get("WOOXY_TEST_POSTGRES_PORT") or _free_port())
     try:
-        subprocess.run([script, "start", str(POSTGRES_DIR), str(POSTGRES_PORT)], check=True, capture_output=True)
+        started = subprocess.run(
+            [script, "start", str(POSTGRES_DIR), str(port)], check=True, capture_output=True, text=True
+        )
+        port = int(started.stdout.strip().rsplit(":", 1)[1].split("/")[0])  # the port of a cluster left running
         subprocess.run([script, "createdb", str(POSTGRES_DIR), DATABASE], check=True, capture_output=True)
     except subprocess.CalledProcessError as exc:
-        unavailable("PostgreSQL", (exc.stderr or b"").decode().strip()[-500:] or str(exc))
+        stderr = exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or ""
+        unavailable("PostgreSQL", stderr.strip()[-500:] or str(exc))
     except OSError as exc:
         unavailable("PostgreSQL", str(exc))
     try:
         import psycopg2  # noqa: F401
     except ImportError:
         unavailable("PostgreSQL", "psycopg2 is not installed (the test extra)")
-    server = Postgres("127.0.0.1", POSTGRES_PORT, DATABASE)
+    server = Postgres("127.0.0.1", port, DATABASE)
     # One row in every 1,000 is not an address; every 10th has its own reject type; phones are bigint, as in a
     # warehouse, and every 7th is null.
     server.execute(
@@ -112,7 +117,7 @@ def _start_postgres() -> Postgres:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
-    """PostgreSQL on :data:`POSTGRES_PORT`, started once per session (scripts/postgres.sh), stopped after."""
+    """PostgreSQL on a free port, started once per session (scripts/postgres.sh), stopped after."""
     server = _start_postgres()
     yield server
     subprocess.run([str(ROOT / "scripts" / "postgres.sh"), "stop", str(POSTGRES_DIR)], check=False)
