@@ -42,7 +42,7 @@ def example_wooxy_phone_from_parquet():
                 pq.write_table(table, stream)
         (folder / "_SUCCESS").write_text("")
 
-    # [START howto_operator_wooxy_add_phone_from_parquet]
+    # [START howto_operator_wooxy_add_phone_from_parquet]  --8<-- [start:howto_operator_wooxy_add_phone_from_parquet]
     add_unsubscribes = WooxyAddPhoneBlacklistOperator(
         task_id="add_unsubscribes",
         path=STORAGE + "/parquet-export/{{ ds }}/",  # a folder: every part, markers skipped
@@ -52,7 +52,7 @@ def example_wooxy_phone_from_parquet():
         max_invalid=5,  # a null number is rejected with its file and row
         pool="wooxy_api",
     )
-    # [END howto_operator_wooxy_add_phone_from_parquet]
+    # [END howto_operator_wooxy_add_phone_from_parquet]  --8<-- [end:howto_operator_wooxy_add_phone_from_parquet]
 
     export_unsubscribes() >> add_unsubscribes
 

@@ -44,7 +44,7 @@ def example_wooxy_sync_from_warehouse():
                 "INSERT INTO unsubscribes VALUES (?, ?, ?)", [*rows, ("not-an-address", "email", "2026-01-01")]
             )
 
-    # [START howto_operator_wooxy_sync_from_sql]
+    # [START howto_operator_wooxy_sync_from_sql]  --8<-- [start:howto_operator_wooxy_sync_from_sql]
     sync = WooxySyncEmailBlacklistOperator(
         task_id="sync_unsubscribes",
         sql="SELECT email FROM unsubscribes WHERE channel = :channel AND unsubscribed_at < :until",
@@ -56,7 +56,7 @@ def example_wooxy_sync_from_warehouse():
         rejects_path=STORAGE + "/warehouse-sync/{{ ds }}/rejects.csv",
         pool="wooxy_api",
     )
-    # [END howto_operator_wooxy_sync_from_sql]
+    # [END howto_operator_wooxy_sync_from_sql]  --8<-- [end:howto_operator_wooxy_sync_from_sql]
 
     load_warehouse() >> sync
 
