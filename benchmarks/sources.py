@@ -17,6 +17,7 @@ import argparse
 import csv
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_DIR = ROOT / ".services" / "postgres-bench"  # its own cluster: the tests start theirs per leg
-PORT = int(os.environ.get("WOOXY_BENCH_POSTGRES_PORT", "54333"))
+PORT_VARIABLE = "WOOXY_BENCH_POSTGRES_PORT"
+"""The server's port, for the measured child processes (set by :func:`start_postgres`)."""
 DATABASE = "wooxy_bench"
 PARTS = 10
 LIMITS = {"sql_sync": (300.0, 1.3, "csv_sync"), "parquet_parts": (250.0, 1.0, "csv_one")}
@@ -36,16 +38,40 @@ def email(i: int) -> str:
     return f"user{i}@example.com"
 
 
+def _port() -> int:
+    return int(os.environ[PORT_VARIABLE])
+
+
+def start_postgres() -> None:
+    """The benchmark's own PostgreSQL (scripts/postgres.sh) on a free port, or the port of one left running."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free = sock.getsockname()[1]
+    script = str(ROOT / "scripts" / "postgres.sh")
+    started = subprocess.run(
+        [script, "start", str(POSTGRES_DIR), os.environ.get(PORT_VARIABLE, str(free))],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    os.environ[PORT_VARIABLE] = started.stdout.strip().rsplit(":", 1)[1].split("/")[0]
+    subprocess.run([script, "createdb", str(POSTGRES_DIR), DATABASE], check=True, capture_output=True)
+
+
+def stop_postgres() -> None:
+    subprocess.run([str(ROOT / "scripts" / "postgres.sh"), "stop", str(POSTGRES_DIR)], check=False)
+
+
 def prepare(rows: int, folder: Path) -> None:
     """The same rows as a PostgreSQL table, one CSV file and ten Parquet parts."""
     import psycopg2
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    script = str(ROOT / "scripts" / "postgres.sh")
-    subprocess.run([script, "start", str(POSTGRES_DIR), str(PORT)], check=True, capture_output=True)
-    subprocess.run([script, "createdb", str(POSTGRES_DIR), DATABASE], check=True, capture_output=True)
-    with psycopg2.connect(host="127.0.0.1", port=PORT, user="postgres", dbname=DATABASE) as db, db.cursor() as cur:
+    with (
+        psycopg2.connect(host="127.0.0.1", port=_port(), user="postgres", dbname=DATABASE) as db,
+        db.cursor() as cur,
+    ):
         cur.execute("DROP TABLE IF EXISTS bench_emails")
         cur.execute("CREATE TABLE bench_emails (id integer, email text)")
         cur.execute(
@@ -71,7 +97,7 @@ def child(scenario: str, folder: Path) -> dict[str, Any]:
         {"conn_type": "wooxy", "host": "http://127.0.0.1:9", "password": "bench-token-unused"}
     )
     os.environ["AIRFLOW_CONN_BENCH_WAREHOUSE"] = json.dumps(
-        {"conn_type": "postgres", "host": "127.0.0.1", "port": PORT, "login": "postgres", "schema": DATABASE}
+        {"conn_type": "postgres", "host": "127.0.0.1", "port": _port(), "login": "postgres", "schema": DATABASE}
     )
     from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator
     from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
@@ -121,16 +147,31 @@ def main() -> None:
         print(json.dumps(child(args.child, Path(args.folder))))
         return
     rows, repeat = (2_000, 1) if args.smoke else (args.rows, args.repeat)
+    start_postgres()
     with tempfile.TemporaryDirectory(prefix="wooxy-bench-sources-") as tmp:
         folder = Path(tmp)
-        prepare(rows, folder)
-        best: dict[str, dict[str, Any]] = {}
-        for _ in range(repeat):
-            for scenario in ("csv_sync", "sql_sync", "csv_one", "parquet_parts"):  # pairs interleaved
-                result = run(scenario, folder)
-                assert result["received"] == rows, result
-                if scenario not in best or result["wall_seconds"] < best[scenario]["wall_seconds"]:
-                    best[scenario] = result
+        try:
+            prepare(rows, folder)
+            best = measure(rows, repeat, folder)
+        finally:
+            stop_postgres()
+    report(best, rows, repeat, args.json, args.smoke)
+
+
+def measure(rows: int, repeat: int, folder: Path) -> dict[str, dict[str, Any]]:
+    """The best run of each scenario, the pairs interleaved."""
+    best: dict[str, dict[str, Any]] = {}
+    for _ in range(repeat):
+        for scenario in ("csv_sync", "sql_sync", "csv_one", "parquet_parts"):
+            result = run(scenario, folder)
+            assert result["received"] == rows, result
+            if scenario not in best or result["wall_seconds"] < best[scenario]["wall_seconds"]:
+                best[scenario] = result
+    return best
+
+
+def report(best: dict[str, dict[str, Any]], rows: int, repeat: int, json_path: str | None, smoke: bool) -> None:
+    """Print the table with each limit's verdict; exit 1 when a limit is exceeded (not in a smoke run)."""
     print(f"rows: {rows:,}, best of {repeat}\n")
     print("| scenario | wall (s) | CPU (s) | peak RSS (MB) | limit | verdict |")
     print("|---|---|---|---|---|---|")
@@ -151,9 +192,9 @@ def main() -> None:
             f"| {scenario} | {result['wall_seconds']:.2f} | {result['cpu_seconds']:.2f} | "
             f"{result['peak_rss_mb']:.0f} | {limit} | {verdict} |"
         )
-    if args.json:
-        Path(args.json).write_text(json.dumps(list(best.values()), indent=2))
-    if failed and not args.smoke:
+    if json_path:
+        Path(json_path).write_text(json.dumps(list(best.values()), indent=2))
+    if failed and not smoke:
         raise SystemExit(1)
 
 
