@@ -20,23 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.run import TOKEN, SandboxProcess
+from benchmarks.run import TOKEN, SandboxProcess, make_state
 
 
 def _address(i: int) -> str:
     return f"seed{i}-hard@example.com"  # what the sandbox's /_sandbox/seed lists
-
-
-def _state(path: Path, url: str, entries: int) -> None:
-    from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
-    from airflow_provider_wooxy.pipeline.sync.state import open_state
-
-    for leftover in path.parent.glob(path.name + "*"):
-        leftover.unlink()
-    state = open_state(path, EMAIL, url).load()
-    state.begin()
-    state.record(b"+", (b'{"email":"%s","rejectType":"hard"}' % _address(i).encode() for i in range(entries)))
-    state.commit(None)
 
 
 def _timed(operator: Any) -> tuple[float, dict[str, Any]]:
@@ -63,7 +51,7 @@ def measure(entries: int, latency: float, repeats: int) -> dict[str, Any]:
             for _ in range(repeats):
                 sandbox.reset()
                 sandbox.seed(entries)
-                _state(state, sandbox.url, entries)
+                make_state(state, sandbox.url, entries, _address)
                 common: dict[str, Any] = {
                     "task_id": "bench",
                     "path": str(source),

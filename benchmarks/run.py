@@ -22,9 +22,12 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks import intake
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 TOKEN = "benchmark-token"
 
@@ -123,8 +126,9 @@ def make_input(directory: Path, scenario: Scenario) -> Path:
     return path
 
 
-def make_state(path: Path, url: str, entries: int) -> None:
-    """A sync state that manages users 0..entries-1 (as a finished sync would have left it)."""
+def make_state(path: Path, url: str, entries: int, address: Callable[[int], str] | None = None) -> None:
+    """A sync state that manages ``address(0..entries-1)`` (users by default), as a finished sync leaves it."""
+    address = address or _address
     from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
     from airflow_provider_wooxy.pipeline.sync.state import open_state
 
@@ -132,7 +136,7 @@ def make_state(path: Path, url: str, entries: int) -> None:
         leftover.unlink()
     state = open_state(path, EMAIL, url).load()
     state.begin()
-    state.record(b"+", (b'{"email":"%b","rejectType":"hard"}' % _address(i).encode() for i in range(entries)))
+    state.record(b"+", (b'{"email":"%b","rejectType":"hard"}' % address(i).encode() for i in range(entries)))
     state.commit(None)
     state.release()
 
