@@ -92,6 +92,40 @@ def run_held(sandbox: WooxySandbox, call: Callable[[], Any], in_flight: int) -> 
     return outcome["value"]
 
 
+def execute_in_thread(op: Any) -> tuple[threading.Thread, list[BaseException]]:
+    """Start ``op.execute({})`` in a thread (to call its ``on_kill`` meanwhile); the list receives what it raised."""
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            op.execute({})
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def kill_after_removes(sandbox: WooxySandbox, args: list[str], env: dict[str, str], removes: int = 30) -> None:
+    """Run ``python args...`` (from the project's root) and SIGKILL it once the sandbox has had ``removes`` removes."""
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=Path(__file__).parents[1],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while sandbox.stats()["requests"].get("blacklist/remove", 0) < removes and time.monotonic() < deadline:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 @pytest.fixture
 def sandbox() -> Iterator[WooxySandbox]:
     with WooxySandbox(token=TOKEN, retry_after="0") as server:

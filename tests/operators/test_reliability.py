@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import traceback
 from typing import TYPE_CHECKING
@@ -25,7 +24,7 @@ from airflow_provider_wooxy.operators.blacklist import (
     WooxyRemovePhoneBlacklistOperator,
 )
 from airflow_provider_wooxy.sandbox import AUTH_FAILURES, FAULT_KINDS, WooxySandbox
-from tests.conftest import TOKEN, assert_within_limit, connection_json
+from tests.conftest import TOKEN, assert_within_limit, connection_json, execute_in_thread
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -538,16 +537,7 @@ class TestOnKill:
         sandbox.latency = 0.05
         monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url))
         op = WooxyRemoveEmailBlacklistOperator(task_id="rm", records=emails(2000), max_concurrency=2)
-        outcome: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                op.execute({})
-            except BaseException as exc:
-                outcome.append(exc)
-
-        thread = threading.Thread(target=run)
-        thread.start()
+        thread, outcome = execute_in_thread(op)
         deadline = time.monotonic() + 60
         while sandbox.stats()["total_requests"] < 10:
             assert time.monotonic() < deadline, "the operator never started sending"

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +13,7 @@ from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperato
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE
 from airflow_provider_wooxy.pipeline.sync.state import open_state
 from airflow_provider_wooxy.sandbox import FAULT_KINDS, WooxySandbox
-from tests.conftest import TOKEN, connection_json
+from tests.conftest import TOKEN, connection_json, execute_in_thread, kill_after_removes
 
 ROOT = Path(__file__).parents[2]
 
@@ -355,19 +351,7 @@ class TestSyncFaults:
                 ".execute({})\n"
             )
             env = {**os.environ, "AIRFLOW_CONN_WOOXY_DEFAULT": conn, "AIRFLOW__CORE__UNIT_TEST_MODE": "True"}
-            proc = subprocess.Popen(
-                [sys.executable, "-c", script, str(source), str(state)],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + 120
-            while sandbox.stats()["requests"].get("blacklist/remove", 0) < 30 and time.monotonic() < deadline:
-                assert proc.poll() is None, "the run ended before it could be killed"
-                time.sleep(0.01)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+            kill_after_removes(sandbox, ["-c", script, str(source), str(state)], env)
             listed = {f"{a}\t{t}" for a, t in on_wooxy(sandbox)}
             recorded = managed(state, sandbox)  # readable after a kill
             # Only the removes in flight when the process died (2 at most) may be done on Wooxy but not recorded.
@@ -535,16 +519,7 @@ class TestSyncOnKill:
         op = WooxySyncEmailBlacklistOperator(
             task_id="s", records=emails(10), state_path=str(state), max_removals=None, max_concurrency=2
         )
-        outcome: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                op.execute({})
-            except BaseException as exc:
-                outcome.append(exc)
-
-        thread = threading.Thread(target=run)
-        thread.start()
+        thread, outcome = execute_in_thread(op)
         while sandbox.stats()["requests"].get("blacklist/remove", 0) < 10:
             threading.Event().wait(0.02)
         op.on_kill()

@@ -17,7 +17,7 @@ from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator, WooxySyncPhoneBlacklistOperator
 from airflow_provider_wooxy.pipeline.sync.verify import VerifyStopped
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import connection_json
+from tests.conftest import connection_json, execute_in_thread
 from tests.operators.test_sync import e164, emails, on_wooxy, phones, requests_made, seed_foreign, sync
 
 
@@ -168,17 +168,8 @@ class TestVerifyEmail:
         lose_emails(emails(5))
         sandbox.latency = 0.05  # 30 pages, 10 in flight: about 0.2 s, time to stop it
         op = WooxySyncEmailBlacklistOperator(task_id="s", records=emails(3000), state_path=str(state), verify=True)
-        outcome: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                op.execute({})
-            except BaseException as exc:
-                outcome.append(exc)
-
         before = dict(sandbox.stats()["requests"])
-        thread = threading.Thread(target=run)
-        thread.start()
+        thread, outcome = execute_in_thread(op)
         while sandbox.stats()["requests"].get("blacklist/find", 0) < before.get("blacklist/find", 0) + 2:
             threading.Event().wait(0.005)
         op.on_kill()

@@ -9,10 +9,6 @@ import gzip
 import io
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -26,8 +22,8 @@ from airflow_provider_wooxy.pipeline.reading import storage_path
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
 from airflow_provider_wooxy.pipeline.sync.state import open_state
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import TOKEN, connection_json
-from tests.sources.services import BUCKET, ROOT, S3_CONN_ID
+from tests.conftest import TOKEN, connection_json, kill_after_removes
+from tests.sources.services import BUCKET, S3_CONN_ID
 
 if TYPE_CHECKING:
     from tests.sources.services import S3
@@ -147,19 +143,7 @@ class TestSyncFilesInABucket:
                 f"AIRFLOW_CONN_{S3_CONN_ID.upper()}": s3.conn_json,
                 "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
             }
-            proc = subprocess.Popen(
-                [sys.executable, "-c", script, f"{PREFIX}/desired/", state, S3_CONN_ID],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + 120
-            while sandbox.stats()["requests"].get("blacklist/remove", 0) < 30 and time.monotonic() < deadline:
-                assert proc.poll() is None, "the run ended before it could be killed"
-                time.sleep(0.01)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+            kill_after_removes(sandbox, ["-c", script, f"{PREFIX}/desired/", state, S3_CONN_ID], env)
             listed = on_wooxy(sandbox)
             recorded = managed(state, sandbox)  # readable from the bucket after a kill
             # On object storage the journal is flushed every few seconds (pipeline/sync/state.py): a kill may lose the
