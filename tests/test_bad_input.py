@@ -14,6 +14,7 @@ import gzip
 import json
 import re
 import traceback
+from unittest import mock
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ from airflow_provider_wooxy.operators.blacklist import (
 from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
 from airflow_provider_wooxy.operators.lookup import WooxyCheckPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator, WooxySyncPhoneBlacklistOperator
+from airflow_provider_wooxy.pipeline import reading
 from airflow_provider_wooxy.pipeline.validation import RecordError, is_valid_email, normalise_email
 from tests.conftest import TOKEN, connection_json
 
@@ -374,7 +376,8 @@ class TestAfterSending:
         path = tmp_path / "in.csv.gz"
         path.write_bytes(data[: len(data) * 3 // 4])
         operator = WooxyAddEmailBlacklistOperator(task_id="add", path=str(path), max_invalid=None)
-        with pytest.raises(WooxyInputError) as info:
+        # Blocks of 16k characters (not 1M): the file's first blocks are sent before the break is read.
+        with mock.patch.object(reading, "_BLOCK", 1 << 14), pytest.raises(WooxyInputError) as info:
             operator.execute({})
         message = str(info.value)
         assert "is not a readable gzip file" in message

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.pipeline.chunks import Chunk, chunks_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
 Item = tuple[int, object]
 
@@ -87,7 +88,7 @@ def _uri(found: Any, *, userinfo: bool) -> str:
     if userinfo or not parts.scheme or "@" not in parts.netloc:
         return text
     prefix = f"{parts.scheme}://{parts.netloc}"
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{text[len(prefix):]}"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{text[len(prefix) :]}"
 
 
 class FileItems:
@@ -98,26 +99,33 @@ class FileItems:
     :param read: reads one file's items (``reading.iter_file_records`` with the format and field bound).
     """
 
-    def __init__(self, paths: list[str], read: Callable[[str], Iterator[Item]]) -> None:
+    def __init__(self, paths: list[str], read: Callable[[str], Iterable[Item]]) -> None:
         self.paths = paths
         self._read = read
         self._starts: list[int] = []  # the stream row before each started file's first row
-        self._iterator = self._items()
+        self._chunks = self._file_chunks()
 
     def __iter__(self) -> Iterator[Item]:
-        return self._iterator  # the generator itself: a for loop then pays no Python __next__ call per row
+        for rows, items in self._chunks:
+            yield from zip(rows, items, strict=True)
 
-    def __next__(self) -> Item:
-        return next(self._iterator)
+    def chunks(self) -> Iterator[Chunk]:
+        """The stream a chunk of rows at a time (each file's chunks, renumbered)."""
+        return self._chunks
 
-    def _items(self) -> Iterator[Item]:
+    def _file_chunks(self) -> Iterator[Chunk]:
         offset = 0
         for path in self.paths:
             self._starts.append(offset)
             last = 0
             try:
-                for last, item in self._read(path):
-                    yield offset + last, item
+                for rows, items in chunks_of(self._read(path)):
+                    if isinstance(rows, range):
+                        rows = range(rows.start + offset, rows.stop + offset)
+                    else:
+                        rows = [offset + row for row in rows]
+                    yield Chunk(rows, items)
+                    last = rows[-1] - offset
             except WooxyInputError as exc:
                 message = str(exc)
                 if path not in message:

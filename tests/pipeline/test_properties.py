@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import sys
@@ -133,6 +134,39 @@ def test_csv_rows_round_trip_with_their_row_numbers(rows):
     for value in rows:
         writer.writerow([value, "x"])
     buffer.seek(0)
-    got = list(reading._iter_csv(buffer, "email"))
+    got = [pair for rows_, items in reading._csv_chunks(buffer, "email") for pair in zip(rows_, items, strict=True)]
     assert [row for row, _ in got] == list(range(1, len(rows) + 1))
     assert [value for _, value in got] == rows
+
+
+def _read_csv(text: str, field: str, *, plain: bool) -> tuple[list[tuple[int, object]], object]:
+    """Every (row, item) a CSV text gives, and how it ended: the reader's way (plain) or the csv module's alone."""
+    got: list[tuple[int, object]] = []
+    stream = io.StringIO(text, newline="")
+    try:
+        if plain:
+            chunks = reading._csv_chunks(stream, field)
+        else:
+            header = [name.strip() for name in next(csv.reader(stream), [])]
+            chunks = reading._csv_row_chunks(csv.reader(stream, strict=True), header, field, 0) if header else iter(())
+        for rows, items in chunks:
+            got.extend((row, str(item) if isinstance(item, RecordError) else item) for row, item in zip(rows, items))
+    except reading._CsvError as exc:
+        return got, ("error", exc.row, exc.reason)
+    except csv.Error as exc:
+        return got, ("error", len(got), str(exc))
+    return got, "end"
+
+
+# Texts built from the characters a CSV reader treats specially, and a few ordinary ones.
+CSV_SOUP = st.text(alphabet=st.sampled_from(["a", "b", "@", " ", ",", '"', "\r", "\n", "\x00", "é", "\u2028"]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(body=CSV_SOUP, block=st.integers(1, 12), newline=st.sampled_from(["\n", "\r\n"]))
+def test_one_column_csv_is_read_as_the_csv_module_reads_it(body, block, newline):
+    # Tiny blocks cut the text at every place (inside a CR LF, a quoted value, a line); whatever a block holds,
+    # the rows, their items and where a broken file stops are the csv module's.
+    text = "email" + newline + body
+    with mock.patch.object(reading, "_BLOCK", block):
+        assert _read_csv(text, "email", plain=True) == _read_csv(text, "email", plain=False)

@@ -1,0 +1,70 @@
+"""
+An input a chunk of rows at a time: the form in which a sync reads (pipeline/sync/known.py), so that per-row work
+can run in C (``map``, ``set``) over a whole chunk. Every reader's ``(row, item)`` pairs can be read this way.
+
+Plain Python: no Airflow import.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+
+Item = tuple[int, object]
+CHUNK_ROWS = 16_384
+"""Rows per chunk where a reader has no chunks of its own (:func:`chunks_of`)."""
+
+
+class Chunk(NamedTuple):
+    """Consecutive items of an input and their rows."""
+
+    rows: Sequence[int]
+    items: list[object]
+
+
+class Items:
+    """
+    An input's ``(row, item)`` pairs (iterate it once), which can be read a :class:`Chunk` at a time instead.
+
+    :param chunks: makes the chunk iterator (called once).
+    """
+
+    def __init__(self, chunks: Callable[[], Iterator[Chunk]]) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[Item]:
+        for rows, items in self._chunks():
+            yield from zip(rows, items, strict=True)
+
+    def chunks(self) -> Iterator[Chunk]:
+        return self._chunks()
+
+
+def chunks_of(items: Iterable[Item], size: int = CHUNK_ROWS) -> Iterator[Chunk]:
+    """The input ``items`` a chunk of rows at a time: its own chunks when it has them, else ``size`` pairs each."""
+    native = getattr(items, "chunks", None)
+    if callable(native):
+        yield from native()
+        return
+    pairs = iter(items)
+    while True:
+        chunk: list[Item] = []
+        try:
+            chunk.extend(itertools.islice(pairs, size))
+        except BaseException:
+            # The reader stopped (a bad row, the end of a document that must be read again): the pairs read before
+            # it are handed out first, as to a reader taking them one by one. extend() keeps what it got.
+            if chunk:
+                yield _chunk(chunk)
+            raise
+        if not chunk:
+            return
+        yield _chunk(chunk)
+
+
+def _chunk(pairs: list[Item]) -> Chunk:
+    rows, values = zip(*pairs, strict=True)
+    return Chunk(rows, list(values))
