@@ -6,8 +6,11 @@ measured in one process, repeats interleaved so that a change in the machine's l
 
 - ``read_seconds``: ``for row in csv.reader(file): pass``, the floor;
 - ``validate_seconds``: the push operators' validation pass (read, validate, dedupe first-seen), consumed;
-- ``sync_seconds``: the sync's intake path as it stands (read, validate, diff and dedupe against a state that
-  already manages every row: an unchanged run), the state loaded beforehand and not counted.
+- ``load_seconds``: loading the state of that run alone (read, checked, digested, spread over partitions);
+- ``sync_seconds``: a whole unchanged sync run (``SyncRun.run`` against a state that manages every row, as the
+  operator makes it: load, first pass, validation of what is left, plan; nothing to send).
+
+``sync_ratio`` is the whole run's time over the read's, ``plan_ratio`` the same without the state's load.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ def measure(kind: str, path: Path, repeats: int) -> dict[str, Any]:
     from airflow_provider_wooxy.pipeline.reading import iter_file_records
     from airflow_provider_wooxy.pipeline.rejects import Rejects
     from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE
-    from airflow_provider_wooxy.pipeline.sync.plan import make_plan
+    from airflow_provider_wooxy.pipeline.sync.run import SyncRun, SyncSettings
     from airflow_provider_wooxy.pipeline.sync.state import open_state
     from airflow_provider_wooxy.pipeline.validation import EmailRecords, PhoneRecords
 
@@ -93,21 +96,39 @@ def measure(kind: str, path: Path, repeats: int) -> dict[str, Any]:
         state.record(b"+", (f'{{"{key}":"{row.rstrip()}"{extra}}}'.encode() for row in handle))
     state.commit(None)
     state.release()
-    state = open_state(state_path, list_kind, "http://bench").load()
 
-    def sync() -> int:
-        tally, rejects = Tally(), Rejects()
-        items = iter_file_records(str(path), field=field)
-        records = validated(items, builder(), tally, rejects, field, dedupe=False, on_invalid=lambda value: None)
-        plan = make_plan(records, state, held_addresses=set())
-        plan.close()
-        assert plan.empty and plan.unchanged == state.snapshot_entries, plan.counts()
-        return plan.unchanged
+    class _Quiet:
+        def info(self, *args: object) -> None:
+            pass
 
-    figures: dict[str, list[float]] = {"read": [], "validate": [], "sync": []}
+        warning = error = info
+
+    def load() -> int:  # the state's share of a sync: its load (checked, digested, spread over partitions)
+        loaded = open_state(state_path, list_kind, "http://bench").load()
+        loaded.release()
+        return loaded.snapshot_entries
+
+    def sync() -> int:  # a whole unchanged run, as the operator makes it: load, first pass, validation, plan
+        settings = SyncSettings(
+            max_removals=None,
+            approved_plan_id=None,
+            dry_run=False,
+            max_invalid=0,
+            batch_size=100,
+            max_concurrency=10,
+            plan_path=None,
+            field=field,
+            source=str(path),
+        )
+        run = SyncRun(None, open_state(state_path, list_kind, "http://bench"), settings, write_plan=None, log=_Quiet())  # type: ignore[arg-type]
+        summary = run.run(iter_file_records(str(path), field=field), builder(), Rejects())
+        assert summary["to_add"] == summary["to_remove"] == 0 and summary["unchanged"] == summary["received"], summary
+        return int(summary["unchanged"])
+
+    figures: dict[str, list[float]] = {"read": [], "validate": [], "load": [], "sync": []}
     rows = 0
     for _ in range(repeats):
-        for name, step in (("read", read), ("validate", validate), ("sync", sync)):
+        for name, step in (("read", read), ("validate", validate), ("load", load), ("sync", sync)):
             seconds, rows = _timed(step)
             figures[name].append(seconds)
     medians = {f"{name}_seconds": statistics.median(values) for name, values in figures.items()}
@@ -117,6 +138,7 @@ def measure(kind: str, path: Path, repeats: int) -> dict[str, Any]:
         "rows": rows,
         "validate_ratio": medians["validate_seconds"] / read_s,
         "sync_ratio": medians["sync_seconds"] / read_s,
+        "plan_ratio": (medians["sync_seconds"] - medians["load_seconds"]) / read_s,
         "validate_us_per_row": (medians["validate_seconds"] - read_s) / rows * 1e6,
     }
 

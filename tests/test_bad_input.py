@@ -14,9 +14,9 @@ import gzip
 import json
 import re
 import traceback
-from unittest import mock
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException

@@ -35,7 +35,7 @@ from airflow_provider_wooxy.pipeline.validation import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from airflow_provider_wooxy.pipeline.reading import Item
     from airflow_provider_wooxy.pipeline.rejects import Rejects
@@ -174,7 +174,7 @@ class WooxyInputOperator(WooxyOperator):
         """The key or column holding the address: ``field``, or the API's name for it."""
         return check_field(self.field) or self.address_key
 
-    def _read_input(self, field: str, rejects: Rejects | None = None) -> Iterator[Item]:
+    def _read_input(self, field: str, rejects: Rejects | None = None) -> Iterable[Item]:
         """
         The input's items, ``(row, record)``, from ``records``, ``path`` or ``sql``; for several files, ``rejects``
         learns which file each row came from.

@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from airflow_provider_wooxy.pipeline.rejects import Rejects
     from airflow_provider_wooxy.pipeline.validation import Normalised
@@ -113,7 +113,7 @@ class FirstSeen:
 
 
 def validated(
-    items: Iterator[tuple[int, object]],
+    items: Iterable[tuple[int, object]],
     builder: Callable[[object], Normalised],
     tally: Tally,
     rejects: Rejects,
@@ -143,7 +143,7 @@ def validated(
 
 
 def _checked(
-    items: Iterator[tuple[int, object]],
+    items: Iterable[tuple[int, object]],
     builder: Callable[[object], Normalised],
     tally: Tally,
     rejects: Rejects,

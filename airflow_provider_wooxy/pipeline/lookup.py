@@ -70,7 +70,7 @@ def _find(find: FindNumber, row: int, number: str) -> tuple[int, str, list[Mappi
 
 def check_numbers(
     find: FindNumber,
-    items: Iterator[Item],
+    items: Iterable[Item],
     numbers: PhoneRecords,
     out: Any,
     *,

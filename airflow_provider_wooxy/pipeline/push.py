@@ -24,7 +24,7 @@ from airflow_provider_wooxy.pipeline.masking import mask_in
 from airflow_provider_wooxy.pipeline.sending import BatchSender, Record, batches
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from airflow_provider_wooxy.hooks.wooxy import WooxyHook
     from airflow_provider_wooxy.pipeline.rejects import Rejects
@@ -68,7 +68,7 @@ class Push:
 
     def run(
         self,
-        items: Iterator[tuple[int, object]],
+        items: Iterable[tuple[int, object]],
         builder: Callable[[object], Normalised],
         field: str,
         rejects: Rejects,

@@ -150,7 +150,10 @@ def _read_csv(text: str, field: str, *, plain: bool) -> tuple[list[tuple[int, ob
             header = [name.strip() for name in next(csv.reader(stream), [])]
             chunks = reading._csv_row_chunks(csv.reader(stream, strict=True), header, field, 0) if header else iter(())
         for rows, items in chunks:
-            got.extend((row, str(item) if isinstance(item, RecordError) else item) for row, item in zip(rows, items))
+            got.extend(
+                (row, str(item) if isinstance(item, RecordError) else item)
+                for row, item in zip(rows, items, strict=True)
+            )
     except reading._CsvError as exc:
         return got, ("error", exc.row, exc.reason)
     except csv.Error as exc:

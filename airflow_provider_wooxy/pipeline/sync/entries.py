@@ -13,8 +13,14 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 import phonenumbers
+
+from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class ListKind:
@@ -33,6 +39,31 @@ class ListKind:
 
     def identity_of_key(self, key: str) -> str:
         """The identity of a validated record, from its validation (dedupe) key."""
+        raise NotImplementedError
+
+    def addresses(self, text: str) -> str:
+        """:meth:`address_of` the identity of every line of ``text`` (state lines) at once; lines stay lines.
+        Entries are spread over a state's partitions by the hash of their address."""
+        raise NotImplementedError
+
+    # A sync's first pass (pipeline/sync/known.py) matches input texts to managed entries as they stand.
+
+    def plain_addresses(self, reject_type: str | None) -> Callable[[list[str]], list[str]] | None:
+        """
+        A function giving, for a list of input texts, the address (in :meth:`address_of`'s form) each names as
+        it stands, without trimming or parsing, in C; ``""`` for a text that names none that way. None when the
+        run's records have no such form.
+
+        :param reject_type: the run's reject type for records that give none.
+        """
+        raise NotImplementedError
+
+    def named_plainly(self, text: str, reject_type: str | None) -> set[str]:
+        """The addresses of the entries in ``text`` (state lines) a plain input text of the run can name."""
+        raise NotImplementedError
+
+    def identity_of_address(self, address: str, reject_type: str | None) -> str:
+        """The identity of the entry a plain input text naming ``address`` stands for."""
         raise NotImplementedError
 
     def line_of_payload(self, payload: bytes | str) -> str:
@@ -80,6 +111,40 @@ class EmailList(ListKind):
     def identity_of_key(self, key: str) -> str:
         return key.replace("\x00", "\t", 1)  # validation keys are "address-lower-cased\x00type"
 
+    def addresses(self, text: str) -> str:
+        lowered = text.lower()
+        stripped = lowered
+        for reject_type in EMAIL_REJECT_TYPES:  # each type's tail replaced at once (faster than a regex)
+            tail = f"\t{reject_type}\n"
+            if tail in stripped:
+                stripped = stripped.replace(tail, "\n")
+        return stripped if "\t" not in stripped else _TYPE_TAIL.sub("", lowered)
+
+    def plain_addresses(self, reject_type: str | None) -> Callable[[list[str]], list[str]] | None:
+        if not reject_type:
+            return None
+
+        def addresses(texts: list[str]) -> list[str]:
+            joined = "".join(texts)
+            if joined.isascii() and "\t" not in joined:
+                return texts if joined.lower() == joined else list(map(str.lower, texts))
+            # str.lower turns a few non-ASCII letters into ASCII ones (the Kelvin sign into "k"), but an address
+            # with a non-ASCII local part is invalid, and one with a non-ASCII domain is sent in its ASCII form:
+            # such a text names no entry as it stands, nor does one holding a tab.
+            return [text.lower() if text.isascii() and "\t" not in text else "" for text in texts]
+
+        return addresses
+
+    def named_plainly(self, text: str, reject_type: str | None) -> set[str]:
+        # The run's entries lose their "\t<type>": their addresses. Entries of other types keep theirs, which no
+        # input text (none holds a tab) can equal.
+        named = set(text.lower().replace(f"\t{reject_type}\n", "\n").split("\n"))
+        named.discard("")
+        return named
+
+    def identity_of_address(self, address: str, reject_type: str | None) -> str:
+        return f"{address}\t{reject_type}"
+
     def line_of_payload(self, payload: bytes | str) -> str:
         record = json.loads(payload)
         return f"{record['email']}\t{record['rejectType']}"
@@ -101,6 +166,7 @@ class EmailList(ListKind):
 
 
 _BAD_LINE: dict[str, re.Pattern[str]] = {}
+_TYPE_TAIL = re.compile(r"\t[^\n]*")
 _NOT_DIGITS = re.compile(r"\D")
 _E164 = re.compile(r"\+[1-9][0-9]{5,15}")
 
@@ -114,6 +180,20 @@ class PhoneList(ListKind):
 
     def identity_of_key(self, key: str) -> str:
         return key.partition("\x00")[0]  # validation keys are "number\x00type": a number is one entry, any type
+
+    def addresses(self, text: str) -> str:
+        return text
+
+    def plain_addresses(self, reject_type: str | None) -> Callable[[list[str]], list[str]] | None:
+        return _as_they_stand  # an E.164 number is its own identity, whatever the reject type
+
+    def named_plainly(self, text: str, reject_type: str | None) -> set[str]:
+        named = set(text.split("\n"))
+        named.discard("")
+        return named
+
+    def identity_of_address(self, address: str, reject_type: str | None) -> str:
+        return address
 
     def line_of_payload(self, payload: bytes | str) -> str:
         number: str = json.loads(payload)["phoneNumber"]
@@ -136,6 +216,10 @@ class PhoneList(ListKind):
         return f"+{number.country_code}{phonenumbers.national_significant_number(number)}"
 
     shape = _E164
+
+
+def _as_they_stand(texts: list[str]) -> list[str]:
+    return texts
 
 
 EMAIL = EmailList()

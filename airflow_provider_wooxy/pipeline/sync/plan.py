@@ -34,9 +34,10 @@ from airflow_provider_wooxy.pipeline.intake import FirstSeen
 from airflow_provider_wooxy.pipeline.sync.state import DIGEST_MOD, item_digest
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
+    from airflow_provider_wooxy.pipeline.sync.known import KnownRows
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
 
 
@@ -149,6 +150,7 @@ def make_plan(
     held_addresses: set[str] | None = None,
     memory_digests: int | None = None,
     readd: Callable[[str], bool] | None = None,
+    known: KnownRows | None = None,
 ) -> Plan:
     """
     Diff validated records ``(row, key, JSON record)`` against the state, dropping (and counting) duplicates: two
@@ -163,7 +165,11 @@ def make_plan(
         the input's record is added again (``resent``; a resync, or a repair of what Wooxy lost).
     :param memory_digests: how many adds a partition dedupes in memory before it spills (see
         :class:`~airflow_provider_wooxy.pipeline.intake.FirstSeen`).
+    :param known: the rows of the input that named a managed entry as they stand, matched before validation
+        (``records`` are then the validated other rows); closed here. Not with ``readd``, which needs every record.
     """
+    if known is not None and readd is not None:
+        raise ValueError("make_plan: readd needs every record validated, so no known rows")
     kind = state.kind
     parts = state.partitions
     plan = Plan(kind=kind)
@@ -172,11 +178,18 @@ def make_plan(
         held = held_addresses or set()  # complete now that the records are read
         address_of, remove_payload = kind.address_of, kind.remove_payload
         add_digest = remove_digest = 0
+        if known is not None:
+            plan.unchanged, plan.duplicates = known.unchanged, known.duplicates
         with plan._file("removals").open("wb") as removals:
             for index in range(parts):
-                entries = cast("dict[str, str | None]", state.partition(index))
-                plan.managed_before += len(entries)
-                add_digest += _diff_partition(plan, index, entries, memory_digests, readd)
+                if known is None:
+                    entries = cast("dict[str, str | None]", state.partition(index))
+                    plan.managed_before += len(entries)
+                else:
+                    entries, managed = known.entries(index, plan._file(f"input.{index}").exists())
+                    plan.managed_before += managed
+                if plan._file(f"input.{index}").exists():
+                    add_digest += _diff_partition(plan, index, entries, memory_digests, readd)
                 for ident, line in entries.items():
                     if line is None:  # named by the input: unchanged
                         continue
@@ -190,6 +203,9 @@ def make_plan(
     except BaseException:
         plan.close()
         raise
+    finally:
+        if known is not None:
+            known.close()
     plan.plan_id = plan_id(
         state,
         (state.journal_add_digest + add_digest) % DIGEST_MOD,
@@ -200,28 +216,31 @@ def make_plan(
 
 def _spread(records: Iterable[tuple[int, str, str]], kind: ListKind, parts: int, plan: Plan) -> None:
     """Write each record into its partition: ``row<TAB>JSON record<TAB>identity`` (an identity may hold a tab)."""
-    identity_of_key = kind.identity_of_key
+    identity_of_key, address_of = kind.identity_of_key, kind.address_of
     chunks: list[list[str]] = [[] for _ in range(parts)]
     room = _CHUNK
     with contextlib.ExitStack() as stack:
-        files = [
-            stack.enter_context(plan._file(f"input.{index}").open("w", encoding="utf-8", newline=""))
-            for index in range(parts)
-        ]
+        files: dict[int, IO[str]] = {}  # opened for the partitions records fall in (none in an unchanged run)
+
+        def write_chunks() -> None:
+            for index, chunk in enumerate(chunks):
+                if chunk:
+                    handle = files.get(index)
+                    if handle is None:
+                        handle = files[index] = stack.enter_context(
+                            plan._file(f"input.{index}").open("w", encoding="utf-8", newline="")
+                        )
+                    handle.write("".join(chunk))
+                    chunk.clear()
+
         for row, key, payload in records:
             ident = identity_of_key(key)
-            chunks[hash(ident) % parts].append(f"{row}\t{payload}\t{ident}\n")
+            chunks[hash(address_of(ident)) % parts].append(f"{row}\t{payload}\t{ident}\n")
             room -= 1
             if not room:
-                _write_chunks(files, chunks)
+                write_chunks()
                 room = _CHUNK
-        _write_chunks(files, chunks)
-
-
-def _write_chunks(files: Sequence[IO[str]], chunks: list[list[str]]) -> None:
-    for handle, chunk in zip(files, chunks, strict=True):
-        handle.write("".join(chunk))
-        chunk.clear()
+        write_chunks()
 
 
 def _diff_partition(

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
 from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
 from airflow_provider_wooxy.pipeline.sync.apply import PlanApplier
+from airflow_provider_wooxy.pipeline.sync.known import KnownRows
 from airflow_provider_wooxy.pipeline.sync.plan import make_plan, removal_limit
 from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, DriftCheck, DriftReport
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable
 
     from airflow_provider_wooxy.hooks.wooxy import WooxyHook
     from airflow_provider_wooxy.pipeline.rejects import Rejects
@@ -91,7 +92,7 @@ class SyncRun:
         self._repaired = 0
 
     def run(
-        self, items: Iterator[tuple[int, object]], builder: Callable[[object], Normalised], rejects: Rejects
+        self, items: Iterable[tuple[int, object]], builder: Callable[[object], Normalised], rejects: Rejects
     ) -> dict[str, Any]:
         """
         The whole run over the input ``items`` (``(row, item)``), validated by ``builder``; returns the summary.
@@ -120,9 +121,16 @@ class SyncRun:
                     held.add(address)
 
             drift = self._verify() if s.verify else None
+            readd = self._readd(drift)
+            known = self._known(builder) if readd is None else None  # a re-add needs every record validated
+            if known is not None:
+                items = known.rest(items)  # the rows that name no managed entry as they stand
             records = validated(items, builder, tally, rejects, s.field, dedupe=False, on_invalid=hold)
-            plan = make_plan(records, state, held_addresses=held, readd=self._readd(drift))  # dedupes, vs the state
+            plan = make_plan(records, state, held_addresses=held, readd=readd, known=known)  # dedupes, vs the state
             try:
+                if known is not None:
+                    tally.received += known.rows
+                    tally.valid += known.rows
                 tally.valid -= plan.duplicates
                 tally.duplicates += plan.duplicates
                 validation_seconds = time.monotonic() - clock
@@ -166,6 +174,11 @@ class SyncRun:
                 drift.managed,
             )
         return drift
+
+    def _known(self, builder: Callable[[object], Normalised]) -> KnownRows | None:
+        """The first pass, matching rows to managed entries as they stand, when anything can match."""
+        # The builder's reject type for records that give none (EmailRecords; the phone list needs none).
+        return KnownRows.for_run(self.state, getattr(builder, "reject_type", None))
 
     def _readd(self, drift: DriftReport | None) -> Callable[[str], bool] | None:
         """The plan's re-add predicate: every managed entry the input holds (resync), or the missing ones."""

@@ -61,10 +61,12 @@ if TYPE_CHECKING:
 FORMAT = "airflow-provider-wooxy/sync-state"
 VERSION = 1
 DIGEST_MOD = 1 << 256
-PARTITION_SIZE = 50_000
+PARTITION_SIZE = 8_000
 """Managed entries per partition on disk: the most a sync holds in memory at once (a few MB)."""
 MAX_PARTITIONS = 128
 """Partition files open at once at most (each partition then holds more than ``PARTITION_SIZE``)."""
+SPOOL_BYTES = 32 << 20
+"""Bytes of the snapshot's partitions held in memory while a run holds the state; the rest is on disk."""
 _BLOCK = 1 << 20
 """Bytes of the snapshot read at once (its lines, in several forms, take about ten times that in memory)."""
 _BLAKE2B = functools.partial(hashlib.blake2b, digest_size=32)
@@ -129,6 +131,7 @@ class SyncState:
         self.partitions = 1
         """How many partitions the entries are spread over on disk (about ``PARTITION_SIZE`` entries each)."""
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._snapshots: dict[int, IO[bytes]] = {}
         self._spill: dict[int, IO[bytes]] = {}
 
     @property
@@ -185,12 +188,23 @@ class SyncState:
         with self.location.open("rb") as handle:
             header = self._read_header(handle.readline())
             self._open_scratch(header["entries"])
-            count, digest = self._spread_snapshot(handle)
+            written = header.get("digest")  # digested when written; older snapshots are digested here
+            checksum = header.get("checksum")
+            count, digest, body = self._spread_snapshot(
+                handle, compute=not isinstance(written, str), check_lines=not isinstance(checksum, str)
+            )
+        if isinstance(written, str):
+            try:
+                digest = int(written, 16)
+            except ValueError:
+                raise StateError(f"{self.display} has a damaged header (its digest). {_NEVER_EMPTY}") from None
         if count != header["entries"]:
             raise StateError(
                 f"{self.display} is corrupt: its header says {header['entries']} entries but it holds {count}. "
                 f"{_NEVER_EMPTY}"
             )
+        if isinstance(checksum, str) and body != checksum:
+            self._corrupt_body()
         self.snapshot_digest = digest % DIGEST_MOD
         self.snapshot_entries = self.managed = count
         self._replay()
@@ -211,53 +225,87 @@ class SyncState:
             self._scratch = tempfile.TemporaryDirectory(prefix="wooxy-state-")
         return Path(self._scratch.name) / f"{kind}.{index}"
 
-    def _spread_snapshot(self, handle: IO[bytes]) -> tuple[int, int]:
+    def _spread_snapshot(self, handle: IO[bytes], *, compute: bool, check_lines: bool) -> tuple[int, int, str]:
         """
-        Check, digest and spread the snapshot's entry lines over the partitions; return their count and digest.
-        A block of lines at a time, with the per-line work in C (regex, ``map``), as a load is much of an
-        unchanged run.
+        Spread the snapshot's entry lines over the partitions; return their count, digest (``compute``: else 0)
+        and the checksum of the bytes read. With ``check_lines``, every line must look like an entry (a snapshot
+        without a checksum in its header, written by an older release or edited by hand). A block of lines at a
+        time, with the per-line work in C (regex, ``map``), as a load is much of an unchanged run.
         """
         kind, parts = self.kind, self.partitions
         count = digest = 0
         carry = b""
+        checksum = _BLAKE2B()
         while block := handle.read(_BLOCK):
+            checksum.update(block)
             block = carry + block
             end = block.rfind(b"\n") + 1
             block, carry = block[:end], block[end:]
             if not block:
                 continue
             text = block.decode("utf-8", "replace")  # a character never spans a newline: as line by line
-            bad = kind.first_bad_line(text)
+            bad = kind.first_bad_line(text) if check_lines else None
             if bad is not None:
                 raise StateError(
                     f"{self.display} is corrupt: line {count + bad + 2} is not {self._an_entry()}. {_NEVER_EMPTY}"
                 )
             raws = list(map(operator.add, block.split(b"\n")[:-1], itertools.repeat(b"\n")))
             count += len(raws)
-            digest += sum(map(_FROM_BYTES, map(_DIGEST, map(_BLAKE2B, raws))))  # item_digest of each line
+            if compute:
+                digest += sum(map(_FROM_BYTES, map(_DIGEST, map(_BLAKE2B, raws))))  # item_digest of each line
             if parts == 1:
                 chunks = [raws]
             else:
                 chunks = [[] for _ in range(parts)]
-                idents = kind.identities(text).split("\n")
-                idents.pop()  # after the last newline
-                for index, raw in zip(map(parts.__rmod__, map(hash, idents)), raws, strict=True):
+                addresses = kind.addresses(text).split("\n")
+                addresses.pop()  # after the last newline
+                for index, raw in zip(map(parts.__rmod__, map(hash, addresses)), raws, strict=True):
                     chunks[index].append(raw)
             self._write_snapshot_chunks(chunks)
         if carry:
             raise StateError(f"{self.display} is corrupt: line {count + 2} is not {self._an_entry()}. {_NEVER_EMPTY}")
-        return count, digest
+        return count, digest, checksum.hexdigest()
+
+    def _corrupt_body(self) -> None:
+        """The snapshot's entries differ from what was written: say which line, when one is not an entry."""
+        with self.location.open("rb") as handle:
+            handle.readline()
+            number = 1
+            for raw in handle:
+                number += 1
+                line = raw.decode("utf-8", "replace")
+                if not line.endswith("\n") or self.kind.first_bad_line(line) is not None:
+                    raise StateError(
+                        f"{self.display} is corrupt: line {number} is not {self._an_entry()}. {_NEVER_EMPTY}"
+                    )
+        raise StateError(
+            f"{self.display} is corrupt: its entries are not those it was written with (its header's checksum "
+            f"differs). {_NEVER_EMPTY}"
+        )
 
     def _write_snapshot_chunks(self, chunks: list[list[bytes]]) -> None:
         for index, chunk in enumerate(chunks):
             if chunk:
-                with self._partition_path("snapshot", index).open("ab") as handle:
-                    handle.write(b"".join(chunk))
+                part = self._snapshots.get(index)
+                if part is None:
+                    # In memory up to its share of SPOOL_BYTES, then on disk (small writes to a disk file cost
+                    # more than the rest of a load).
+                    part = self._snapshots[index] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by release)
+                        max_size=SPOOL_BYTES // self.partitions, dir=str(self._partition_path("snapshot", index).parent)
+                    )
+                part.write(b"".join(chunk))
                 chunk.clear()
+
+    def _snapshot_text(self, index: int) -> str:
+        part = self._snapshots.get(index)
+        if part is None:
+            return ""
+        part.seek(0)
+        return part.read().decode("utf-8", "replace")
 
     def _spilled(self, sign: bytes, line: str) -> None:
         """Add one journal record (``+`` or ``-`` and the state line) to its partition."""
-        index = hash(self.kind.identity(line)) % self.partitions
+        index = hash(self.kind.address_of(self.kind.identity(line))) % self.partitions
         handle = self._spill.get(index)
         if handle is None:
             handle = self._spill[index] = self._partition_path("ops", index).open("ab")
@@ -274,9 +322,8 @@ class SyncState:
         :attr:`partitions`): the snapshot's, with the journal and the requests recorded since loading replayed.
         """
         entries: dict[str, str] = {}
-        snapshot = self._partition_path("snapshot", index)
-        if snapshot.exists():
-            text = snapshot.read_bytes().decode("utf-8", "replace")
+        text = self._snapshot_text(index)
+        if text:
             lines = text.split("\n")
             lines.pop()  # after the last newline
             # The identities of a whole partition at once (str methods run in C): the common, unchanged case.
@@ -303,10 +350,25 @@ class SyncState:
                         entries.pop(identity(line), None)
         return entries
 
+    def partition_text(self, index: int) -> str:
+        """
+        The state lines of partition ``index``, each ending in a newline: the snapshot's part as it is when no
+        journal record falls in it (a sync's first pass reads it so, without a dict), else :meth:`partition`'s.
+        """
+        handle = self._spill.get(index)
+        if handle is not None:
+            handle.flush()
+        if self._partition_path("ops", index).exists():
+            return "".join(line + "\n" for line in self.partition(index).values())
+        return self._snapshot_text(index)
+
     def release(self) -> None:
         """Remove the partitions from disk (the state cannot be read after this)."""
         with self._lock:
             self._close_spill()
+        for part in self._snapshots.values():
+            part.close()
+        self._snapshots.clear()
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
@@ -414,9 +476,9 @@ class SyncState:
     def _write_snapshot(self, lines: Iterator[str]) -> None:
         # The header (with the count) comes first: the entries are counted into a scratch file, then copied.
         with tempfile.TemporaryFile(prefix="wooxy-snapshot-") as body:
-            count, digest = _write_lines(body, lines)
+            count, digest, checksum = _write_lines(body, lines)
             body.seek(0)
-            self._put_snapshot(self._header(count), body)
+            self._put_snapshot({**self._header(count), "digest": f"{digest:x}", "checksum": checksum}, body)
         self.snapshot_digest = digest
         self.snapshot_entries = self.managed = count
 
@@ -567,9 +629,10 @@ def open_state(location: Any, kind: ListKind, base_url: str, **kwargs: Any) -> S
     return ObjectStorageState(location, kind, base_url, **kwargs)
 
 
-def _write_lines(handle: IO[bytes], entries: Iterator[str]) -> tuple[int, int]:
-    """Write the entry lines; return their count and digest."""
+def _write_lines(handle: IO[bytes], entries: Iterator[str]) -> tuple[int, int, str]:
+    """Write the entry lines; return their count, digest and the checksum of the bytes written."""
     digest = count = 0
+    checksum = _BLAKE2B()
     chunk: list[bytes] = []
     for entry in entries:
         raw = entry.encode() + b"\n"
@@ -577,11 +640,15 @@ def _write_lines(handle: IO[bytes], entries: Iterator[str]) -> tuple[int, int]:
         chunk.append(raw)
         if len(chunk) >= 10_000:
             count += len(chunk)
-            handle.write(b"".join(chunk))
+            data = b"".join(chunk)
+            checksum.update(data)
+            handle.write(data)
             chunk.clear()
     count += len(chunk)
-    handle.write(b"".join(chunk))
-    return count, digest % DIGEST_MOD
+    data = b"".join(chunk)
+    checksum.update(data)
+    handle.write(data)
+    return count, digest % DIGEST_MOD, checksum.hexdigest()
 
 
 def _part_number(part: Any) -> int:

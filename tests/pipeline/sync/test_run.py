@@ -155,5 +155,11 @@ class TestPartitionedDiff:
         lines = path.read_text().splitlines()
         lines[2] = lines[1].upper().replace("\tHARD", "\thard")  # the same entry in another case
         path.write_text("\n".join(lines) + "\n")
+        with pytest.raises(state_module.StateError, match="its header's checksum differs"):
+            open_state(path, EMAIL, "https://api.wooxy.com").load()
+        # Without a checksum (a state of an older release, or edited by hand), the entries are read as they are.
+        header = json.loads(lines[0])
+        del header["checksum"]
+        path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
         with pytest.raises(state_module.StateError, match="corrupt: it holds an entry twice"):
             make_plan([], open_state(path, EMAIL, "https://api.wooxy.com").load())

@@ -66,6 +66,29 @@ class TestSyncState:
         state.commit(None)
         assert fresh(two).snapshot_digest != fresh(one).snapshot_digest
 
+    def test_the_header_carries_the_digest_and_a_checksum_an_older_state_is_read_without(self, tmp_path: Path):
+        path = tmp_path / "s.state"
+        state = fresh(path)
+        state.begin()
+        state.record(b"+", [add(f"user{i}@x.co") for i in range(30)])
+        state.commit(None)
+        written = fresh(path)
+        header, body = path.read_text().split("\n", 1)
+        older = {k: v for k, v in json.loads(header).items() if k not in ("digest", "checksum")}
+        path.write_text(json.dumps(older) + "\n" + body)  # as a release before the two keys wrote it
+        read = fresh(path)
+        assert (read.entries, read.snapshot_digest) == (written.entries, written.snapshot_digest) != ({}, 0)
+
+    def test_an_entry_changed_by_hand_into_another_valid_one_is_refused(self, tmp_path: Path):
+        path = tmp_path / "s.state"
+        state = fresh(path)
+        state.begin()
+        state.record(b"+", [add(f"user{i}@x.co") for i in range(30)])
+        state.commit(None)
+        path.write_text(path.read_text().replace("user7@x.co", "user8@x.co.uk"))  # every line still an entry
+        with pytest.raises(StateError, match=r"not those it was written with \(its header.s checksum differs"):
+            fresh(path)
+
     def test_partial_last_journal_line_is_ignored_and_cut_before_appending(self, tmp_path: Path):
         path = tmp_path / "s.state"
         state = fresh(path)

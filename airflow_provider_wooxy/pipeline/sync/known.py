@@ -1,0 +1,231 @@
+"""
+The first pass of a sync over its input: rows that name a managed entry as they stand.
+
+A daily sync mostly reads an unchanged truth. A row whose text is exactly the identity of an entry the state
+manages (an E.164 number it holds; an address which, lower-cased, it holds with the run's reject type) was
+validated when that entry was added, so it needs no parse: it is **unchanged**, or a **duplicate** when an
+earlier row named the same entry. Only the other rows (new, changed, malformed, not plain text) are validated,
+and they come out of :meth:`KnownRows.rest` in input order, for the plan.
+
+The pass works a chunk of rows at a time with the per-row work in C (``map``, ``set``), and keeps memory flat
+like the plan: the rows are spread over the state's partitions on disk by the same hash, then each partition of
+the input is matched against the same partition of the state, one in memory at a time.
+
+A managed entry is matched by its text only: a row that would fail today's validation but is, character for
+character, an entry the provider added under older rules counts as unchanged (it is on the list already).
+
+Plain Python: no Airflow import.
+"""
+
+from __future__ import annotations
+
+import array
+import heapq
+import itertools
+import operator
+import pickle
+import tempfile
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, cast
+
+from airflow_provider_wooxy.pipeline.chunks import chunks_of
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from airflow_provider_wooxy.pipeline.chunks import Chunk, Item
+    from airflow_provider_wooxy.pipeline.sync.state import SyncState
+
+
+class KnownRows:
+    """
+    Matches an input against a state before validation (see the module). Use once: :meth:`rest`, then
+    :meth:`entries` for each partition while planning, then :meth:`close`.
+
+    :param state: the loaded state.
+    :param reject_type: the run's reject type for records that give none.
+    """
+
+    @classmethod
+    def for_run(cls, state: SyncState, reject_type: str | None) -> KnownRows | None:
+        """The first pass of a run, or None when nothing can match (an empty state, records without a form)."""
+        if not (state.snapshot_entries or state.journal_ops):
+            return None
+        addresses = state.kind.plain_addresses(reject_type)
+        return None if addresses is None else cls(state, reject_type, addresses)
+
+    def __init__(self, state: SyncState, reject_type: str | None, addresses: Callable[[list[str]], list[str]]) -> None:
+        self.state = state
+        self.reject_type = reject_type
+        self.addresses = addresses
+        self.rows = 0
+        """Input rows that named a managed entry (each unchanged or a duplicate)."""
+        self.unchanged = 0
+        self.duplicates = 0
+        self._managed: list[int] = []
+        self.active = True
+        """False once the input turned out to hold no plain text at all: every row is validated, none matched."""
+        self._scratch = tempfile.TemporaryDirectory(prefix="wooxy-known-")
+        parts = state.partitions
+        self._inputs = [self._spool(parts) for _ in range(parts)]
+        self._rests = [self._spool(parts) for _ in range(parts)]
+        self._other = self._spool(1)
+
+    def _spool(self, share: int) -> IO[bytes]:
+        """A scratch file held in memory up to its share of :data:`SPOOL_BYTES`, then on disk."""
+        return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES // share, dir=self._scratch.name)
+
+    def _file(self, name: str) -> Path:
+        return Path(self._scratch.name) / name
+
+    def rest(self, items: Iterable[Item]) -> Iterator[Item]:
+        """
+        Match ``items`` against the state, then yield every row that did not name a managed entry, in input
+        order. The matching happens on the first ``next()``.
+        """
+        chunks = chunks_of(items)
+        first = next(chunks, None)
+        if first is None or str not in map(type, first.items):  # no input, or objects (a CSV with more columns)
+            self.active = False
+            for rows, values in itertools.chain(() if first is None else (first,), chunks):
+                yield from zip(rows, values, strict=True)
+            return
+        self._spread(itertools.chain((first,), chunks))
+        self._match()
+        yield from heapq.merge(_object_pairs(self._other), *map(_pairs, self._rests), key=_ROW)
+
+    def _spread(self, chunks: Iterable[Chunk]) -> None:
+        """Write each text row into its partition's input file, and anything else (objects, errors) to ``other``."""
+        parts = self.state.partitions
+        addresses = self.addresses
+        files, other = self._inputs, self._other
+        for rows, values in chunks:
+            # Objects, unreadable rows and texts holding a newline (a quoted CSV value; never an identity) are
+            # validated, in row order.
+            if set(map(type, values)) != {str} or "\n" in "".join(values):  # type: ignore[arg-type]
+                plain = [value.__class__ is str and "\n" not in value for value in values]
+                others = list(map(operator.not_, plain))
+                _write_objects(other, itertools.compress(rows, others), itertools.compress(values, others))
+                rows, values = list(itertools.compress(rows, plain)), list(itertools.compress(values, plain))
+                if not values:
+                    continue
+            texts = cast("list[str]", values)
+            if parts == 1:
+                _write(files[0], rows, texts)
+                continue
+            # Each row into its partition's lists with the per-row work in C: append returns None, so any()
+            # runs through every row.
+            positions: list[list[int]] = [[] for _ in range(parts)]
+            indexes = map(parts.__rmod__, map(hash, addresses(texts)))
+            any(map(list.append, map(positions.__getitem__, indexes), range(len(texts))))
+            for handle, part in zip(files, positions, strict=True):
+                if part:
+                    _write(handle, map(rows.__getitem__, part), map(texts.__getitem__, part))
+
+    def _match(self) -> None:
+        """Match each partition of the input against the state's; keep the unmatched rows and managed entries."""
+        state, kind, reject_type, addresses = self.state, self.state.kind, self.reject_type, self.addresses
+        for index in range(state.partitions):
+            text = state.partition_text(index)
+            managed = text.count("\n")
+            self._managed.append(managed)
+            plainly = kind.named_plainly(text, reject_type)
+            del text
+            if len(plainly) != managed:  # an entry twice: partition() says how the state is corrupt
+                state.partition(index)
+            contains = plainly.__contains__
+            named: set[str] = set()
+            rest = self._rests[index]
+            for rows, texts in _frames(self._inputs[index]):
+                found_addresses = addresses(texts)
+                if plainly.issuperset(found_addresses):  # the unchanged case: every row names an entry
+                    self.rows += len(found_addresses)
+                    named.update(found_addresses)
+                    continue
+                hits = list(map(contains, found_addresses))
+                found = hits.count(True)
+                if found:
+                    self.rows += found
+                    named.update(itertools.compress(found_addresses, hits))
+                if found < len(hits):
+                    missed = list(map(operator.not_, hits))
+                    _write(rest, itertools.compress(rows, missed), itertools.compress(texts, missed))
+            self._inputs[index].close()
+            self.unchanged += len(named)
+            if len(named) < managed:  # managed entries no row named as it stands
+                entries = state.partition(index)  # and a state holding an entry twice fails here
+                named_identities = {kind.identity_of_address(address, reject_type) for address in named}
+                with self._file(f"left.{index}").open("w", encoding="utf-8", newline="") as left:
+                    left.writelines(line + "\n" for ident, line in entries.items() if ident not in named_identities)
+        self.duplicates = self.rows - self.unchanged
+
+    def entries(self, index: int, named: bool) -> tuple[dict[str, str | None], int]:
+        """
+        For the plan's diff of partition ``index``: the managed entries no row named as it stands (identity ->
+        state line), and how many the partition manages. With ``named`` (validated rows fall in this partition),
+        the entries matched here are included too, as None (named already), so that such a row is a duplicate.
+        """
+        if not self.active:
+            entries: dict[str, str | None] = dict(self.state.partition(index))
+            return entries, len(entries)
+        left: dict[str, str | None] = {}
+        path = self._file(f"left.{index}")
+        if path.exists():
+            text = path.read_text(encoding="utf-8")
+            lines = text.split("\n")
+            lines.pop()
+            idents = self.state.kind.identities(text).split("\n")
+            idents.pop()
+            left = dict(zip(idents, lines, strict=True))
+        if named:
+            managed: dict[str, str | None] = dict(self.state.partition(index))
+            managed.update(dict.fromkeys(managed.keys() - left.keys()))
+            return managed, self._managed[index]
+        return left, self._managed[index]
+
+    def close(self) -> None:
+        for spool in (*self._inputs, *self._rests, self._other):
+            spool.close()
+        self._scratch.cleanup()
+
+
+_ROW = operator.itemgetter(0)
+_SIZE = 8
+SPOOL_BYTES = 32 << 20
+"""Scratch bytes held in memory (the input's texts by partition, about 22 bytes a phone number), then on disk."""
+
+
+def _write(handle: IO[bytes], rows: Iterable[int], values: Iterable[str]) -> None:
+    """
+    Append one frame of texts and their rows: the two sizes, the rows (8-byte integers), the texts joined by
+    newlines (they hold none). A few C calls per frame; reading it back is one split.
+    """
+    numbers = array.array("q", rows).tobytes()
+    text = "\n".join(values).encode("utf-8", "surrogatepass")
+    handle.write(len(numbers).to_bytes(_SIZE, "big") + len(text).to_bytes(_SIZE, "big") + numbers + text)
+
+
+def _frames(handle: IO[bytes]) -> Iterator[tuple[array.array[int], list[str]]]:
+    handle.seek(0)
+    while head := handle.read(2 * _SIZE):
+        numbers, text = int.from_bytes(head[:_SIZE], "big"), int.from_bytes(head[_SIZE:], "big")
+        rows = array.array("q")
+        rows.frombytes(handle.read(numbers))
+        yield rows, handle.read(text).decode("utf-8", "surrogatepass").split("\n")
+
+
+def _pairs(handle: IO[bytes]) -> Iterator[Item]:
+    for rows, values in _frames(handle):
+        yield from zip(rows, values, strict=True)
+
+
+def _write_objects(handle: IO[bytes], rows: Iterable[int], values: Iterable[object]) -> None:
+    data = pickle.dumps((list(rows), list(values)))
+    handle.write(len(data).to_bytes(_SIZE, "big") + data)
+
+
+def _object_pairs(handle: IO[bytes]) -> Iterator[Item]:
+    handle.seek(0)
+    while head := handle.read(_SIZE):
+        rows, values = pickle.loads(handle.read(int.from_bytes(head, "big")))
+        yield from zip(rows, values, strict=True)
