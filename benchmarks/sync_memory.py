@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from benchmarks.client import peak_rss_mb
 
 URL = "http://127.0.0.1:9"  # a dry run sends nothing; the state is bound to this base URL
 CHUNK = 100_000
@@ -69,22 +70,17 @@ def run_one(state: Path, source: Path) -> dict[str, Any]:
     operator = WooxySyncEmailBlacklistOperator(
         task_id="bench", path=str(source), state_path=str(state), dry_run=True, max_removals=None
     )
-    before = _peak_rss_mb()
+    before = peak_rss_mb()
     wall = time.perf_counter()
     summary = operator.execute({})
     return {
         "seconds": round(time.perf_counter() - wall, 2),
         "rss_before_mb": round(before, 1),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "to_add": summary["to_add"],
         "to_remove": summary["to_remove"],
         "unchanged": summary["unchanged"],
     }
-
-
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
-    return peak / 1024
 
 
 def measure(entries: int, changes: int) -> dict[str, Any]:

@@ -8,8 +8,9 @@ earlier row named the same entry. Only the other rows (new, changed, malformed, 
 and they come out of :meth:`KnownRows.rest` in input order, for the plan.
 
 The pass works a chunk of rows at a time with the per-row work in C (``map``, ``set``), and keeps memory flat
-like the plan: the rows are spread over the state's partitions on disk by the same hash, then each partition of
-the input is matched against the same partition of the state, one in memory at a time.
+like the plan: the rows are spread over the state's partitions by the same hash (of the address), then each
+partition of the input is matched against the same partition of the state, one in memory at a time. The
+partitions are scratch files, held in memory up to :data:`SPOOL_BYTES` in all, then on disk.
 
 A managed entry is matched by its text only: a row that would fail today's validation but is, character for
 character, an entry the provider added under older rules counts as unchanged (it is on the list already).
@@ -69,7 +70,7 @@ class KnownRows:
         parts = state.partitions
         self._inputs = [self._spool(parts) for _ in range(parts)]
         self._rests = [self._spool(parts) for _ in range(parts)]
-        self._other = self._spool(1)
+        self._other = self._spool(parts)
 
     def _spool(self, share: int) -> IO[bytes]:
         """A scratch file held in memory up to its share of :data:`SPOOL_BYTES`, then on disk."""

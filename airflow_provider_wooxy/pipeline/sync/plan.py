@@ -168,8 +168,7 @@ def make_plan(
     :param known: the rows of the input that named a managed entry as they stand, matched before validation
         (``records`` are then the validated other rows); closed here. Not with ``readd``, which needs every record.
     """
-    if known is not None and readd is not None:
-        raise ValueError("make_plan: readd needs every record validated, so no known rows")
+    assert known is None or readd is None, "a re-add needs every record validated: no first pass with readd"
     kind = state.kind
     parts = state.partitions
     plan = Plan(kind=kind)
