@@ -8,6 +8,7 @@ Plain Python: no Airflow import.
 from __future__ import annotations
 
 import itertools
+import operator
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -66,5 +67,9 @@ def chunks_of(items: Iterable[Item], size: int = CHUNK_ROWS) -> Iterator[Chunk]:
 
 
 def _chunk(pairs: list[Item]) -> Chunk:
-    rows, values = zip(*pairs, strict=True)
-    return Chunk(rows, list(values))
+    # Two itemgetter passes: zip(*pairs) would take each pair as an argument, over a microsecond a pair.
+    return Chunk(list(map(_ROW, pairs)), list(map(_ITEM, pairs)))
+
+
+_ROW = operator.itemgetter(0)
+_ITEM = operator.itemgetter(1)

@@ -13,12 +13,12 @@ import decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.pipeline.chunks import Chunk
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-Item = tuple[int, object]
 
 BATCH_ROWS = 8_192
 _EXTRA = ("rejectType", "rawLog")
@@ -46,8 +46,11 @@ def _pyarrow() -> Any:
     return pq
 
 
-def iter_parquet(stream: IO[bytes], name: str, field: str) -> Iterator[Item]:
-    """Items from one Parquet file: the ``field`` column's cells, with ``rejectType`` / ``rawLog`` when present."""
+def parquet_chunks(stream: IO[bytes], name: str, field: str) -> Iterator[Chunk]:
+    """
+    Items from one Parquet file, a record batch at a time: the ``field`` column's cells, with ``rejectType`` /
+    ``rawLog`` when present.
+    """
     pq = _pyarrow()
     import pyarrow as pa
 
@@ -79,23 +82,25 @@ def iter_parquet(stream: IO[bytes], name: str, field: str) -> Iterator[Item]:
         for batch in batches:
             column = batch.column(0)
             values = column.to_pylist()
+            rows = range(row + 1, row + 1 + len(values))
+            row += len(values)
             if not extra and not as_text and column.null_count == 0:
-                yield from zip(range(row + 1, row + 1 + len(values)), values, strict=True)  # the common case
-                row += len(values)
+                yield Chunk(rows, values)  # the common case
                 continue
             others = [batch.column(i + 1).to_pylist() for i in range(len(extra))]
+            items: list[object] = []
             for i, value in enumerate(values):
-                row += 1
                 if value is None:
-                    yield row, null
+                    items.append(null)
                     continue
                 cell = cell_text(value) if as_text else value
                 if not extra:
-                    yield row, cell
+                    items.append(cell)
                     continue
                 item = {field: cell}
                 for key, cells in zip(extra, others, strict=True):
                     item[key] = cells[i]
-                yield row, item
+                items.append(item)
+            yield Chunk(rows, items)
     except (pa.ArrowException, OSError) as exc:
         raise WooxyInputError(f"{name} is not a readable Parquet file after row {row} ({exc}).") from None

@@ -28,7 +28,7 @@ from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.pipeline.chunks import CHUNK_ROWS, Chunk, Items, chunks_of
 from airflow_provider_wooxy.pipeline.files import FileItems, expand, is_many
 from airflow_provider_wooxy.pipeline.masking import looks_personal, mask_value, scrub
-from airflow_provider_wooxy.pipeline.parquet import iter_parquet
+from airflow_provider_wooxy.pipeline.parquet import parquet_chunks
 from airflow_provider_wooxy.pipeline.sql import iter_sql_records
 from airflow_provider_wooxy.pipeline.storage import storage_path
 from airflow_provider_wooxy.pipeline.validation import RecordError
@@ -121,13 +121,13 @@ def iter_file_records(path: str, *, file_format: str | None = None, conn_id: str
     """Items from a CSV (with a header row), JSON array, JSON Lines or Parquet file, streamed."""
     fmt, gzipped = detect_format(path, file_format)
     if fmt == "parquet":
-        return Items(lambda: chunks_of(_iter_parquet_file(path, conn_id, field)))
+        return Items(lambda: _parquet_file_chunks(path, conn_id, field))
     return Items(lambda: _text_file_chunks(path, fmt, gzipped, conn_id, field))
 
 
-def _iter_parquet_file(path: str, conn_id: str | None, field: str) -> Iterator[Item]:
+def _parquet_file_chunks(path: str, conn_id: str | None, field: str) -> Iterator[Chunk]:
     with _open_binary(path, conn_id) as raw:
-        yield from iter_parquet(raw, path, field)
+        yield from parquet_chunks(raw, path, field)
 
 
 def _text_file_chunks(path: str, fmt: str, gzipped: bool, conn_id: str | None, field: str) -> Iterator[Chunk]:
