@@ -66,6 +66,28 @@ def chunks_of(items: Iterable[Item], size: int = CHUNK_ROWS) -> Iterator[Chunk]:
         yield _chunk(chunk)
 
 
+def at_least(chunks: Iterable[Chunk], rows: int) -> Iterator[Chunk]:
+    """``chunks`` joined into chunks of at least ``rows`` rows (the last one may be smaller), in order."""
+    parts: list[Sequence[int]] = []
+    items: list[object] = []
+    for chunk in chunks:
+        parts.append(chunk.rows)
+        items.extend(chunk.items)
+        if len(items) >= rows:
+            yield Chunk(_joined(parts), items)
+            parts, items = [], []
+    if items:
+        yield Chunk(_joined(parts), items)
+
+
+def _joined(parts: list[Sequence[int]]) -> Sequence[int]:
+    """The rows of consecutive chunks: one range when they are ranges that follow each other (a file's)."""
+    ranges = [part for part in parts if isinstance(part, range)]
+    if len(ranges) == len(parts) and all(a.stop == b.start for a, b in itertools.pairwise(ranges)):
+        return range(ranges[0].start, ranges[-1].stop)
+    return list(itertools.chain.from_iterable(parts))
+
+
 def _chunk(pairs: list[Item]) -> Chunk:
     # Two itemgetter passes: zip(*pairs) would take each pair as an argument, over a microsecond a pair.
     return Chunk(list(map(_ROW, pairs)), list(map(_ITEM, pairs)))

@@ -39,8 +39,8 @@ _CHUNK = 1 << 16
 _BUFFER = 1 << 20
 
 Item = tuple[int, object]
-_BLOCK = 1 << 20
-"""Characters of a one-column CSV split into lines at once."""
+_BLOCK = 1 << 16
+"""Characters of a one-column CSV split into lines at once (a megabyte held 10 MB more in a streaming push)."""
 
 
 def detect_format(path: str, file_format: str | None) -> tuple[str, bool]:

@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
-from airflow_provider_wooxy.pipeline.chunks import chunks_of
+from airflow_provider_wooxy.pipeline.chunks import at_least, chunks_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -91,7 +91,7 @@ class KnownRows:
             for rows, values in itertools.chain(() if first is None else (first,), chunks):
                 yield from zip(rows, values, strict=True)
             return
-        self._spread(itertools.chain((first,), chunks))
+        self._spread(at_least(itertools.chain((first,), chunks), SPREAD_ROWS))
         self._match()
         yield from heapq.merge(_object_pairs(self._other), *map(_pairs, self._rests), key=_ROW)
 
@@ -192,6 +192,8 @@ class KnownRows:
 
 _ROW = operator.itemgetter(0)
 _SIZE = 8
+SPREAD_ROWS = 32_768
+"""Input rows spread over the partitions at once (a reader's chunks are joined up to it: fewer, larger frames)."""
 SPOOL_BYTES = 32 << 20
 """Scratch bytes held in memory (the input's texts by partition, about 22 bytes a phone number), then on disk."""
 

@@ -146,6 +146,7 @@ def _run(path: Path, kind: ListKind, items: list[object], size: int, *, first_pa
     size=st.integers(1, 7),
     partition_size=st.sampled_from([1, 3, 1000]),
     spool=st.sampled_from([0, 1 << 20]),
+    spread=st.sampled_from([1, 5, 32_768]),
 )
 def test_the_first_pass_changes_nothing_but_the_work(
     tmp_path_factory: pytest.TempPathFactory,
@@ -155,11 +156,14 @@ def test_the_first_pass_changes_nothing_but_the_work(
     size: int,
     partition_size: int,
     spool: int,
+    spread: int,
 ):
-    # Many partitions or one, scratch in memory or on disk, chunks of a row or several: the summary (counts,
-    # plan id, rejects with their rows and reasons) and the plan's every add and removal are the same.
+    # Many partitions or one, scratch in memory or on disk, chunks of a row or several, spread one or several at
+    # a time: the summary (counts, plan id, rejects with their rows and reasons) and the plan's every add and
+    # removal are the same.
     monkeypatch.setattr(state_module, "PARTITION_SIZE", partition_size)
     monkeypatch.setattr(known_module, "SPOOL_BYTES", spool)
+    monkeypatch.setattr(known_module, "SPREAD_ROWS", spread)
     monkeypatch.setattr(state_module, "SPOOL_BYTES", spool)
     if kind is EMAIL:
         universe = [
