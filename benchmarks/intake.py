@@ -6,7 +6,7 @@ measured in one process, repeats interleaved so that a change in the machine's l
 
 - ``read_seconds``: ``for row in csv.reader(file): pass``, the floor;
 - ``validate_seconds``: the push operators' validation pass (read, validate, dedupe first-seen), consumed;
-- ``load_seconds``: loading the state of that run alone (read, checked, digested, spread over partitions);
+- ``load_seconds``: loading the state of that run alone (read, checksummed, spread over partitions);
 - ``sync_seconds``: a whole unchanged sync run (``SyncRun.run`` against a state that manages every row, as the
   operator makes it: load, first pass, validation of what is left, plan; nothing to send).
 
@@ -103,7 +103,7 @@ def measure(kind: str, path: Path, repeats: int) -> dict[str, Any]:
 
         warning = error = info
 
-    def load() -> int:  # the state's share of a sync: its load (checked, digested, spread over partitions)
+    def load() -> int:  # the state's share of a sync: its load (read, checksummed, spread over partitions)
         loaded = open_state(state_path, list_kind, "http://bench").load()
         loaded.release()
         return loaded.snapshot_entries

@@ -376,7 +376,7 @@ class TestAfterSending:
         path = tmp_path / "in.csv.gz"
         path.write_bytes(data[: len(data) * 3 // 4])
         operator = WooxyAddEmailBlacklistOperator(task_id="add", path=str(path), max_invalid=None)
-        # Blocks of 16k characters (not 1M): the file's first blocks are sent before the break is read.
+        # Blocks of 16k characters (not 64k): the file's first blocks are sent before the break is read.
         with mock.patch.object(reading, "_BLOCK", 1 << 14), pytest.raises(WooxyInputError) as info:
             operator.execute({})
         message = str(info.value)

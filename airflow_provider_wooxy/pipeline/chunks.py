@@ -1,5 +1,5 @@
 """
-An input a chunk of rows at a time: the form in which a sync reads (pipeline/sync/known.py), so that per-row work
+An input a chunk of rows at a time: the form in which a sync reads (pipeline/sync/first_pass.py), so that per-row work
 can run in C (``map``, ``set``) over a whole chunk. Every reader's ``(row, item)`` pairs can be read this way.
 
 Plain Python: no Airflow import.
@@ -41,6 +41,7 @@ class Items:
             yield from zip(rows, items, strict=True)
 
     def chunks(self) -> Iterator[Chunk]:
+        """The same items, a :class:`Chunk` at a time (instead of iterating them)."""
         return self._chunks()
 
 
@@ -55,7 +56,7 @@ def chunks_of(items: Iterable[Item], size: int = CHUNK_ROWS) -> Iterator[Chunk]:
         chunk: list[Item] = []
         try:
             chunk.extend(itertools.islice(pairs, size))
-        except BaseException:
+        except Exception:
             # The reader stopped (a bad row, the end of a document that must be read again): the pairs read before
             # it are handed out first, as to a reader taking them one by one. extend() keeps what it got.
             if chunk:

@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.pipeline.chunks import Chunk, chunks_of
+from airflow_provider_wooxy.pipeline.chunks import Chunk, Item, chunks_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-Item = tuple[int, object]
 
 _GLOB_CHARS = frozenset("*?[")
 

@@ -82,10 +82,12 @@ def parquet_chunks(stream: IO[bytes], name: str, field: str) -> Iterator[Chunk]:
         for batch in batches:
             column = batch.column(0)
             values = column.to_pylist()
+            if not values:
+                continue
             rows = range(row + 1, row + 1 + len(values))
-            row += len(values)
             if not extra and not as_text and column.null_count == 0:
                 yield Chunk(rows, values)  # the common case
+                row += len(values)
                 continue
             others = [batch.column(i + 1).to_pylist() for i in range(len(extra))]
             items: list[object] = []
@@ -102,5 +104,6 @@ def parquet_chunks(stream: IO[bytes], name: str, field: str) -> Iterator[Chunk]:
                     item[key] = cells[i]
                 items.append(item)
             yield Chunk(rows, items)
+            row += len(values)
     except (pa.ArrowException, OSError) as exc:
         raise WooxyInputError(f"{name} is not a readable Parquet file after row {row} ({exc}).") from None

@@ -25,7 +25,7 @@ from typing import IO, Any, cast
 import ijson
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.pipeline.chunks import CHUNK_ROWS, Chunk, Items, chunks_of
+from airflow_provider_wooxy.pipeline.chunks import CHUNK_ROWS, Chunk, Item, Items, chunks_of
 from airflow_provider_wooxy.pipeline.files import FileItems, expand, is_many
 from airflow_provider_wooxy.pipeline.masking import looks_personal, mask_value, scrub
 from airflow_provider_wooxy.pipeline.parquet import parquet_chunks
@@ -38,7 +38,6 @@ _SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "json
 _CHUNK = 1 << 16
 _BUFFER = 1 << 20
 
-Item = tuple[int, object]
 _BLOCK = 1 << 16
 """Characters of a one-column CSV split into lines at once (a megabyte held 10 MB more in a streaming push)."""
 
@@ -220,13 +219,16 @@ def _plain_chunks(text: IO[str]) -> Generator[Chunk, None, tuple[int, str | None
     """
     The values of a one-column CSV (its header read), a block at a time, as the csv module reads them: one per
     line, an empty line being an empty row. Returns ``(last row, None)`` at the end, or ``(last row, text)`` at the
-    first block holding a quote, a comma, NUL or a lone CR, with the unread text from the start of that block.
+    first block the csv module reads otherwise, with the unread text from the start of that block.
     """
     row = 0
     carry = ""
     while block := text.read(_BLOCK):
-        if block[-1] == "\r":  # a CR LF must not be cut in two
-            block += text.read(1)
+        while block[-1] == "\r":  # a CR LF must not be cut in two (nor the last of several CRs from its LF)
+            more = text.read(1)
+            if not more:
+                break
+            block += more
         block = carry + block
         # What the csv module reads otherwise than one value per line: a quote, the delimiter, NUL, a lone CR (a
         # substring test runs at memory speed; a regex would take longer than the split).
@@ -290,6 +292,10 @@ def _csv_row_chunks(reader: Iterator[list[str]], header: list[str], field: str, 
         if items:  # the rows read before the error are handed out first, as a row-by-row reader would
             yield Chunk(range(start, start + len(items)), items)
         raise _CsvError(start + len(items) - 1, str(exc)) from None
+    except Exception:  # a byte that is not UTF-8, a broken gzip stream: the same
+        if items:
+            yield Chunk(range(start, start + len(items)), items)
+        raise
     if items:
         yield Chunk(range(start, start + len(items)), items)
 

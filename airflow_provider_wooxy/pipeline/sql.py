@@ -25,7 +25,8 @@ from airflow_provider_wooxy.pipeline.validation import RecordError
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator, Mapping, Sequence
 
-Item = tuple[int, object]
+    from airflow_provider_wooxy.pipeline.chunks import Item
+
 
 FETCH_ROWS = 10_000
 _EXTRA = ("rejectType", "rawLog")

@@ -10,7 +10,7 @@ import sys
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
@@ -167,6 +167,8 @@ CSV_SOUP = st.text(alphabet=st.sampled_from(["a", "b", "@", " ", ",", '"', "\r",
 
 @settings(max_examples=500, deadline=None)
 @given(body=CSV_SOUP, block=st.integers(1, 12), newline=st.sampled_from(["\n", "\r\n"]))
+@example(body="\r\r\n", block=1, newline="\n")  # CRs at a block's end, the LF of the last one after it
+@example(body="a\r\nb", block=2, newline="\r\n")
 def test_one_column_csv_is_read_as_the_csv_module_reads_it(body, block, newline):
     # Tiny blocks cut the text at every place (inside a CR LF, a quoted value, a line); whatever a block holds,
     # the rows, their items and where a broken file stops are the csv module's.

@@ -46,7 +46,7 @@ class ListKind:
         Entries are spread over a state's partitions by the hash of their address."""
         raise NotImplementedError
 
-    # A sync's first pass (pipeline/sync/known.py) matches input texts to managed entries as they stand.
+    # A sync's first pass (pipeline/sync/first_pass.py) matches input texts to managed entries as they stand.
 
     def plain_addresses(self, reject_type: str | None) -> Callable[[list[str]], list[str]] | None:
         """

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
-    from airflow_provider_wooxy.pipeline.sync.known import KnownRows
+    from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
 
 
@@ -150,14 +150,14 @@ def make_plan(
     held_addresses: set[str] | None = None,
     memory_digests: int | None = None,
     readd: Callable[[str], bool] | None = None,
-    known: KnownRows | None = None,
+    first_pass: FirstPass | None = None,
 ) -> Plan:
     """
     Diff validated records ``(row, key, JSON record)`` against the state, dropping (and counting) duplicates: two
     records are the same entry when the list says so (phones: the same number, whatever the reject type).
 
     Memory stays flat in the state's size: the records are spread over the state's partitions on disk (by the
-    same hash of the entry's identity), and each partition is then diffed on its own, one in memory at a time.
+    same hash of the entry's address), and each partition is then diffed on its own, one in memory at a time.
 
     :param held_addresses: addresses (in the list's comparison form) named by invalid input rows: managed
         entries with one of these addresses are kept, not removed. Filled while ``records`` is consumed.
@@ -165,10 +165,10 @@ def make_plan(
         the input's record is added again (``resent``; a resync, or a repair of what Wooxy lost).
     :param memory_digests: how many adds a partition dedupes in memory before it spills (see
         :class:`~airflow_provider_wooxy.pipeline.intake.FirstSeen`).
-    :param known: the rows of the input that named a managed entry as they stand, matched before validation
+    :param first_pass: the rows of the input that named a managed entry as they stand, matched before validation
         (``records`` are then the validated other rows); closed here. Not with ``readd``, which needs every record.
     """
-    assert known is None or readd is None, "a re-add needs every record validated: no first pass with readd"
+    assert first_pass is None or readd is None, "a re-add needs every record validated: no first pass with readd"
     kind = state.kind
     parts = state.partitions
     plan = Plan(kind=kind)
@@ -177,15 +177,15 @@ def make_plan(
         held = held_addresses or set()  # complete now that the records are read
         address_of, remove_payload = kind.address_of, kind.remove_payload
         add_digest = remove_digest = 0
-        if known is not None:
-            plan.unchanged, plan.duplicates = known.unchanged, known.duplicates
+        if first_pass is not None:
+            plan.unchanged, plan.duplicates = first_pass.unchanged, first_pass.duplicates
         with plan._file("removals").open("wb") as removals:
             for index in range(parts):
-                if known is None:
+                if first_pass is None:
                     entries = cast("dict[str, str | None]", state.partition(index))
                     plan.managed_before += len(entries)
                 else:
-                    entries, managed = known.entries(index, plan._file(f"input.{index}").exists())
+                    entries, managed = first_pass.entries(index, plan._file(f"input.{index}").exists())
                     plan.managed_before += managed
                 if plan._file(f"input.{index}").exists():
                     add_digest += _diff_partition(plan, index, entries, memory_digests, readd)
@@ -203,8 +203,8 @@ def make_plan(
         plan.close()
         raise
     finally:
-        if known is not None:
-            known.close()
+        if first_pass is not None:
+            first_pass.close()
     plan.plan_id = plan_id(
         state,
         (state.journal_add_digest + add_digest) % DIGEST_MOD,

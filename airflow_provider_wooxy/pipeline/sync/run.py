@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
 from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
 from airflow_provider_wooxy.pipeline.sync.apply import PlanApplier
-from airflow_provider_wooxy.pipeline.sync.known import KnownRows
+from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
 from airflow_provider_wooxy.pipeline.sync.plan import make_plan, removal_limit
 from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, DriftCheck, DriftReport
 
@@ -122,15 +122,16 @@ class SyncRun:
 
             drift = self._verify() if s.verify else None
             readd = self._readd(drift)
-            known = self._known(builder) if readd is None else None  # a re-add needs every record validated
-            if known is not None:
-                items = known.rest(items)  # the rows that name no managed entry as they stand
+            first_pass = self._first_pass(builder) if readd is None else None  # a re-add needs every record validated
+            if first_pass is not None:
+                items = first_pass.rest(items)  # the rows that name no managed entry as they stand
             records = validated(items, builder, tally, rejects, s.field, dedupe=False, on_invalid=hold)
-            plan = make_plan(records, state, held_addresses=held, readd=readd, known=known)  # dedupes, vs the state
+            # The plan dedupes the records and diffs them against the state.
+            plan = make_plan(records, state, held_addresses=held, readd=readd, first_pass=first_pass)
             try:
-                if known is not None:
-                    tally.received += known.rows
-                    tally.valid += known.rows
+                if first_pass is not None:
+                    tally.received += first_pass.rows
+                    tally.valid += first_pass.rows
                 tally.valid -= plan.duplicates
                 tally.duplicates += plan.duplicates
                 validation_seconds = time.monotonic() - clock
@@ -175,10 +176,10 @@ class SyncRun:
             )
         return drift
 
-    def _known(self, builder: Callable[[object], Normalised]) -> KnownRows | None:
+    def _first_pass(self, builder: Callable[[object], Normalised]) -> FirstPass | None:
         """The first pass, matching rows to managed entries as they stand, when anything can match."""
         # The builder's reject type for records that give none (EmailRecords; the phone list needs none).
-        return KnownRows.for_run(self.state, getattr(builder, "reject_type", None))
+        return FirstPass.for_run(self.state, getattr(builder, "reject_type", None))
 
     def _readd(self, drift: DriftReport | None) -> Callable[[str], bool] | None:
         """The plan's re-add predicate: every managed entry the input holds (resync), or the missing ones."""

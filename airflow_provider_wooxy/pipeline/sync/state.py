@@ -5,7 +5,8 @@ added (and may remove) from what others put there (which it never touches).
 Layout, next to each other:
 
 * the **snapshot**, ``state_path``: a JSON header line (format, version, list, the connection's base URL, a
-  generation id, the entry count, the last plan applied), then one entry per line (``address<TAB>reject type``
+  generation id, the entry count, the last plan applied, the digest of the entries and a checksum of the bytes
+  after the header), then one entry per line (``address<TAB>reject type``
   for emails, an E.164 number for phones). It is only ever replaced whole: written to a temporary file, flushed to
   disk, then renamed over the old one, so a kill at any moment leaves the old or the new snapshot, never a mix.
 * the **journal**, ``state_path + ".journal"``: while a run sends, every request Wooxy accepts is appended at
@@ -23,9 +24,10 @@ requests, which Wooxy ignores (adds and removes are idempotent), so the state st
 Each strategy is a class: :class:`LocalState` and :class:`ObjectStorageState`; :func:`open_state` picks one.
 
 While a run holds a state, its entries are not in memory: loading spreads the snapshot's lines, and the journal's
-records, over hash partitions of about ``PARTITION_SIZE`` entries in a temporary directory (the snapshot's size
-again on local disk). :meth:`SyncState.partition` reads one back, the plan spreads the input over the same
-partitions, and a commit writes the new snapshot from them, so a sync's memory is flat in the state's size.
+records, over partitions of about ``PARTITION_SIZE`` entries by the hash of their address, in scratch files held
+in memory up to ``SPOOL_BYTES`` and then on local disk (the snapshot's size again). :meth:`SyncState.partition`
+reads one back, the plan and the first pass spread the input over the same partitions, and a commit writes the new
+snapshot from them, so a sync's memory is flat in the state's size.
 
 A file that is not a state, is damaged, or was written for another list or another connection's base URL raises
 :class:`StateError`: it is never taken for an empty state (which would make every entry look new and, worse, make
@@ -62,11 +64,13 @@ FORMAT = "airflow-provider-wooxy/sync-state"
 VERSION = 1
 DIGEST_MOD = 1 << 256
 PARTITION_SIZE = 8_000
-"""Managed entries per partition on disk: the most a sync holds in memory at once (a few MB)."""
+"""Managed entries per partition: the most a sync diffs in memory at once (a partition's look-ups stay in cache)."""
 MAX_PARTITIONS = 128
-"""Partition files open at once at most (each partition then holds more than ``PARTITION_SIZE``)."""
+"""Partitions at most (each then holds more than ``PARTITION_SIZE``): the state, the first pass and the plan each
+keep a scratch file open per partition, about 400 files at most."""
 SPOOL_BYTES = 32 << 20
-"""Bytes of the snapshot's partitions held in memory while a run holds the state; the rest is on disk."""
+"""Bytes of scratch held in memory while a run holds the state, then on disk: for the snapshot's partitions, and as
+much again for the first pass's (pipeline/sync/first_pass.py)."""
 _BLOCK = 1 << 20
 """Bytes of the snapshot read at once (its lines, in several forms, take about ten times that in memory)."""
 _BLAKE2B = functools.partial(hashlib.blake2b, digest_size=32)
@@ -188,8 +192,10 @@ class SyncState:
         with self.location.open("rb") as handle:
             header = self._read_header(handle.readline())
             self._open_scratch(header["entries"])
-            written = header.get("digest")  # digested when written; older snapshots are digested here
+            # Digested and checksummed when written; a snapshot without both (an older release's, or edited by hand)
+            # is digested and checked line by line here.
             checksum = header.get("checksum")
+            written = header.get("digest") if isinstance(checksum, str) else None
             count, digest, body = self._spread_snapshot(
                 handle, compute=not isinstance(written, str), check_lines=not isinstance(checksum, str)
             )
@@ -249,18 +255,21 @@ class SyncState:
                 raise StateError(
                     f"{self.display} is corrupt: line {count + bad + 2} is not {self._an_entry()}. {_NEVER_EMPTY}"
                 )
-            raws = list(map(operator.add, block.split(b"\n")[:-1], itertools.repeat(b"\n")))
-            count += len(raws)
-            if compute:
-                digest += sum(map(_FROM_BYTES, map(_DIGEST, map(_BLAKE2B, raws))))  # item_digest of each line
+            if compute:  # item_digest of each line
+                raws = map(operator.add, block.split(b"\n")[:-1], itertools.repeat(b"\n"))
+                digest += sum(map(_FROM_BYTES, map(_DIGEST, map(_BLAKE2B, raws))))
+            lines = text.split("\n")
+            lines.pop()  # after the last newline
+            count += len(lines)
             if parts == 1:
-                chunks = [raws]
+                chunks = [lines]
             else:
                 chunks = [[] for _ in range(parts)]
-                addresses = kind.addresses(text).split("\n")
-                addresses.pop()  # after the last newline
-                for index, raw in zip(map(parts.__rmod__, map(hash, addresses)), raws, strict=True):
-                    chunks[index].append(raw)
+                spread = kind.addresses(text)
+                addresses = lines if spread is text else spread.split("\n")  # a phone's address is its line
+                # Each line into its partition, the per-line work in C: append returns None, so any() runs on.
+                indexes = map(parts.__rmod__, map(hash, addresses))
+                any(map(list.append, map(chunks.__getitem__, indexes), lines))
             self._write_snapshot_chunks(chunks)
         if carry:
             raise StateError(f"{self.display} is corrupt: line {count + 2} is not {self._an_entry()}. {_NEVER_EMPTY}")
@@ -283,7 +292,7 @@ class SyncState:
             f"differs). {_NEVER_EMPTY}"
         )
 
-    def _write_snapshot_chunks(self, chunks: list[list[bytes]]) -> None:
+    def _write_snapshot_chunks(self, chunks: list[list[str]]) -> None:
         for index, chunk in enumerate(chunks):
             if chunk:
                 part = self._snapshots.get(index)
@@ -293,7 +302,7 @@ class SyncState:
                     part = self._snapshots[index] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by release)
                         max_size=SPOOL_BYTES // self.partitions, dir=str(self._partition_path("snapshot", index).parent)
                     )
-                part.write(b"".join(chunk))
+                part.write(("\n".join(chunk) + "\n").encode("utf-8", "surrogatepass"))
                 chunk.clear()
 
     def _snapshot_text(self, index: int) -> str:
@@ -318,7 +327,7 @@ class SyncState:
 
     def partition(self, index: int) -> dict[str, str]:
         """
-        identity -> state line of the managed entries whose identity hashes to partition ``index`` (of
+        identity -> state line of the managed entries whose address hashes to partition ``index`` (of
         :attr:`partitions`): the snapshot's, with the journal and the requests recorded since loading replayed.
         """
         entries: dict[str, str] = {}

@@ -1,6 +1,7 @@
 """
-The sync's first pass (pipeline/sync/known.py): rows naming a managed entry as they stand are matched before
-validation. Whatever the input and the state, a run with the first pass must end exactly as one without it.
+The sync's first pass (pipeline/sync/first_pass.py): rows naming a managed entry as they stand are matched before
+validation. Whatever the input, and for a state of entries valid under today's rules, a run with the first pass
+must end exactly as one without it.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from hypothesis import strategies as st
 from airflow_provider_wooxy.pipeline.chunks import Chunk
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.rejects import Rejects
-from airflow_provider_wooxy.pipeline.sync import known as known_module
+from airflow_provider_wooxy.pipeline.sync import first_pass as first_pass_module
 from airflow_provider_wooxy.pipeline.sync import state as state_module
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind
-from airflow_provider_wooxy.pipeline.sync.known import KnownRows
+from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
 from airflow_provider_wooxy.pipeline.sync.run import SyncRun, SyncSettings
 from airflow_provider_wooxy.pipeline.sync.state import open_state
 from airflow_provider_wooxy.pipeline.validation import EmailRecords, PhoneRecords, RecordError
 
-LOG = logging.getLogger("tests.known")
+LOG = logging.getLogger("tests.first_pass")
 URL = "https://api.wooxy.com"
 
 # A small universe, so that inputs and states overlap: managed, new, case and white-space variants, invalid
@@ -123,17 +124,17 @@ def _run(path: Path, kind: ListKind, items: list[object], size: int, *, first_pa
         log=LOG,
     )
     builder = EmailRecords() if kind is EMAIL else PhoneRecords(default_region="GB")
-    original = KnownRows.for_run
+    original = FirstPass.for_run
     try:
         if not first_pass:
-            KnownRows.for_run = classmethod(lambda cls, state, reject_type: None)  # type: ignore[method-assign,assignment]
+            FirstPass.for_run = classmethod(lambda cls, state, reject_type: None)  # type: ignore[method-assign,assignment]
         rejects = Rejects()
         try:
             summary = engine.run(_Chunked(items, size), builder, rejects)
         except UnusableInput as exc:  # an empty input, or no valid record: the same message either way
             return "unusable", str(exc)
     finally:
-        KnownRows.for_run = original  # type: ignore[method-assign]
+        FirstPass.for_run = original  # type: ignore[method-assign]
     summary.pop("validation_seconds")
     rejects.close()
     return summary, written
@@ -162,8 +163,8 @@ def test_the_first_pass_changes_nothing_but_the_work(
     # a time: the summary (counts, plan id, rejects with their rows and reasons) and the plan's every add and
     # removal are the same.
     monkeypatch.setattr(state_module, "PARTITION_SIZE", partition_size)
-    monkeypatch.setattr(known_module, "SPOOL_BYTES", spool)
-    monkeypatch.setattr(known_module, "SPREAD_ROWS", spread)
+    monkeypatch.setattr(first_pass_module, "SPOOL_BYTES", spool)
+    monkeypatch.setattr(first_pass_module, "SPREAD_ROWS", spread)
     monkeypatch.setattr(state_module, "SPOOL_BYTES", spool)
     if kind is EMAIL:
         universe = [
@@ -177,7 +178,7 @@ def test_the_first_pass_changes_nothing_but_the_work(
     journal = [line for line in universe if line.lower() not in {m.lower() for m in managed}][
         : data.draw(st.integers(0, 2))
     ]
-    path = tmp_path_factory.mktemp("known") / "s.state"
+    path = tmp_path_factory.mktemp("first-pass") / "s.state"
     _state(path, kind, managed, journal)
     resync = data.draw(st.booleans()) if managed else False
     with_pass = _run(path, kind, items, size, first_pass=True, resync=resync)
@@ -222,10 +223,10 @@ class TestUnchangedRun:
         ("text", "outcome"),
         [
             # The Kelvin sign lower-cases into "k", but the text is invalid: its entry is kept, not unchanged.
-            ("\u212aate@example.com", (1, 1, 0)),
+            pytest.param("\u212aate@example.com", (1, 1, 0), id="kelvin-sign"),
             # A tab: no input text is an entry's whole line; invalid, and too damaged to name the entry.
-            ("kate@example.com\thard", (1, 0, 1)),
-            (" kate@example.com", (2, 0, 0)),  # white space: validated (trimmed), then unchanged
+            pytest.param("kate@example.com\thard", (1, 0, 1), id="a-whole-state-line"),
+            pytest.param(" kate@example.com", (2, 0, 0), id="white-space"),  # validated (trimmed), then unchanged
         ],
     )
     def test_a_text_that_only_looks_like_an_entry_is_validated(self, tmp_path: Path, text: str, outcome):

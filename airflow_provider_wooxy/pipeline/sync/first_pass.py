@@ -5,12 +5,12 @@ A daily sync mostly reads an unchanged truth. A row whose text is exactly the id
 manages (an E.164 number it holds; an address which, lower-cased, it holds with the run's reject type) was
 validated when that entry was added, so it needs no parse: it is **unchanged**, or a **duplicate** when an
 earlier row named the same entry. Only the other rows (new, changed, malformed, not plain text) are validated,
-and they come out of :meth:`KnownRows.rest` in input order, for the plan.
+and they come out of :meth:`FirstPass.rest` in input order, for the plan.
 
 The pass works a chunk of rows at a time with the per-row work in C (``map``, ``set``), and keeps memory flat
 like the plan: the rows are spread over the state's partitions by the same hash (of the address), then each
 partition of the input is matched against the same partition of the state, one in memory at a time. The
-partitions are scratch files, held in memory up to :data:`SPOOL_BYTES` in all, then on disk.
+partitions are scratch files, held in memory up to the state's :data:`~.state.SPOOL_BYTES` in all, then on disk.
 
 A managed entry is matched by its text only: a row that would fail today's validation but is, character for
 character, an entry the provider added under older rules counts as unchanged (it is on the list already).
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from airflow_provider_wooxy.pipeline.chunks import at_least, chunks_of
+from airflow_provider_wooxy.pipeline.sync.state import SPOOL_BYTES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
 
 
-class KnownRows:
+class FirstPass:
     """
     Matches an input against a state before validation (see the module). Use once: :meth:`rest`, then
     :meth:`entries` for each partition while planning, then :meth:`close`.
@@ -48,7 +49,7 @@ class KnownRows:
     """
 
     @classmethod
-    def for_run(cls, state: SyncState, reject_type: str | None) -> KnownRows | None:
+    def for_run(cls, state: SyncState, reject_type: str | None) -> FirstPass | None:
         """The first pass of a run, or None when nothing can match (an empty state, records without a form)."""
         if not (state.snapshot_entries or state.journal_ops):
             return None
@@ -56,6 +57,10 @@ class KnownRows:
         return None if addresses is None else cls(state, reject_type, addresses)
 
     def __init__(self, state: SyncState, reject_type: str | None, addresses: Callable[[list[str]], list[str]]) -> None:
+        """
+        :param addresses: the addresses texts name as they stand
+            (:meth:`~airflow_provider_wooxy.pipeline.sync.entries.ListKind.plain_addresses`).
+        """
         self.state = state
         self.reject_type = reject_type
         self.addresses = addresses
@@ -65,16 +70,19 @@ class KnownRows:
         self.duplicates = 0
         self._managed: list[int] = []
         self.active = True
-        """False once the input turned out to hold no plain text at all: every row is validated, none matched."""
+        """False when the input's first chunk holds no plain text (objects: a CSV with more columns, JSON): every
+        row is then validated, none matched."""
         self._scratch = tempfile.TemporaryDirectory(prefix="wooxy-known-")
         parts = state.partitions
-        self._inputs = [self._spool(parts) for _ in range(parts)]
-        self._rests = [self._spool(parts) for _ in range(parts)]
-        self._other = self._spool(parts)
+        # Each partition's input and unmatched rows, and the rows that are not text, share SPOOL_BYTES.
+        self._share = SPOOL_BYTES // (2 * parts + 1)
+        self._inputs = [self._spool() for _ in range(parts)]
+        self._rests: list[IO[bytes] | None] = [None] * parts  # made when a partition has rows left (a file each)
+        self._other = self._spool()
 
-    def _spool(self, share: int) -> IO[bytes]:
+    def _spool(self) -> IO[bytes]:
         """A scratch file held in memory up to its share of :data:`SPOOL_BYTES`, then on disk."""
-        return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES // share, dir=self._scratch.name)
+        return tempfile.SpooledTemporaryFile(max_size=self._share, dir=self._scratch.name)
 
     def _file(self, name: str) -> Path:
         return Path(self._scratch.name) / name
@@ -93,7 +101,8 @@ class KnownRows:
             return
         self._spread(at_least(itertools.chain((first,), chunks), SPREAD_ROWS))
         self._match()
-        yield from heapq.merge(_object_pairs(self._other), *map(_pairs, self._rests), key=_ROW)
+        rests = [_pairs(rest) for rest in self._rests if rest is not None]
+        yield from heapq.merge(_object_pairs(self._other), *rests, key=_ROW)
 
     def _spread(self, chunks: Iterable[Chunk]) -> None:
         """Write each text row into its partition's input file, and anything else (objects, errors) to ``other``."""
@@ -136,7 +145,6 @@ class KnownRows:
                 state.partition(index)
             contains = plainly.__contains__
             named: set[str] = set()
-            rest = self._rests[index]
             for rows, texts in _frames(self._inputs[index]):
                 found_addresses = addresses(texts)
                 if plainly.issuperset(found_addresses):  # the unchanged case: every row names an entry
@@ -150,14 +158,17 @@ class KnownRows:
                     named.update(itertools.compress(found_addresses, hits))
                 if found < len(hits):
                     missed = list(map(operator.not_, hits))
+                    rest = self._rests[index]
+                    if rest is None:
+                        rest = self._rests[index] = self._spool()
                     _write(rest, itertools.compress(rows, missed), itertools.compress(texts, missed))
             self._inputs[index].close()
             self.unchanged += len(named)
             if len(named) < managed:  # managed entries no row named as it stands
                 entries = state.partition(index)  # and a state holding an entry twice fails here
                 named_identities = {kind.identity_of_address(address, reject_type) for address in named}
-                with self._file(f"left.{index}").open("w", encoding="utf-8", newline="") as left:
-                    left.writelines(line + "\n" for ident, line in entries.items() if ident not in named_identities)
+                left = "".join(line + "\n" for ident, line in entries.items() if ident not in named_identities)
+                self._file(f"left.{index}").write_bytes(left.encode("utf-8", "surrogatepass"))
         self.duplicates = self.rows - self.unchanged
 
     def entries(self, index: int, named: bool) -> tuple[dict[str, str | None], int]:
@@ -172,7 +183,7 @@ class KnownRows:
         left: dict[str, str | None] = {}
         path = self._file(f"left.{index}")
         if path.exists():
-            text = path.read_text(encoding="utf-8")
+            text = path.read_bytes().decode("utf-8", "surrogatepass")  # as written: a line may hold a CR
             lines = text.split("\n")
             lines.pop()
             idents = self.state.kind.identities(text).split("\n")
@@ -185,8 +196,10 @@ class KnownRows:
         return left, self._managed[index]
 
     def close(self) -> None:
+        """Remove the scratch files (the plan's diff is over)."""
         for spool in (*self._inputs, *self._rests, self._other):
-            spool.close()
+            if spool is not None:
+                spool.close()
         self._scratch.cleanup()
 
 
@@ -194,8 +207,6 @@ _ROW = operator.itemgetter(0)
 _SIZE = 8
 SPREAD_ROWS = 32_768
 """Input rows spread over the partitions at once (a reader's chunks are joined up to it: fewer, larger frames)."""
-SPOOL_BYTES = 32 << 20
-"""Scratch bytes held in memory (the input's texts by partition, about 22 bytes a phone number), then on disk."""
 
 
 def _write(handle: IO[bytes], rows: Iterable[int], values: Iterable[str]) -> None:
