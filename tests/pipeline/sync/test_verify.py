@@ -67,7 +67,9 @@ class TestEmailCheck:
             sandbox.add_emails([(a, "hard") for a in addresses(1000)])
             drift = DriftCheck(EMAIL, WooxyHook().find_email_blacklist).run(lambda: iter(lines(addresses(1000))))
             assert_within_limit(sandbox.stats())
-        assert len(drift.missing) <= 10  # the shift can hide entries listed all along: they are re-added, harmless
+        # The shift hides the 10 entries after a page answered before the removal when the next page was answered
+        # after it: with 10 pages in flight that can happen at several places. Hidden entries are re-added, harmless.
+        assert len(drift.missing) <= 10 * 10
         assert drift.missing <= set(lines(addresses(1000)))
 
     def test_stopped_before_paging(self, hook: WooxyHook):
