@@ -26,6 +26,12 @@ class Chunk(NamedTuple):
     items: list[object]
 
 
+class TextChunk(Chunk):
+    """A chunk whose items are all texts (``str``) holding no newline: a one-column CSV's lines."""
+
+    __slots__ = ()
+
+
 class Items:
     """
     An input's ``(row, item)`` pairs (iterate it once), which can be read a :class:`Chunk` at a time instead.
@@ -71,14 +77,16 @@ def at_least(chunks: Iterable[Chunk], rows: int) -> Iterator[Chunk]:
     """``chunks`` joined into chunks of at least ``rows`` rows (the last one may be smaller), in order."""
     parts: list[Sequence[int]] = []
     items: list[object] = []
+    texts = True  # every part a TextChunk: so is the whole
     for chunk in chunks:
         parts.append(chunk.rows)
         items.extend(chunk.items)
+        texts = texts and isinstance(chunk, TextChunk)
         if len(items) >= rows:
-            yield Chunk(_joined(parts), items)
-            parts, items = [], []
+            yield (TextChunk if texts else Chunk)(_joined(parts), items)
+            parts, items, texts = [], [], True
     if items:
-        yield Chunk(_joined(parts), items)
+        yield (TextChunk if texts else Chunk)(_joined(parts), items)
 
 
 def _joined(parts: list[Sequence[int]]) -> Sequence[int]:

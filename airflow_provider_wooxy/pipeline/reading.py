@@ -25,7 +25,7 @@ from typing import IO, Any, cast
 import ijson
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.pipeline.chunks import CHUNK_ROWS, Chunk, Item, Items, chunks_of
+from airflow_provider_wooxy.pipeline.chunks import CHUNK_ROWS, Chunk, Item, Items, TextChunk, chunks_of
 from airflow_provider_wooxy.pipeline.files import FileItems, expand, is_many
 from airflow_provider_wooxy.pipeline.masking import looks_personal, mask_value, scrub
 from airflow_provider_wooxy.pipeline.parquet import parquet_chunks
@@ -244,9 +244,11 @@ def _plain_chunks(text: IO[str]) -> Generator[Chunk, None, tuple[int, str | None
             continue
         values = cast("list[object]", block.split("\n"))
         values.pop()  # after the last newline
+        rows = range(row + 1, row + 1 + len(values))
         if "" in values:
-            values = [RecordError("empty CSV row") if value == "" else value for value in values]
-        yield Chunk(range(row + 1, row + 1 + len(values)), values)
+            yield Chunk(rows, [RecordError("empty CSV row") if value == "" else value for value in values])
+        else:
+            yield TextChunk(rows, values)
         row += len(values)
     if carry:  # a last line without a newline
         row += 1

@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
-from airflow_provider_wooxy.pipeline.chunks import at_least, chunks_of
+from airflow_provider_wooxy.pipeline.chunks import TextChunk, at_least, chunks_of
 from airflow_provider_wooxy.pipeline.sync.state import SPOOL_BYTES
 
 if TYPE_CHECKING:
@@ -109,10 +109,11 @@ class FirstPass:
         parts = self.state.partitions
         addresses = self.addresses
         files, other = self._inputs, self._other
-        for rows, values in chunks:
+        for chunk in chunks:
+            rows, values = chunk
             # Objects, unreadable rows and texts holding a newline (a quoted CSV value; never an identity) are
-            # validated, in row order.
-            if set(map(type, values)) != {str} or "\n" in "".join(values):  # type: ignore[arg-type]
+            # validated, in row order; a one-column CSV's lines are known to be neither.
+            if not isinstance(chunk, TextChunk) and (set(map(type, values)) != {str} or "\n" in "".join(values)):  # type: ignore[arg-type]
                 plain = [value.__class__ is str and "\n" not in value for value in values]
                 others = list(map(operator.not_, plain))
                 _write_objects(other, itertools.compress(rows, others), itertools.compress(values, others))
@@ -130,7 +131,10 @@ class FirstPass:
             any(map(list.append, map(positions.__getitem__, indexes), range(len(texts))))
             for handle, part in zip(files, positions, strict=True):
                 if part:
-                    _write(handle, map(rows.__getitem__, part), map(texts.__getitem__, part))
+                    if isinstance(rows, range):  # a file's rows: the positions and where they start
+                        _write(handle, part, map(texts.__getitem__, part), base=rows.start)
+                    else:
+                        _write(handle, map(rows.__getitem__, part), map(texts.__getitem__, part))
 
     def _match(self) -> None:
         """Match each partition of the input against the state's; keep the unmatched rows and managed entries."""
@@ -209,23 +213,29 @@ SPREAD_ROWS = 32_768
 """Input rows spread over the partitions at once (a reader's chunks are joined up to it: fewer, larger frames)."""
 
 
-def _write(handle: IO[bytes], rows: Iterable[int], values: Iterable[str]) -> None:
+def _write(handle: IO[bytes], rows: Iterable[int], values: Iterable[str], base: int = 0) -> None:
     """
-    Append one frame of texts and their rows: the two sizes, the rows (8-byte integers), the texts joined by
-    newlines (they hold none). A few C calls per frame; reading it back is one split.
+    Append one frame of texts and their rows: its header (``base``, then the two sizes), the rows less ``base``
+    (8-byte integers), the texts joined by newlines (they hold none). A few C calls per frame; reading it back is
+    one split.
     """
     numbers = array.array("q", rows).tobytes()
     text = "\n".join(values).encode("utf-8", "surrogatepass")
-    handle.write(len(numbers).to_bytes(_SIZE, "big") + len(text).to_bytes(_SIZE, "big") + numbers + text)
+    head = base.to_bytes(_SIZE, "big") + len(numbers).to_bytes(_SIZE, "big") + len(text).to_bytes(_SIZE, "big")
+    handle.write(head + numbers + text)
 
 
-def _frames(handle: IO[bytes]) -> Iterator[tuple[array.array[int], list[str]]]:
+def _frames(handle: IO[bytes]) -> Iterator[tuple[Iterable[int], list[str]]]:
+    """Each frame's rows (lazily, when they are needed) and texts."""
     handle.seek(0)
-    while head := handle.read(2 * _SIZE):
-        numbers, text = int.from_bytes(head[:_SIZE], "big"), int.from_bytes(head[_SIZE:], "big")
+    while head := handle.read(3 * _SIZE):
+        base, numbers, text = (int.from_bytes(head[i : i + _SIZE], "big") for i in range(0, 3 * _SIZE, _SIZE))
         rows = array.array("q")
         rows.frombytes(handle.read(numbers))
-        yield rows, handle.read(text).decode("utf-8", "surrogatepass").split("\n")
+        yield (
+            (map(base.__add__, rows) if base else rows),
+            handle.read(text).decode("utf-8", "surrogatepass").split("\n"),
+        )
 
 
 def _pairs(handle: IO[bytes]) -> Iterator[Item]:
