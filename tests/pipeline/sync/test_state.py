@@ -79,6 +79,22 @@ class TestSyncState:
         read = fresh(path)
         assert (read.entries, read.snapshot_digest) == (written.entries, written.snapshot_digest) != ({}, 0)
 
+    def test_a_checksum_of_another_kind_is_ignored_and_the_lines_are_checked(self, tmp_path: Path):
+        path = tmp_path / "s.state"
+        state = fresh(path)
+        state.begin()
+        state.record(b"+", [add(f"user{i}@x.co") for i in range(5)])
+        state.commit(None)
+        written = fresh(path)
+        header, body = path.read_text().split("\n", 1)
+        other = {**json.loads(header), "checksum": "sha999:0000", "digest": "1"}  # neither is this release's
+        path.write_text(json.dumps(other) + "\n" + body)
+        read = fresh(path)
+        assert (read.entries, read.snapshot_digest) == (written.entries, written.snapshot_digest)
+        path.write_text(json.dumps(other) + "\n" + body.replace("user3@x.co\t", "user3@x.co "))
+        with pytest.raises(StateError, match="line 5 is not an email entry"):
+            fresh(path)
+
     def test_an_entry_changed_by_hand_into_another_valid_one_is_refused(self, tmp_path: Path):
         path = tmp_path / "s.state"
         state = fresh(path)
