@@ -119,11 +119,16 @@ class WooxySandbox(FakeApi, Faults):
             self._server.server_close()
             self._server = None
 
-    def wait_for_signal(self) -> None:
-        """Block until SIGINT or SIGTERM, then stop (the CLI)."""
+    def wait_for_signal(self, ready: Callable[[], object] | None = None) -> None:
+        """
+        Block until SIGINT or SIGTERM, then stop (the CLI). ``ready`` is called once the signals are handled (the
+        CLI says it listens then: a caller that stops it at once must find the handlers in place).
+        """
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        if ready is not None:
+            ready()
         stop.wait()
         self.stop()
 
@@ -358,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
     )
     sandbox.start()
-    print(f"Wooxy sandbox listening on {sandbox.url} (latency {args.latency:g} s)", flush=True)
-    sandbox.wait_for_signal()
+    sandbox.wait_for_signal(
+        lambda: print(f"Wooxy sandbox listening on {sandbox.url} (latency {args.latency:g} s)", flush=True)
+    )
     return 0
