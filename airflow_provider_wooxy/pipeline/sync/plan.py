@@ -181,13 +181,14 @@ def make_plan(
             plan.unchanged, plan.duplicates = first_pass.unchanged, first_pass.duplicates
         with plan._file("removals").open("wb") as removals:
             for index in range(parts):
+                records_here = plan._file(f"input.{index}").exists()  # written only where records fall
                 if first_pass is None:
                     entries = cast("dict[str, str | None]", state.partition(index))
                     plan.managed_before += len(entries)
                 else:
-                    entries, managed = first_pass.entries(index, plan._file(f"input.{index}").exists())
+                    entries, managed = first_pass.entries(index, records_here)
                     plan.managed_before += managed
-                if plan._file(f"input.{index}").exists():
+                if records_here:
                     add_digest += _diff_partition(plan, index, entries, memory_digests, readd)
                 for ident, line in entries.items():
                     if line is None:  # named by the input: unchanged

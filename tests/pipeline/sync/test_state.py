@@ -21,6 +21,15 @@ def add(address: str, reject_type: str = "hard") -> bytes:
     return json.dumps({"email": address, "rejectType": reject_type}).encode()
 
 
+def committed(path: Path, addresses: list[str]) -> Path:
+    """A finished sync's state at ``path`` managing ``addresses`` (reject type hard)."""
+    state = fresh(path)
+    state.begin()
+    state.record(b"+", [add(address) for address in addresses])
+    state.commit(None)
+    return path
+
+
 def fresh(location, kind=EMAIL) -> SyncState:
     return open_state(location, kind, URL).load()
 
@@ -55,11 +64,8 @@ class TestSyncState:
 
     def test_snapshot_digest_ignores_order_and_follows_content(self, tmp_path: Path):
         one, two = tmp_path / "1.state", tmp_path / "2.state"
-        for path, entries in ((one, ["a@x.co", "b@x.co"]), (two, ["b@x.co", "a@x.co"])):
-            state = fresh(path)
-            state.begin()
-            state.record(b"+", [add(e) for e in entries])
-            state.commit(None)
+        committed(one, ["a@x.co", "b@x.co"])
+        committed(two, ["b@x.co", "a@x.co"])
         assert fresh(one).snapshot_digest == fresh(two).snapshot_digest != 0
         state = fresh(two)
         state.record(b"+", [add("c@x.co")])
@@ -67,11 +73,7 @@ class TestSyncState:
         assert fresh(two).snapshot_digest != fresh(one).snapshot_digest
 
     def test_the_header_carries_the_digest_and_a_checksum_an_older_state_is_read_without(self, tmp_path: Path):
-        path = tmp_path / "s.state"
-        state = fresh(path)
-        state.begin()
-        state.record(b"+", [add(f"user{i}@x.co") for i in range(30)])
-        state.commit(None)
+        path = committed(tmp_path / "s.state", [f"user{i}@x.co" for i in range(30)])
         written = fresh(path)
         header, body = path.read_text().split("\n", 1)
         older = {k: v for k, v in json.loads(header).items() if k not in ("digest", "checksum")}
@@ -80,11 +82,7 @@ class TestSyncState:
         assert (read.entries, read.snapshot_digest) == (written.entries, written.snapshot_digest) != ({}, 0)
 
     def test_a_checksum_of_another_kind_is_ignored_and_the_lines_are_checked(self, tmp_path: Path):
-        path = tmp_path / "s.state"
-        state = fresh(path)
-        state.begin()
-        state.record(b"+", [add(f"user{i}@x.co") for i in range(5)])
-        state.commit(None)
+        path = committed(tmp_path / "s.state", [f"user{i}@x.co" for i in range(5)])
         written = fresh(path)
         header, body = path.read_text().split("\n", 1)
         other = {**json.loads(header), "checksum": "sha999:0000", "digest": "1"}  # neither is this release's
@@ -96,11 +94,7 @@ class TestSyncState:
             fresh(path)
 
     def test_an_entry_changed_by_hand_into_another_valid_one_is_refused(self, tmp_path: Path):
-        path = tmp_path / "s.state"
-        state = fresh(path)
-        state.begin()
-        state.record(b"+", [add(f"user{i}@x.co") for i in range(30)])
-        state.commit(None)
+        path = committed(tmp_path / "s.state", [f"user{i}@x.co" for i in range(30)])
         path.write_text(path.read_text().replace("user7@x.co", "user8@x.co.uk"))  # every line still an entry
         with pytest.raises(StateError, match=r"not those it was written with \(its header.s checksum differs"):
             fresh(path)
@@ -221,11 +215,7 @@ class TestSnapshotBlocks:
 
     @pytest.fixture
     def snapshot(self, tmp_path: Path, monkeypatch) -> Path:
-        path = tmp_path / "s.state"
-        state = fresh(path)
-        state.begin()
-        state.record(b"+", [add(f"user{i}@example.com") for i in range(40)])
-        state.commit(None)
+        path = committed(tmp_path / "s.state", [f"user{i}@example.com" for i in range(40)])
         monkeypatch.setattr("airflow_provider_wooxy.pipeline.sync.state._BLOCK", 50)  # a line or two a block
         monkeypatch.setattr("airflow_provider_wooxy.pipeline.sync.state.PARTITION_SIZE", 7)
         return path
