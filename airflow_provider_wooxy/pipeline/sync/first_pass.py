@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
 from airflow_provider_wooxy.pipeline.chunks import TextChunk, at_least, chunks_of
-from airflow_provider_wooxy.pipeline.sync.state import SPOOL_BYTES
+from airflow_provider_wooxy.pipeline.sync.state import SPOOL_BYTES, partition_indexes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -127,7 +127,7 @@ class FirstPass:
             # Each row into its partition's lists with the per-row work in C: append returns None, so any()
             # runs through every row.
             positions: list[list[int]] = [[] for _ in range(parts)]
-            indexes = map(parts.__rmod__, map(hash, addresses(texts)))
+            indexes = partition_indexes(addresses(texts), parts)
             any(map(list.append, map(positions.__getitem__, indexes), range(len(texts))))
             for handle, part in zip(files, positions, strict=True):
                 if part:

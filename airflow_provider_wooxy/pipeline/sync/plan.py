@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from airflow_provider_wooxy.pipeline.intake import FirstSeen
-from airflow_provider_wooxy.pipeline.sync.state import DIGEST_MOD, item_digest
+from airflow_provider_wooxy.pipeline.sync.state import DIGEST_MOD, item_digest, partition_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -235,7 +235,7 @@ def _spread(records: Iterable[tuple[int, str, str]], kind: ListKind, parts: int,
 
         for row, key, payload in records:
             ident = identity_of_key(key)
-            chunks[hash(address_of(ident)) % parts].append(f"{row}\t{payload}\t{ident}\n")
+            chunks[partition_of(address_of(ident), parts)].append(f"{row}\t{payload}\t{ident}\n")
             room -= 1
             if not room:
                 write_chunks()

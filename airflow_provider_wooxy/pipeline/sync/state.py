@@ -65,10 +65,13 @@ FORMAT = "airflow-provider-wooxy/sync-state"
 VERSION = 1
 DIGEST_MOD = 1 << 256
 PARTITION_SIZE = 8_000
-"""Managed entries per partition: the most a sync diffs in memory at once (a partition's look-ups stay in cache)."""
+"""Managed entries per partition at most, on average: the most a sync diffs in memory at once (a partition's
+look-ups stay in cache). The partitions are the power of two that keeps them so (see :func:`partitions_for`)."""
 MAX_PARTITIONS = 128
-"""Partitions at most (each then holds more than ``PARTITION_SIZE``): the state, the first pass and the plan each
-keep a scratch file open per partition, about 400 files at most."""
+"""Partitions at most, a power of two (each then holds more than ``PARTITION_SIZE``): the state, the first pass and
+the plan each keep a scratch file open per partition, about 400 files at most."""
+_GROUPED_BY = "crc32"
+"""How the snapshot's groups were made (its header's ``partitions.by``): see :func:`partition_indexes`."""
 SPOOL_BYTES = 32 << 20
 """Bytes of scratch held in memory while a run holds the state, then on disk: for the snapshot's partitions, and as
 much again for the first pass's (pipeline/sync/first_pass.py)."""
@@ -89,6 +92,32 @@ _NEVER_EMPTY = (
 
 class StateError(Exception):
     """The state cannot be used (corrupt, foreign, or of another list or connection); the message says why."""
+
+
+def partitions_for(entries: int) -> int:
+    """
+    The partitions for a state of ``entries``: the smallest power of two that holds at most ``PARTITION_SIZE`` each
+    on average, and at most ``MAX_PARTITIONS``. A power of two, so that a list's usual growth and shrinking leave
+    the count as it was, and a snapshot's groups (written by the last run) can be read as they are.
+    """
+    needed = max(1, -(-entries // PARTITION_SIZE))
+    return min(MAX_PARTITIONS, 1 << (needed - 1).bit_length())
+
+
+def partition_of(address: str, partitions: int) -> int:
+    """The partition of an entry's address: the CRC-32 of its UTF-8 form modulo ``partitions`` (a power of two)."""
+    return zlib.crc32(address.encode("utf-8", "surrogatepass")) & (partitions - 1)
+
+
+def partition_indexes(addresses: list[str], partitions: int) -> Iterator[int]:
+    """
+    :func:`partition_of` each address (none holds a newline), the per-address work in C. The same in every process
+    (Python's own ``hash`` of a string is not), so that a snapshot can be written grouped by partition.
+    """
+    if not addresses:
+        return iter(())
+    keys = "\n".join(addresses).encode("utf-8", "surrogatepass").split(b"\n")
+    return map((partitions - 1).__and__, map(zlib.crc32, keys))
 
 
 def item_digest(data: bytes) -> int:
@@ -201,9 +230,18 @@ class SyncState:
             if not (isinstance(checksum, str) and checksum.startswith(_CHECKSUM)):
                 checksum = None  # none, or of a kind this release does not compute
             written = header.get("digest") if checksum is not None else None
-            count, digest, body = self._spread_snapshot(
-                handle, compute=not isinstance(written, str), check_lines=not isinstance(checksum, str)
-            )
+            groups = self._groups(header) if isinstance(written, str) else None
+            copied = None if groups is None else self._copy_groups(handle, groups)
+            if copied is None:
+                if groups is not None:  # the groups are not as the header says: spread the lines instead
+                    self._reset_scratch()
+                    handle.seek(0)
+                    handle.readline()
+                count, digest, body = self._spread_snapshot(
+                    handle, compute=not isinstance(written, str), check_lines=not isinstance(checksum, str)
+                )
+            else:
+                (count, body), digest = copied, 0
         if isinstance(written, str):
             try:
                 digest = int(written, 16)
@@ -228,8 +266,57 @@ class SyncState:
     # records (``+`` or ``-`` and the state line) and those recorded since loading, replayed over it in order.
 
     def _open_scratch(self, entries: int) -> None:
-        self.partitions = max(1, min(MAX_PARTITIONS, -(-entries // PARTITION_SIZE)))
+        self.partitions = partitions_for(entries)
         self._scratch = tempfile.TemporaryDirectory(prefix="wooxy-state-")  # removed by release(), or at exit
+
+    def _reset_scratch(self) -> None:
+        for part in self._snapshots.values():
+            part.close()
+        self._snapshots.clear()
+
+    def _groups(self, header: dict[str, Any]) -> list[tuple[int, int]] | None:
+        """
+        The snapshot's groups as its header gives them (bytes and CRC-32 of each partition's lines, in order), when
+        they are the partitions this load uses; else None (an older release's snapshot, or the list's size now
+        calls for another count), and the lines are spread one by one.
+        """
+        grouped = header.get("partitions")
+        if not isinstance(grouped, dict) or grouped.get("by") != _GROUPED_BY:
+            return None
+        sizes, checksums = grouped.get("bytes"), grouped.get("crc32")
+        if not (isinstance(sizes, list) and isinstance(checksums, list)):
+            return None
+        if not (len(sizes) == len(checksums) == self.partitions):
+            return None
+        pairs = list(zip(sizes, checksums, strict=True))
+        if not all(type(size) is int and size >= 0 and type(crc) is int for size, crc in pairs):
+            return None
+        return pairs
+
+    def _copy_groups(self, handle: IO[bytes], groups: list[tuple[int, int]]) -> tuple[int, str] | None:
+        """
+        Copy each group of the snapshot's lines into its partition as it is (no line is decoded or hashed); return
+        the lines' count and the checksum of the bytes read, or None when a group is not what the header says (its
+        bytes, its CRC-32, a last line without a newline, or bytes after the last group).
+        """
+        count = checksum = 0
+        for index, (size, expected) in enumerate(groups):
+            crc, left, last = 0, size, b"\n"
+            while left:
+                block = handle.read(min(left, _BLOCK))
+                if not block:
+                    return None
+                left -= len(block)
+                crc = zlib.crc32(block, crc)
+                checksum = zlib.crc32(block, checksum)
+                count += block.count(b"\n")
+                self._write_part(index, block)
+                last = block[-1:]
+            if crc != expected or last != b"\n":
+                return None
+        if handle.read(1):
+            return None
+        return count, f"{_CHECKSUM}{checksum:08x}"
 
     def _partition_path(self, kind: str, index: int) -> Path:
         if self._scratch is None:  # a first run: nothing on disk yet
@@ -263,18 +350,8 @@ class SyncState:
             if compute:  # item_digest of each line
                 raws = map(operator.add, block.split(b"\n")[:-1], itertools.repeat(b"\n"))
                 digest += sum(map(_FROM_BYTES, map(_DIGEST, map(_BLAKE2B, raws))))
-            lines = text.split("\n")
-            lines.pop()  # after the last newline
-            count += len(lines)
-            if parts == 1:
-                chunks = [lines]
-            else:
-                chunks = [[] for _ in range(parts)]
-                spread = kind.addresses(text)
-                addresses = lines if spread is text else spread.split("\n")  # a phone's address is its line
-                # Each line into its partition, the per-line work in C: append returns None, so any() runs on.
-                indexes = map(parts.__rmod__, map(hash, addresses))
-                any(map(list.append, map(chunks.__getitem__, indexes), lines))
+            chunks = _spread_lines(kind, text, parts)
+            count += sum(map(len, chunks))
             self._write_snapshot_chunks(chunks)
         if carry:
             raise StateError(f"{self.display} is corrupt: line {count + 2} is not {self._an_entry()}. {_NEVER_EMPTY}")
@@ -300,15 +377,18 @@ class SyncState:
     def _write_snapshot_chunks(self, chunks: list[list[str]]) -> None:
         for index, chunk in enumerate(chunks):
             if chunk:
-                part = self._snapshots.get(index)
-                if part is None:
-                    # In memory up to its share of SPOOL_BYTES, then on disk (small writes to a disk file cost
-                    # more than the rest of a load).
-                    part = self._snapshots[index] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by release)
-                        max_size=SPOOL_BYTES // self.partitions, dir=str(self._partition_path("snapshot", index).parent)
-                    )
-                part.write(("\n".join(chunk) + "\n").encode("utf-8", "surrogatepass"))
+                self._write_part(index, ("\n".join(chunk) + "\n").encode("utf-8", "surrogatepass"))
                 chunk.clear()
+
+    def _write_part(self, index: int, data: bytes) -> None:
+        part = self._snapshots.get(index)
+        if part is None:
+            # In memory up to its share of SPOOL_BYTES, then on disk (small writes to a disk file cost more than
+            # the rest of a load).
+            part = self._snapshots[index] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by release)
+                max_size=SPOOL_BYTES // self.partitions, dir=str(self._partition_path("snapshot", index).parent)
+            )
+        part.write(data)
 
     def _snapshot_text(self, index: int) -> str:
         part = self._snapshots.get(index)
@@ -319,7 +399,7 @@ class SyncState:
 
     def _spilled(self, sign: bytes, line: str) -> None:
         """Add one journal record (``+`` or ``-`` and the state line) to its partition."""
-        index = hash(self.kind.address_of(self.kind.identity(line))) % self.partitions
+        index = partition_of(self.kind.address_of(self.kind.identity(line)), self.partitions)
         handle = self._spill.get(index)
         if handle is None:
             handle = self._spill[index] = self._partition_path("ops", index).open("ab")
@@ -380,9 +460,7 @@ class SyncState:
         """Remove the partitions from disk (the state cannot be read after this)."""
         with self._lock:
             self._close_spill()
-        for part in self._snapshots.values():
-            part.close()
-        self._snapshots.clear()
+        self._reset_scratch()
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
@@ -456,7 +534,7 @@ class SyncState:
     def begin(self) -> None:
         """Before the first request: make sure a snapshot exists for the journal to refer to."""
         if not self.exists:
-            self._write_snapshot(iter(()))
+            self._write_snapshot(())
             self.exists = True
 
     def record(self, sign: bytes, payloads: Iterable[bytes]) -> None:
@@ -478,7 +556,7 @@ class SyncState:
         self.close()
         old = self._journal_parts(self.generation)
         self.last_plan_id = plan_id
-        self._write_snapshot(line for index in range(self.partitions) for line in self.partition(index).values())
+        self._write_snapshot(self.partition(index).values() for index in range(self.partitions))
         for part in old:
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
@@ -487,14 +565,62 @@ class SyncState:
 
     # -- the snapshot ----------------------------------------------------------------------------------------
 
-    def _write_snapshot(self, lines: Iterator[str]) -> None:
-        # The header (with the count) comes first: the entries are counted into a scratch file, then copied.
-        with tempfile.TemporaryFile(prefix="wooxy-snapshot-") as body:
-            count, digest, checksum = _write_lines(body, lines)
+    def _write_snapshot(self, groups: Iterable[Iterable[str]]) -> None:
+        """
+        Replace the snapshot with the entry lines of ``groups``: one per partition (a commit), or none (an empty
+        state). The header (with the count) comes first: the entries are counted into a scratch file, then copied.
+        """
+        with contextlib.ExitStack() as stack:
+            body: IO[bytes] = stack.enter_context(tempfile.TemporaryFile(prefix="wooxy-snapshot-"))
+            count, digest, checksum, written = _write_groups(body, groups)
+            parts = partitions_for(count)
+            if len(written) != parts:  # the list's size calls for another count: group its lines anew
+                body, checksum, written = self._regrouped(body, parts)
+                stack.enter_context(body)
             body.seek(0)
-            self._put_snapshot({**self._header(count), "digest": f"{digest:x}", "checksum": checksum}, body)
+            sizes, crcs = ([size for size, _ in written], [crc for _, crc in written])
+            header = {
+                **self._header(count),
+                "digest": f"{digest:x}",
+                "checksum": checksum,
+                # The next load copies each partition's lines as they are.
+                "partitions": {"by": _GROUPED_BY, "bytes": sizes, "crc32": crcs},
+            }
+            self._put_snapshot(header, body)
         self.snapshot_digest = digest
         self.snapshot_entries = self.managed = count
+
+    def _regrouped(self, body: IO[bytes], parts: int) -> tuple[IO[bytes], str, list[tuple[int, int]]]:
+        """
+        The entry lines of ``body`` grouped by ``parts`` partitions, in a new scratch file; its checksum, and each
+        group's bytes and CRC-32. Through scratch files held in memory up to ``SPOOL_BYTES``, as a load spreads.
+        """
+        with contextlib.ExitStack() as stack:
+            spools = [
+                stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES // parts)) for _ in range(parts)
+            ]
+            body.seek(0)
+            carry = b""
+            while block := body.read(_BLOCK):
+                block = carry + block
+                end = block.rfind(b"\n") + 1
+                block, carry = block[:end], block[end:]
+                for spool, chunk in zip(spools, _spread_lines(self.kind, block.decode(), parts), strict=True):
+                    if chunk:
+                        spool.write(("\n".join(chunk) + "\n").encode())
+            regrouped = tempfile.TemporaryFile(prefix="wooxy-snapshot-")  # noqa: SIM115 (the caller closes it)
+            checksum = 0
+            written: list[tuple[int, int]] = []
+            for spool in spools:
+                spool.seek(0)
+                size = crc = 0
+                while data := spool.read(_BLOCK):
+                    size += len(data)
+                    crc = zlib.crc32(data, crc)
+                    checksum = zlib.crc32(data, checksum)
+                    regrouped.write(data)
+                written.append((size, crc))
+        return regrouped, f"{_CHECKSUM}{checksum:08x}", written
 
     def _header(self, count: int) -> dict[str, Any]:
         self.generation = uuid.uuid4().hex
@@ -643,26 +769,42 @@ def open_state(location: Any, kind: ListKind, base_url: str, **kwargs: Any) -> S
     return ObjectStorageState(location, kind, base_url, **kwargs)
 
 
-def _write_lines(handle: IO[bytes], entries: Iterator[str]) -> tuple[int, int, str]:
-    """Write the entry lines; return their count, digest and the checksum of the bytes written."""
+def _spread_lines(kind: ListKind, text: str, parts: int) -> list[list[str]]:
+    """The entry lines of ``text`` (whole lines) spread over ``parts`` partitions by their address."""
+    lines = text.split("\n")
+    lines.pop()  # after the last newline
+    if parts == 1:
+        return [lines]
+    chunks: list[list[str]] = [[] for _ in range(parts)]
+    spread = kind.addresses(text)
+    addresses = lines if spread is text else spread.split("\n")[:-1]  # a phone's address is its line
+    indexes = partition_indexes(addresses, parts)
+    any(map(list.append, map(chunks.__getitem__, indexes), lines))  # append returns None: any() runs through
+    return chunks
+
+
+def _write_groups(handle: IO[bytes], groups: Iterable[Iterable[str]]) -> tuple[int, int, str, list[tuple[int, int]]]:
+    """
+    Write the entry lines, a group after the other; return their count, digest, the checksum of the bytes written,
+    and each group's bytes and CRC-32.
+    """
     digest = count = 0
     checksum = 0
-    chunk: list[bytes] = []
-    for entry in entries:
-        raw = entry.encode() + b"\n"
-        digest += item_digest(raw)
-        chunk.append(raw)
-        if len(chunk) >= 10_000:
-            count += len(chunk)
-            data = b"".join(chunk)
+    written: list[tuple[int, int]] = []
+    for entries in groups:
+        size = crc = 0
+        lines = iter(entries)
+        while chunk := list(itertools.islice(lines, 10_000)):
+            raws = [entry.encode() + b"\n" for entry in chunk]
+            digest += sum(map(item_digest, raws))
+            data = b"".join(raws)
+            count += len(raws)
+            size += len(data)
+            crc = zlib.crc32(data, crc)
             checksum = zlib.crc32(data, checksum)
             handle.write(data)
-            chunk.clear()
-    count += len(chunk)
-    data = b"".join(chunk)
-    checksum = zlib.crc32(data, checksum)
-    handle.write(data)
-    return count, digest % DIGEST_MOD, f"{_CHECKSUM}{checksum:08x}"
+        written.append((size, crc))
+    return count, digest % DIGEST_MOD, f"{_CHECKSUM}{checksum:08x}", written
 
 
 def _part_number(part: Any) -> int:

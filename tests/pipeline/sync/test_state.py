@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from upath import UPath
 
+from airflow_provider_wooxy.pipeline.sync import state as state_module
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE
-from airflow_provider_wooxy.pipeline.sync.state import StateError, SyncState, open_state
+from airflow_provider_wooxy.pipeline.sync.state import StateError, SyncState, open_state, partition_of
 
 URL = "https://api.wooxy.com"
 
@@ -191,6 +194,146 @@ def test_engine_modules_import_without_airflow():
     assert done.returncode == 0, done.stderr
 
 
+def _grouped_by_partition(state: SyncState) -> bool:
+    """Every entry of every partition of ``state`` has its address's partition."""
+    return all(
+        partition_of(EMAIL.address_of(identity), state.partitions) == index
+        for index in range(state.partitions)
+        for identity in state.partition(index)
+    )
+
+
+def _header_and_body(path: Path) -> tuple[dict, str]:
+    header, body = path.read_text().split("\n", 1)
+    return json.loads(header), body
+
+
+class TestGroupedSnapshot:
+    """
+    A commit writes the snapshot's lines grouped by partition, each group's bytes and CRC-32 in the header, and a
+    load copies the groups as they are; a snapshot without them, or with groups not as the header says, is spread
+    line by line.
+    """
+
+    ADDRESSES = [f"User{i}@example{i % 7}.com" for i in range(300)]
+
+    @pytest.fixture(autouse=True)
+    def small_partitions(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(state_module, "PARTITION_SIZE", 20)  # 300 entries: 15 partitions, and 16 a power of two
+
+    @pytest.fixture
+    def snapshot(self, tmp_path: Path) -> Path:
+        return committed(tmp_path / "s.state", self.ADDRESSES)
+
+    def test_each_group_is_one_partition_and_a_load_copies_them(self, snapshot: Path, spread: list[int]):
+        header, body = _header_and_body(snapshot)
+        groups = header["partitions"]
+        assert (groups["by"], len(groups["bytes"]), sum(groups["bytes"])) == ("crc32", 16, len(body.encode()))
+        start = 0
+        for index, size in enumerate(groups["bytes"]):  # the first commit, from one partition, grouped anew
+            lines = body.encode()[start : start + size].decode().splitlines()
+            assert lines and {partition_of(line.split("\t")[0].lower(), 16) for line in lines} == {index}
+            start += size
+
+        state = fresh(snapshot)
+        assert not spread  # no line was decoded or hashed
+        assert state.partitions == 16 and _grouped_by_partition(state)
+        assert sorted(state.entries.values()) == sorted(f"{address}\thard" for address in self.ADDRESSES)
+
+    @pytest.fixture
+    def spread(self, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+        """How many blocks of lines a load spread one by one."""
+        calls: list[int] = []
+        spread_lines = state_module._spread_lines
+
+        def counted(*args: Any) -> list[list[str]]:
+            calls.append(1)
+            return spread_lines(*args)
+
+        monkeypatch.setattr(state_module, "_spread_lines", counted)
+        return calls
+
+    @pytest.mark.parametrize(
+        "damage",
+        [
+            pytest.param(lambda groups: groups.pop("partitions"), id="an-older-release"),
+            pytest.param(lambda groups: groups["partitions"].update(by="hash"), id="grouped-otherwise"),
+            pytest.param(lambda groups: groups["partitions"]["crc32"].__setitem__(3, 0), id="a-group-crc"),
+            pytest.param(lambda groups: groups["partitions"]["bytes"].pop(), id="fewer-groups"),
+            pytest.param(lambda groups: groups["partitions"]["bytes"].__setitem__(0, "7"), id="not-a-size"),
+        ],
+    )
+    def test_groups_not_as_the_header_says_are_spread_line_by_line(self, snapshot: Path, spread: list[int], damage):
+        written = fresh(snapshot)
+        assert not spread
+        header, body = _header_and_body(snapshot)
+        damage(header)
+        snapshot.write_text(json.dumps(header) + "\n" + body)
+        read = fresh(snapshot)
+        assert spread
+        assert (read.entries, read.snapshot_digest) == (written.entries, written.snapshot_digest)
+        assert _grouped_by_partition(read)
+
+    def test_boundaries_moved_by_whole_lines_are_caught(self, snapshot: Path, spread: list[int]):
+        # The sizes still add up and end on newlines: only each group's CRC-32 tells the lines are misplaced.
+        written = fresh(snapshot)
+        header, body = _header_and_body(snapshot)
+        sizes = header["partitions"]["bytes"]
+        moved = len(body.encode()[: sizes[0]].splitlines(keepends=True)[-1])
+        sizes[0], sizes[1] = sizes[0] - moved, sizes[1] + moved
+        snapshot.write_text(json.dumps(header) + "\n" + body)
+        read = fresh(snapshot)
+        assert spread and read.entries == written.entries and _grouped_by_partition(read)
+
+    def test_the_partitions_follow_the_lists_size(self, snapshot: Path):
+        state = fresh(snapshot)
+        state.record(b"-", [add(address) for address in self.ADDRESSES[100:]])
+        state.commit(None)
+        header, _ = _header_and_body(snapshot)
+        assert (header["entries"], len(header["partitions"]["bytes"])) == (100, 8)  # 5 partitions: 8
+        shrunk = fresh(snapshot)
+        assert shrunk.partitions == 8 and _grouped_by_partition(shrunk)
+        assert sorted(shrunk.entries.values()) == sorted(f"{address}\thard" for address in self.ADDRESSES[:100])
+
+
+def test_a_snapshot_is_grouped_alike_in_every_process(tmp_path: Path):
+    """
+    Partitions come from a CRC-32, not from Python's hash of a string (seeded per process): a state written under
+    one hash seed is read, and an unchanged input plans nothing, under another.
+    """
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from airflow_provider_wooxy.pipeline.sync import state as state_module\n"
+        "from airflow_provider_wooxy.pipeline.sync.entries import EMAIL\n"
+        "from airflow_provider_wooxy.pipeline.sync.plan import make_plan\n"
+        "from airflow_provider_wooxy.pipeline.validation import EmailRecords\n"
+        "state_module.PARTITION_SIZE = 20\n"
+        "addresses, build = [f'user{i}@example{i % 7}.com' for i in range(300)], EmailRecords()\n"
+        "state = state_module.open_state(Path(sys.argv[1]), EMAIL, 'https://api.wooxy.com').load()\n"
+        "if sys.argv[2] == 'write':\n"
+        "    state.begin()\n"
+        "    state.record(b'+', [build(address)[1].encode() for address in addresses])\n"
+        "    state.commit(None)\n"
+        "else:\n"
+        "    plan = make_plan([(row, *build(a)) for row, a in enumerate(addresses, start=1)], state)\n"
+        "    print(json.dumps([state.partitions, plan.to_add, plan.to_remove, plan.unchanged]))\n"
+    )
+    path = str(tmp_path / "s.state")
+    outputs = []
+    for seed, step in (("1", "write"), ("2", "plan")):
+        done = subprocess.run(
+            [sys.executable, "-c", code, path, step],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=Path(__file__).parents[3],
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert json.loads(outputs[1]) == [16, 0, 0, 300]
+
+
 class TestObjectStorageJournal:
     def test_parts_replay_in_order_across_attempts(self):
         location = UPath(f"memory://bucket-{uuid.uuid4().hex}/sync/s.state")
@@ -222,7 +365,7 @@ class TestSnapshotBlocks:
 
     def test_entries_and_digest_as_one_block(self, snapshot: Path, monkeypatch):
         small = fresh(snapshot)
-        assert small.partitions == 6
+        assert small.partitions == 8  # 40 entries, 7 a partition: 6, and the power of two above
         monkeypatch.setattr("airflow_provider_wooxy.pipeline.sync.state._BLOCK", 4 << 20)
         monkeypatch.setattr("airflow_provider_wooxy.pipeline.sync.state.PARTITION_SIZE", 50_000)
         whole = fresh(snapshot)
