@@ -43,7 +43,7 @@ class ListKind:
 
     def addresses(self, text: str) -> str:
         """:meth:`address_of` the identity of every line of ``text`` (state lines) at once; lines stay lines.
-        Entries are spread over a state's partitions by the hash of their address."""
+        Entries are spread over a state's partitions by their address (:func:`~.state.partition_of`)."""
         raise NotImplementedError
 
     # A sync's first pass (pipeline/sync/first_pass.py) matches input texts to managed entries as they stand.
@@ -58,8 +58,11 @@ class ListKind:
         """
         raise NotImplementedError
 
-    def named_plainly(self, text: str, reject_type: str | None) -> set[str]:
-        """The addresses of the entries in ``text`` (state lines) a plain input text of the run can name."""
+    def named_plainly(self, text: str, reject_type: str | None) -> list[str]:
+        """
+        For each line of ``text`` (state lines, each ending in a newline), the plain input text of the run that
+        names its entry: its address, or a text no input holds (an entry of another reject type).
+        """
         raise NotImplementedError
 
     def identity_of_address(self, address: str, reject_type: str | None) -> str:
@@ -135,11 +138,11 @@ class EmailList(ListKind):
 
         return addresses
 
-    def named_plainly(self, text: str, reject_type: str | None) -> set[str]:
+    def named_plainly(self, text: str, reject_type: str | None) -> list[str]:
         # The run's entries lose their "\t<type>": their addresses. Entries of other types keep theirs, which no
         # input text (none holds a tab) can equal.
-        named = set(text.lower().replace(f"\t{reject_type}\n", "\n").split("\n"))
-        named.discard("")
+        named = text.lower().replace(f"\t{reject_type}\n", "\n").split("\n")
+        named.pop()  # after the last newline
         return named
 
     def identity_of_address(self, address: str, reject_type: str | None) -> str:
@@ -187,9 +190,9 @@ class PhoneList(ListKind):
     def plain_addresses(self, reject_type: str | None) -> Callable[[list[str]], list[str]] | None:
         return _as_they_stand  # an E.164 number is its own identity, whatever the reject type
 
-    def named_plainly(self, text: str, reject_type: str | None) -> set[str]:
-        named = set(text.split("\n"))
-        named.discard("")
+    def named_plainly(self, text: str, reject_type: str | None) -> list[str]:
+        named = text.split("\n")
+        named.pop()  # after the last newline
         return named
 
     def identity_of_address(self, address: str, reject_type: str | None) -> str:

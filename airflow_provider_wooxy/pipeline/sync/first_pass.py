@@ -25,15 +25,16 @@ import heapq
 import itertools
 import operator
 import pickle
+import struct
 import tempfile
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING, TypeVar, cast
 
 from airflow_provider_wooxy.pipeline.chunks import TextChunk, at_least, chunks_of
-from airflow_provider_wooxy.pipeline.sync.state import SPOOL_BYTES, partition_indexes
+from airflow_provider_wooxy.pipeline.sync.state import SPOOL_BYTES, partition_indexes, utf8_each
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from airflow_provider_wooxy.pipeline.chunks import Chunk, Item
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
@@ -74,8 +75,9 @@ class FirstPass:
         row is then validated, none matched."""
         self._scratch = tempfile.TemporaryDirectory(prefix="wooxy-known-")
         parts = state.partitions
-        # Each partition's input and unmatched rows, and the rows that are not text, share SPOOL_BYTES.
-        self._share = SPOOL_BYTES // (2 * parts + 1)
+        # Each partition's input, and the rows that are not text, share SPOOL_BYTES. A partition's unmatched rows
+        # are written once its input is matched and closed, and are fewer: they take its share.
+        self._share = SPOOL_BYTES // (parts + 1)
         self._inputs = [self._spool() for _ in range(parts)]
         self._rests: list[IO[bytes] | None] = [None] * parts  # made when a partition has rows left (a file each)
         self._other = self._spool()
@@ -122,51 +124,53 @@ class FirstPass:
                     continue
             texts = cast("list[str]", values)
             if parts == 1:
-                _write(files[0], rows, texts)
+                if isinstance(rows, range):
+                    _write(files[0], range(len(rows)), _utf8(texts), base=rows.start)
+                else:
+                    _write(files[0], rows, _utf8(texts))
                 continue
+            found = addresses(texts)
+            keys = utf8_each(found)
+            # The texts as they are, in UTF-8: the addresses' when they are the texts (E.164 numbers, lower case).
+            encoded = keys if found is texts else None
             # Each row into its partition's lists with the per-row work in C: append returns None, so any()
             # runs through every row.
             positions: list[list[int]] = [[] for _ in range(parts)]
-            indexes = partition_indexes(addresses(texts), parts)
-            any(map(list.append, map(positions.__getitem__, indexes), range(len(texts))))
+            any(map(list.append, map(positions.__getitem__, partition_indexes(keys, parts)), range(len(texts))))
             for handle, part in zip(files, positions, strict=True):
                 if part:
+                    data = b"\n".join(_picked(part, encoded)) if encoded is not None else _utf8(_picked(part, texts))
                     if isinstance(rows, range):  # a file's rows: the positions and where they start
-                        _write(handle, part, map(texts.__getitem__, part), base=rows.start)
+                        _write(handle, part, data, base=rows.start)
                     else:
-                        _write(handle, map(rows.__getitem__, part), map(texts.__getitem__, part))
+                        _write(handle, _picked(part, rows), data)
 
     def _match(self) -> None:
         """Match each partition of the input against the state's; keep the unmatched rows and managed entries."""
-        state, kind, reject_type, addresses = self.state, self.state.kind, self.reject_type, self.addresses
+        state, kind, reject_type = self.state, self.state.kind, self.reject_type
         for index in range(state.partitions):
             text = state.partition_text(index)
             managed = text.count("\n")
             self._managed.append(managed)
             plainly = kind.named_plainly(text, reject_type)
             del text
-            if len(plainly) != managed:  # an entry twice: partition() says how the state is corrupt
-                state.partition(index)
-            contains = plainly.__contains__
-            named: set[str] = set()
-            for rows, texts in _frames(self._inputs[index]):
-                found_addresses = addresses(texts)
-                if plainly.issuperset(found_addresses):  # the unchanged case: every row names an entry
-                    self.rows += len(found_addresses)
-                    named.update(found_addresses)
-                    continue
-                hits = list(map(contains, found_addresses))
-                found = hits.count(True)
-                if found:
-                    self.rows += found
-                    named.update(itertools.compress(found_addresses, hits))
-                if found < len(hits):
-                    missed = list(map(operator.not_, hits))
-                    rest = self._rests[index]
-                    if rest is None:
-                        rest = self._rests[index] = self._spool()
-                    _write(rest, itertools.compress(rows, missed), itertools.compress(texts, missed))
-            self._inputs[index].close()
+            spool = self._inputs[index]
+            given = self._distinct_texts(spool, managed) if state.lines_distinct else None
+            if given is not None and len(given[0]) == managed and given[0].issuperset(plainly):
+                # The unchanged case: the rows name every entry (distinct), and nothing else.
+                self.rows += given[1]
+                self.unchanged += managed
+                spool.close()
+                continue
+            if given is None:
+                known = set(plainly)
+                if len(known) != managed:  # an entry twice: partition() says how the state is corrupt
+                    state.partition(index)
+            else:
+                known = given[0].intersection(plainly)  # the entries the rows name
+            del plainly
+            named = self._keep_unmatched(index, known, named=known if given is not None else None)
+            spool.close()
             self.unchanged += len(named)
             if len(named) < managed:  # managed entries no row named as it stands
                 entries = state.partition(index)  # and a state holding an entry twice fails here
@@ -174,6 +178,49 @@ class FirstPass:
                 left = "".join(line + "\n" for ident, line in entries.items() if ident not in named_identities)
                 self._file(f"left.{index}").write_bytes(left.encode("utf-8", "surrogatepass"))
         self.duplicates = self.rows - self.unchanged
+
+    def _distinct_texts(self, spool: IO[bytes], managed: int) -> tuple[set[str], int] | None:
+        """
+        The distinct addresses the rows of a partition name as they stand, and how many rows: None as soon as they
+        are more than the partition manages (then some rows are new: held in memory, they could be the whole input).
+        """
+        given: set[str] = set()
+        rows = 0
+        for _, _, texts in _frames(spool):
+            found = self.addresses(texts)
+            rows += len(found)
+            given.update(found)
+            if len(given) > managed:
+                return None
+        return given, rows
+
+    def _keep_unmatched(self, index: int, known: set[str], named: set[str] | None) -> set[str]:
+        """
+        Count the rows of partition ``index`` that name an entry of ``known`` (addresses of managed entries) and
+        keep the others for validation; return the entries they name (``named`` when it is known already).
+        """
+        contains = known.__contains__
+        found_entries: set[str] = set() if named is None else named
+        for base, rows, texts in _frames(self._inputs[index]):
+            found_addresses = self.addresses(texts)
+            if known.issuperset(found_addresses):  # every row names an entry
+                self.rows += len(found_addresses)
+                if named is None:
+                    found_entries.update(found_addresses)
+                continue
+            hits = list(map(contains, found_addresses))
+            found = hits.count(True)
+            if found:
+                self.rows += found
+                if named is None:
+                    found_entries.update(itertools.compress(found_addresses, hits))
+            if found < len(hits):
+                missed = list(map(operator.not_, hits))
+                rest = self._rests[index]
+                if rest is None:
+                    rest = self._rests[index] = self._spool()
+                _write(rest, itertools.compress(rows, missed), _utf8(itertools.compress(texts, missed)), base)
+        return found_entries
 
     def entries(self, index: int, named: bool) -> tuple[dict[str, str | None], int]:
         """
@@ -208,39 +255,49 @@ class FirstPass:
 
 
 _ROW = operator.itemgetter(0)
+_T = TypeVar("_T")
 _SIZE = 8
+_HEAD = struct.Struct(">qQQc")
+"""A frame's header: the base of its rows, the bytes of its rows and of its texts, and the rows' array type."""
 SPREAD_ROWS = 32_768
 """Input rows spread over the partitions at once (a reader's chunks are joined up to it: fewer, larger frames)."""
 
 
-def _write(handle: IO[bytes], rows: Iterable[int], values: Iterable[str], base: int = 0) -> None:
+def _write(handle: IO[bytes], rows: Iterable[int], text: bytes, base: int | None = None) -> None:
     """
-    Append one frame of texts and their rows: its header (``base``, then the two sizes), the rows less ``base``
-    (8-byte integers), the texts joined by newlines (they hold none). A few C calls per frame; reading it back is
-    one split.
+    Append one frame of texts and their rows: its header (:data:`_HEAD`), the rows (with ``base``, their offsets
+    from it, positions in a chunk: 4-byte integers; else the row numbers, 8-byte), then the texts in UTF-8 joined
+    by newlines (:func:`_utf8`: they hold none). A few C calls per frame; reading it back is one split.
     """
-    numbers = array.array("q", rows).tobytes()
-    text = "\n".join(values).encode("utf-8", "surrogatepass")
-    head = base.to_bytes(_SIZE, "big") + len(numbers).to_bytes(_SIZE, "big") + len(text).to_bytes(_SIZE, "big")
-    handle.write(head + numbers + text)
+    typecode = "q" if base is None else "I"
+    numbers = array.array(typecode, rows).tobytes()
+    handle.write(_HEAD.pack(base or 0, len(numbers), len(text), typecode.encode()) + numbers + text)
 
 
-def _frames(handle: IO[bytes]) -> Iterator[tuple[Iterable[int], list[str]]]:
-    """Each frame's rows (lazily, when they are needed) and texts."""
+def _utf8(texts: Iterable[str]) -> bytes:
+    return "\n".join(texts).encode("utf-8", "surrogatepass")
+
+
+def _picked(positions: list[int], values: Sequence[_T]) -> Sequence[_T]:
+    """The values at ``positions`` (one C call)."""
+    if len(positions) == 1:
+        return (values[positions[0]],)
+    return cast("Sequence[_T]", operator.itemgetter(*positions)(values))
+
+
+def _frames(handle: IO[bytes]) -> Iterator[tuple[int | None, array.array[int], list[str]]]:
+    """Each frame's base (None: its rows are row numbers), rows (offsets from the base) and texts."""
     handle.seek(0)
-    while head := handle.read(3 * _SIZE):
-        base, numbers, text = (int.from_bytes(head[i : i + _SIZE], "big") for i in range(0, 3 * _SIZE, _SIZE))
-        rows = array.array("q")
+    while head := handle.read(_HEAD.size):
+        base, numbers, text, typecode = _HEAD.unpack(head)
+        rows = array.array(typecode.decode())
         rows.frombytes(handle.read(numbers))
-        yield (
-            (map(base.__add__, rows) if base else rows),
-            handle.read(text).decode("utf-8", "surrogatepass").split("\n"),
-        )
+        yield (None if typecode == b"q" else base), rows, handle.read(text).decode("utf-8", "surrogatepass").split("\n")
 
 
 def _pairs(handle: IO[bytes]) -> Iterator[Item]:
-    for rows, values in _frames(handle):
-        yield from zip(rows, values, strict=True)
+    for base, rows, values in _frames(handle):
+        yield from zip(map(base.__add__, rows) if base else rows, values, strict=True)
 
 
 def _write_objects(handle: IO[bytes], rows: Iterable[int], values: Iterable[object]) -> None:

@@ -109,15 +109,17 @@ def partition_of(address: str, partitions: int) -> int:
     return zlib.crc32(address.encode("utf-8", "surrogatepass")) & (partitions - 1)
 
 
-def partition_indexes(addresses: list[str], partitions: int) -> Iterator[int]:
+def utf8_each(texts: list[str]) -> list[bytes]:
+    """Each text (none holds a newline) in UTF-8, the per-text work in C."""
+    return "\n".join(texts).encode("utf-8", "surrogatepass").split(b"\n") if texts else []
+
+
+def partition_indexes(addresses: list[bytes], partitions: int) -> Iterator[int]:
     """
-    :func:`partition_of` each address (none holds a newline), the per-address work in C. The same in every process
-    (Python's own ``hash`` of a string is not), so that a snapshot can be written grouped by partition.
+    :func:`partition_of` each address, given in UTF-8 (:func:`utf8_each`), the per-address work in C. The same in
+    every process (Python's own ``hash`` of a string is not), so that a snapshot can be written grouped by partition.
     """
-    if not addresses:
-        return iter(())
-    keys = "\n".join(addresses).encode("utf-8", "surrogatepass").split(b"\n")
-    return map((partitions - 1).__and__, map(zlib.crc32, keys))
+    return map((partitions - 1).__and__, map(zlib.crc32, addresses))
 
 
 def item_digest(data: bytes) -> int:
@@ -160,6 +162,9 @@ class SyncState:
         self.generation: str | None = None
         self.last_plan_id: str | None = None
         self.snapshot_digest = 0
+        self.lines_distinct = False
+        """Whether the snapshot's lines are known to be distinct entries: its checksum holds (this provider wrote it
+        from its entries). Else a partition's are checked for an entry twice when :meth:`partition` reads it."""
         self.journal_add_digest = 0
         self.journal_remove_digest = 0
         self.journal_ops = 0
@@ -254,6 +259,7 @@ class SyncState:
             )
         if isinstance(checksum, str) and body != checksum:
             self._corrupt_body()
+        self.lines_distinct = isinstance(checksum, str)
         self.snapshot_digest = digest % DIGEST_MOD
         self.snapshot_entries = self.managed = count
         self._replay()
@@ -778,7 +784,7 @@ def _spread_lines(kind: ListKind, text: str, parts: int) -> list[list[str]]:
     chunks: list[list[str]] = [[] for _ in range(parts)]
     spread = kind.addresses(text)
     addresses = lines if spread is text else spread.split("\n")[:-1]  # a phone's address is its line
-    indexes = partition_indexes(addresses, parts)
+    indexes = partition_indexes(utf8_each(addresses), parts)
     any(map(list.append, map(chunks.__getitem__, indexes), lines))  # append returns None: any() runs through
     return chunks
 
