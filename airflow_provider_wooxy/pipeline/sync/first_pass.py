@@ -156,8 +156,9 @@ class FirstPass:
             del text
             spool = self._inputs[index]
             given = self._distinct_texts(spool, managed) if state.lines_distinct else None
-            if given is not None and len(given[0]) == managed and given[0].issuperset(plainly):
-                # The unchanged case: the rows name every entry (distinct), and nothing else.
+            if given is not None and given[0].issuperset(plainly):
+                # The unchanged case: the rows name every entry (distinct), and nothing else (they name no more
+                # than ``managed`` texts).
                 self.rows += given[1]
                 self.unchanged += managed
                 spool.close()

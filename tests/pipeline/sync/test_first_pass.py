@@ -236,3 +236,18 @@ class TestUnchangedRun:
         summary, plans = _run(path, EMAIL, items, 2, first_pass=True)
         assert (summary, plans) == _run(path, EMAIL, items, 2, first_pass=False)
         assert (summary["unchanged"], summary["kept_invalid"], summary["to_remove"]) == outcome
+
+    @pytest.mark.parametrize("spread", [3, 32_768], ids=["spread-per-chunk", "chunks-joined"])
+    def test_rows_left_for_validation_keep_their_numbers(self, tmp_path: Path, monkeypatch, spread: int):
+        # A file's chunks (ranges of rows) over many partitions: each unmatched row's number travels as an offset
+        # from its chunk's first row, and comes back in the plan's adds and the rejects as it was.
+        monkeypatch.setattr(state_module, "PARTITION_SIZE", 2)
+        monkeypatch.setattr(first_pass_module, "SPREAD_ROWS", spread)
+        path = tmp_path / "s.state"
+        _state(path, EMAIL, [f"{a}\thard" for a in ADDRESSES], [])
+        items: list[object] = [*ADDRESSES[:6], "new1@example.com", *ADDRESSES[6:], "not an address", "new2@x.co"]
+        (summary, plans), (_, unpassed) = (_run(path, EMAIL, items, 4, first_pass=flag) for flag in (True, False))
+        assert summary["unchanged"] == 12
+        adds, _ = plans[0]
+        assert [row for row, _ in adds] == [7, 15]  # the rows of new1 and new2 in the input, counted from 1
+        assert plans == unpassed

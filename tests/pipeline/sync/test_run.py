@@ -14,6 +14,7 @@ from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.sync import state as state_module
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
+from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
 from airflow_provider_wooxy.pipeline.sync.plan import make_plan
 from airflow_provider_wooxy.pipeline.sync.run import SyncRefused, SyncRun, SyncSettings
 from airflow_provider_wooxy.pipeline.sync.state import open_state
@@ -163,3 +164,8 @@ class TestPartitionedDiff:
         path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
         with pytest.raises(state_module.StateError, match="corrupt: it holds an entry twice"):
             make_plan([], open_state(path, EMAIL, "https://api.wooxy.com").load())
+        # And the first pass, even for rows that name the entry and one more text (as many as the lines).
+        first_pass = FirstPass.for_run(open_state(path, EMAIL, "https://api.wooxy.com").load(), "hard")
+        assert first_pass is not None
+        with pytest.raises(state_module.StateError, match="corrupt: it holds an entry twice"):
+            list(first_pass.rest(enumerate([emails(1)[0], "new@example.com"], start=1)))
