@@ -65,10 +65,6 @@ class ListKind:
         """
         raise NotImplementedError
 
-    def identity_of_address(self, address: str, reject_type: str | None) -> str:
-        """The identity of the entry a plain input text naming ``address`` stands for."""
-        raise NotImplementedError
-
     def line_of_payload(self, payload: bytes | str) -> str:
         """The state line of an add or remove request body (one JSON record)."""
         raise NotImplementedError
@@ -145,9 +141,6 @@ class EmailList(ListKind):
         named.pop()  # after the last newline
         return named
 
-    def identity_of_address(self, address: str, reject_type: str | None) -> str:
-        return f"{address}\t{reject_type}"
-
     def line_of_payload(self, payload: bytes | str) -> str:
         record = json.loads(payload)
         return f"{record['email']}\t{record['rejectType']}"
@@ -194,9 +187,6 @@ class PhoneList(ListKind):
         named = text.split("\n")
         named.pop()  # after the last newline
         return named
-
-    def identity_of_address(self, address: str, reject_type: str | None) -> str:
-        return address
 
     def line_of_payload(self, payload: bytes | str) -> str:
         number: str = json.loads(payload)["phoneNumber"]

@@ -152,8 +152,7 @@ class FirstPass:
             text = state.partition_text(index)
             managed = text.count("\n")
             self._managed.append(managed)
-            plainly = kind.named_plainly(text, reject_type)
-            del text
+            plainly = kind.named_plainly(text, reject_type)  # one per line of text
             spool = self._inputs[index]
             given = self._distinct_texts(spool, managed) if state.lines_distinct else None
             if given is not None and given[0].issuperset(plainly):
@@ -169,14 +168,14 @@ class FirstPass:
                     state.partition(index)
             else:
                 known = given[0].intersection(plainly)  # the entries the rows name
-            del plainly
             named = self._keep_unmatched(index, known, named=known if given is not None else None)
             spool.close()
             self.unchanged += len(named)
-            if len(named) < managed:  # managed entries no row named as it stands
-                entries = state.partition(index)  # and a state holding an entry twice fails here
-                named_identities = {kind.identity_of_address(address, reject_type) for address in named}
-                left = "".join(line + "\n" for ident, line in entries.items() if ident not in named_identities)
+            if len(named) < managed:  # the lines of the managed entries no row named as it stands
+                lines = text.split("\n")
+                lines.pop()  # after the last newline
+                unnamed = map(operator.not_, map(named.__contains__, plainly))
+                left = "\n".join(itertools.compress(lines, unnamed)) + "\n"
                 self._file(f"left.{index}").write_bytes(left.encode("utf-8", "surrogatepass"))
         self.duplicates = self.rows - self.unchanged
 
