@@ -36,7 +36,8 @@ def _address(i: int) -> str:
 
 def make_files(directory: Path, entries: int, changes: int) -> tuple[Path, Path]:
     """A state managing users 0..entries-1 and an input of users changes..entries+changes-1."""
-    from airflow_provider_wooxy.pipeline.sync.state import FORMAT, VERSION
+    from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
+    from airflow_provider_wooxy.pipeline.sync.state import FORMAT, VERSION, open_state
 
     state = directory / "emails.state"
     header = {
@@ -52,6 +53,10 @@ def make_files(directory: Path, entries: int, changes: int) -> tuple[Path, Path]
         handle.write(json.dumps(header) + "\n")
         for start in range(0, entries, CHUNK):
             handle.write("".join(f"{_address(i)}\thard\n" for i in range(start, min(start + CHUNK, entries))))
+    # Written again as a sync writes it (digest, checksum, grouped by partition): what a daily run loads.
+    rewritten = open_state(state, EMAIL, URL).load()
+    rewritten.commit(None)
+    rewritten.release()
     source = directory / "emails.csv"
     with source.open("w", encoding="utf-8") as handle:
         handle.write("email\n")
