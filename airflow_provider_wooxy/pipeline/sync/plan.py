@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from airflow_provider_wooxy.pipeline.intake import FirstSeen
-from airflow_provider_wooxy.pipeline.sync.state import DIGEST_MOD, item_digest, partition_of
+from airflow_provider_wooxy.pipeline.sync.state import DIGEST_MOD, item_digest, partition_indexes, utf8_each
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -157,7 +157,8 @@ def make_plan(
     records are the same entry when the list says so (phones: the same number, whatever the reject type).
 
     Memory stays flat in the state's size: the records are spread over the state's partitions on disk (by the
-    same hash of the entry's address), and each partition is then diffed on its own, one in memory at a time.
+    entry's address: :func:`~.state.partition_indexes`), and each partition is then diffed on its own, one in memory at
+    a time.
 
     :param held_addresses: addresses (in the list's comparison form) named by invalid input rows: managed
         entries with one of these addresses are kept, not removed. Filled while ``records`` is consumed.
@@ -233,14 +234,28 @@ def _spread(records: Iterable[tuple[int, str, str]], kind: ListKind, parts: int,
                     handle.write("".join(chunk))
                     chunk.clear()
 
+        lines: list[str] = []
+        addresses: list[str] = []
+
+        def spread() -> None:
+            if parts == 1:
+                chunks[0].extend(lines)
+            else:  # each line into its partition, the per-line work in C (append returns None: any() runs on)
+                indexes = partition_indexes(utf8_each(addresses), parts)
+                any(map(list.append, map(chunks.__getitem__, indexes), lines))
+            lines.clear()
+            addresses.clear()
+            write_chunks()
+
         for row, key, payload in records:
             ident = identity_of_key(key)
-            chunks[partition_of(address_of(ident), parts)].append(f"{row}\t{payload}\t{ident}\n")
+            lines.append(f"{row}\t{payload}\t{ident}\n")
+            addresses.append(address_of(ident))
             room -= 1
             if not room:
-                write_chunks()
+                spread()
                 room = _CHUNK
-        write_chunks()
+        spread()
 
 
 def _diff_partition(

@@ -5,10 +5,11 @@ added (and may remove) from what others put there (which it never touches).
 Layout, next to each other:
 
 * the **snapshot**, ``state_path``: a JSON header line (format, version, list, the connection's base URL, a
-  generation id, the entry count, the last plan applied, the digest of the entries and a checksum of the bytes
-  after the header), then one entry per line (``address<TAB>reject type``
-  for emails, an E.164 number for phones). It is only ever replaced whole: written to a temporary file, flushed to
-  disk, then renamed over the old one, so a kill at any moment leaves the old or the new snapshot, never a mix.
+  generation id, the entry count, the last plan applied, the digest of the entries, a checksum of the bytes
+  after the header, and each partition's group of lines), then one entry per line (``address<TAB>reject type``
+  for emails, an E.164 number for phones), grouped by partition. It is only ever replaced whole: written to a
+  temporary file, flushed to disk, then renamed over the old one, so a kill at any moment leaves the old or the
+  new snapshot, never a mix.
 * the **journal**, ``state_path + ".journal"``: while a run sends, every request Wooxy accepts is appended at
   once (``+`` and the add's JSON record, ``-`` and the remove's), flushed to the operating system before the next
   request is counted done. Loading replays it over the snapshot of the same generation; a partial last line (the
@@ -23,11 +24,14 @@ requests, which Wooxy ignores (adds and removes are idempotent), so the state st
 
 Each strategy is a class: :class:`LocalState` and :class:`ObjectStorageState`; :func:`open_state` picks one.
 
-While a run holds a state, its entries are not in memory: loading spreads the snapshot's lines, and the journal's
-records, over partitions of about ``PARTITION_SIZE`` entries by the hash of their address, in scratch files held
-in memory up to ``SPOOL_BYTES`` and then on local disk (the snapshot's size again). :meth:`SyncState.partition`
-reads one back, the plan and the first pass spread the input over the same partitions, and a commit writes the new
-snapshot from them, so a sync's memory is flat in the state's size.
+While a run holds a state, its entries are not in memory: loading puts the snapshot's lines, and the journal's
+records, into partitions (:func:`partitions_for`, :func:`partition_of`: the CRC-32 of their address), in scratch
+files held in memory up to ``SPOOL_BYTES`` and then on local disk (the snapshot's size again).
+:meth:`SyncState.partition` reads one back, the plan and the first pass spread the input over the same partitions,
+and a commit writes the new snapshot from them, so a sync's memory is flat in the state's size. The snapshot's
+lines are grouped by partition, each group's bytes and CRC-32 in the header (``partitions``), so that a load
+copies each group into its partition as it is; a snapshot without them (an older release's), or whose groups are
+not as the header says, has its lines spread one by one.
 
 A file that is not a state, is damaged, or was written for another list or another connection's base URL raises
 :class:`StateError`: it is never taken for an empty state (which would make every entry look new and, worse, make
@@ -110,8 +114,11 @@ def partition_of(address: str, partitions: int) -> int:
 
 
 def utf8_each(texts: list[str]) -> list[bytes]:
-    """Each text (none holds a newline) in UTF-8, the per-text work in C."""
-    return "\n".join(texts).encode("utf-8", "surrogatepass").split(b"\n") if texts else []
+    """Each text in UTF-8, the per-text work in C (one by one when a text holds a newline)."""
+    if not texts:
+        return []
+    each = "\n".join(texts).encode("utf-8", "surrogatepass").split(b"\n")
+    return each if len(each) == len(texts) else [text.encode("utf-8", "surrogatepass") for text in texts]
 
 
 def partition_indexes(addresses: list[bytes], partitions: int) -> Iterator[int]:

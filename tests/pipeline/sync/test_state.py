@@ -15,7 +15,7 @@ from upath import UPath
 
 from airflow_provider_wooxy.pipeline.sync import state as state_module
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE
-from airflow_provider_wooxy.pipeline.sync.state import StateError, SyncState, open_state, partition_of
+from airflow_provider_wooxy.pipeline.sync.state import StateError, SyncState, open_state, partition_of, utf8_each
 
 URL = "https://api.wooxy.com"
 
@@ -294,6 +294,11 @@ class TestGroupedSnapshot:
         shrunk = fresh(snapshot)
         assert shrunk.partitions == 8 and _grouped_by_partition(shrunk)
         assert sorted(shrunk.entries.values()) == sorted(f"{address}\thard" for address in self.ADDRESSES[:100])
+
+
+def test_each_text_gets_its_own_bytes_even_holding_a_newline():
+    assert utf8_each(["a@x.co", "b\nc", "", "\u00e9"]) == [b"a@x.co", b"b\nc", b"", "\u00e9".encode()]
+    assert utf8_each([]) == []
 
 
 def test_a_snapshot_is_grouped_alike_in_every_process(tmp_path: Path):
