@@ -8,8 +8,8 @@ earlier row named the same entry. Only the other rows (new, changed, malformed, 
 and they come out of :meth:`FirstPass.rest` in input order, for the plan.
 
 The pass works a chunk of rows at a time with the per-row work in C (``map``, ``set``), and keeps memory flat
-like the plan: the rows are spread over the state's partitions by the same hash (of the address), then each
-partition of the input is matched against the same partition of the state, one in memory at a time. The
+like the plan: the rows are spread over the state's partitions by their address (:func:`~.state.partition_of`),
+then each partition of the input is matched against the same partition of the state, one in memory at a time. The
 partitions are scratch files, held in memory up to the state's :data:`~.state.SPOOL_BYTES` in all, then on disk.
 
 A managed entry is matched by its text only: a row that would fail today's validation but is, character for
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar, cast
 
 from airflow_provider_wooxy.pipeline.chunks import TextChunk, at_least, chunks_of
-from airflow_provider_wooxy.pipeline.sync.state import SPOOL_BYTES, partition_indexes, utf8_each
+from airflow_provider_wooxy.pipeline.sync.state import SPOOL_BYTES, partition_indexes, spread_over, utf8_each
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -75,10 +75,11 @@ class FirstPass:
         row is then validated, none matched."""
         self._scratch = tempfile.TemporaryDirectory(prefix="wooxy-known-")
         parts = state.partitions
-        # Each partition's input, and the rows that are not text, share SPOOL_BYTES. A partition's unmatched rows
-        # are written once its input is matched and closed, and are fewer: they take its share.
-        self._share = SPOOL_BYTES // (parts + 1)
+        # Each partition's input, and the rows that are not text, share SPOOL_BYTES, and one share more is left
+        # for the unmatched rows: a partition's are fewer than its input, which is closed once they are written.
+        self._share = SPOOL_BYTES // (parts + 2)
         self._inputs = [self._spool() for _ in range(parts)]
+        self._input_rows = [0] * parts
         self._rests: list[IO[bytes] | None] = [None] * parts  # made when a partition has rows left (a file each)
         self._other = self._spool()
 
@@ -124,6 +125,7 @@ class FirstPass:
                     continue
             texts = cast("list[str]", values)
             if parts == 1:
+                self._input_rows[0] += len(texts)
                 if isinstance(rows, range):
                     _write(files[0], range(len(rows)), _utf8(texts), base=rows.start)
                 else:
@@ -133,10 +135,9 @@ class FirstPass:
             keys = utf8_each(found)
             # The texts as they are, in UTF-8: the addresses' when they are the texts (E.164 numbers, lower case).
             encoded = keys if found is texts else None
-            # Each row into its partition's lists with the per-row work in C: append returns None, so any()
-            # runs through every row.
-            positions: list[list[int]] = [[] for _ in range(parts)]
-            any(map(list.append, map(positions.__getitem__, partition_indexes(keys, parts)), range(len(texts))))
+            # Each row's position into its partition's list, the per-row work in C.
+            positions = spread_over(parts, partition_indexes(keys, parts), range(len(texts)))
+            self._input_rows = list(map(operator.add, self._input_rows, map(len, positions)))
             for handle, part in zip(files, positions, strict=True):
                 if part:
                     data = b"\n".join(_picked(part, encoded)) if encoded is not None else _utf8(_picked(part, texts))
@@ -155,10 +156,10 @@ class FirstPass:
             plainly = kind.named_plainly(text, reject_type)  # one per line of text
             spool = self._inputs[index]
             given = self._distinct_texts(spool, managed) if state.lines_distinct else None
-            if given is not None and given[0].issuperset(plainly):
+            if given is not None and given.issuperset(plainly):
                 # The unchanged case: the rows name every entry (distinct), and nothing else (they name no more
                 # than ``managed`` texts).
-                self.rows += given[1]
+                self.rows += self._input_rows[index]
                 self.unchanged += managed
                 spool.close()
                 continue
@@ -166,9 +167,9 @@ class FirstPass:
                 known = set(plainly)
                 if len(known) != managed:  # an entry twice: partition() says how the state is corrupt
                     state.partition(index)
+                named = self._keep_unmatched(index, known, collect=True)
             else:
-                known = given[0].intersection(plainly)  # the entries the rows name
-            named = self._keep_unmatched(index, known, named=known if given is not None else None)
+                named = self._keep_unmatched(index, given.intersection(plainly), collect=False)
             spool.close()
             self.unchanged += len(named)
             if len(named) < managed:  # the lines of the managed entries no row named as it stands
@@ -179,40 +180,38 @@ class FirstPass:
                 self._file(f"left.{index}").write_bytes(left.encode("utf-8", "surrogatepass"))
         self.duplicates = self.rows - self.unchanged
 
-    def _distinct_texts(self, spool: IO[bytes], managed: int) -> tuple[set[str], int] | None:
+    def _distinct_texts(self, spool: IO[bytes], managed: int) -> set[str] | None:
         """
-        The distinct addresses the rows of a partition name as they stand, and how many rows: None as soon as they
-        are more than the partition manages (then some rows are new: held in memory, they could be the whole input).
+        The distinct addresses the rows of a partition name as they stand: None as soon as they are more than the
+        partition manages (then some rows are new: held in memory, they could be the whole input).
         """
         given: set[str] = set()
-        rows = 0
         for _, _, texts in _frames(spool):
-            found = self.addresses(texts)
-            rows += len(found)
-            given.update(found)
+            given.update(self.addresses(texts))
             if len(given) > managed:
                 return None
-        return given, rows
+        return given
 
-    def _keep_unmatched(self, index: int, known: set[str], named: set[str] | None) -> set[str]:
+    def _keep_unmatched(self, index: int, known: set[str], *, collect: bool) -> set[str]:
         """
         Count the rows of partition ``index`` that name an entry of ``known`` (addresses of managed entries) and
-        keep the others for validation; return the entries they name (``named`` when it is known already).
+        keep the others for validation; return the entries they name: with ``collect``, gathered from the rows,
+        else ``known`` itself (every entry of it is named by a row).
         """
         contains = known.__contains__
-        found_entries: set[str] = set() if named is None else named
+        found_entries: set[str] = set() if collect else known
         for base, rows, texts in _frames(self._inputs[index]):
             found_addresses = self.addresses(texts)
             if known.issuperset(found_addresses):  # every row names an entry
                 self.rows += len(found_addresses)
-                if named is None:
+                if collect:
                     found_entries.update(found_addresses)
                 continue
             hits = list(map(contains, found_addresses))
             found = hits.count(True)
             if found:
                 self.rows += found
-                if named is None:
+                if collect:
                     found_entries.update(itertools.compress(found_addresses, hits))
             if found < len(hits):
                 missed = list(map(operator.not_, hits))

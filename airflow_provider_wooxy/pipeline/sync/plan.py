@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from airflow_provider_wooxy.pipeline.intake import FirstSeen
-from airflow_provider_wooxy.pipeline.sync.state import DIGEST_MOD, item_digest, partition_indexes, utf8_each
+from airflow_provider_wooxy.pipeline.sync.state import (
+    DIGEST_MOD,
+    item_digest,
+    partition_indexes,
+    spread_over,
+    utf8_each,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -218,44 +224,33 @@ def make_plan(
 def _spread(records: Iterable[tuple[int, str, str]], kind: ListKind, parts: int, plan: Plan) -> None:
     """Write each record into its partition: ``row<TAB>JSON record<TAB>identity`` (an identity may hold a tab)."""
     identity_of_key, address_of = kind.identity_of_key, kind.address_of
-    chunks: list[list[str]] = [[] for _ in range(parts)]
-    room = _CHUNK
     with contextlib.ExitStack() as stack:
         files: dict[int, IO[str]] = {}  # opened for the partitions records fall in (none in an unchanged run)
+        lines: list[str] = []
+        addresses: list[str] = []
 
-        def write_chunks() -> None:
-            for index, chunk in enumerate(chunks):
-                if chunk:
+        def write() -> None:
+            # Each line into its partition, the per-line work in C.
+            indexes = partition_indexes(utf8_each(addresses), parts) if parts > 1 else None
+            spread = [lines] if indexes is None else spread_over(parts, indexes, lines)
+            for index, part in enumerate(spread):
+                if part:
                     handle = files.get(index)
                     if handle is None:
                         handle = files[index] = stack.enter_context(
                             plan._file(f"input.{index}").open("w", encoding="utf-8", newline="")
                         )
-                    handle.write("".join(chunk))
-                    chunk.clear()
-
-        lines: list[str] = []
-        addresses: list[str] = []
-
-        def spread() -> None:
-            if parts == 1:
-                chunks[0].extend(lines)
-            else:  # each line into its partition, the per-line work in C (append returns None: any() runs on)
-                indexes = partition_indexes(utf8_each(addresses), parts)
-                any(map(list.append, map(chunks.__getitem__, indexes), lines))
+                    handle.write("".join(part))
             lines.clear()
             addresses.clear()
-            write_chunks()
 
         for row, key, payload in records:
             ident = identity_of_key(key)
             lines.append(f"{row}\t{payload}\t{ident}\n")
             addresses.append(address_of(ident))
-            room -= 1
-            if not room:
-                spread()
-                room = _CHUNK
-        spread()
+            if len(lines) >= _CHUNK:
+                write()
+        write()
 
 
 def _diff_partition(

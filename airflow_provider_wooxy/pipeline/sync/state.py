@@ -58,7 +58,7 @@ import time
 import uuid
 import zlib
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -69,13 +69,15 @@ FORMAT = "airflow-provider-wooxy/sync-state"
 VERSION = 1
 DIGEST_MOD = 1 << 256
 PARTITION_SIZE = 8_000
-"""Managed entries per partition at most, on average: the most a sync diffs in memory at once (a partition's
-look-ups stay in cache). The partitions are the power of two that keeps them so (see :func:`partitions_for`)."""
+"""Managed entries a partition holds on average at most (4,000 to 8,000), up to ``MAX_PARTITIONS`` partitions (then
+more each): what a sync diffs in memory at once (a partition's look-ups stay in cache). See :func:`partitions_for`."""
 MAX_PARTITIONS = 128
 """Partitions at most, a power of two (each then holds more than ``PARTITION_SIZE``): the state, the first pass and
 the plan each keep a scratch file open per partition, about 400 files at most."""
 _GROUPED_BY = "crc32"
-"""How the snapshot's groups were made (its header's ``partitions.by``): see :func:`partition_indexes`."""
+"""How the snapshot's groups were made (its header's ``partitions.by``): :func:`partition_of` the address in
+:meth:`~.entries.ListKind.addresses`' form. Change it with either: a snapshot grouped otherwise must be spread line
+by line, or its entries would sit in the wrong partitions (and a sync would remove and re-add them)."""
 SPOOL_BYTES = 32 << 20
 """Bytes of scratch held in memory while a run holds the state, then on disk: for the snapshot's partitions, and as
 much again for the first pass's (pipeline/sync/first_pass.py)."""
@@ -86,6 +88,7 @@ _BLOCK = 1 << 20
 _BLAKE2B = functools.partial(hashlib.blake2b, digest_size=32)
 _DIGEST = operator.methodcaller("digest")
 _FROM_BYTES = functools.partial(int.from_bytes, byteorder="big")
+_T = TypeVar("_T")
 
 
 _NEVER_EMPTY = (
@@ -127,6 +130,13 @@ def partition_indexes(addresses: list[bytes], partitions: int) -> Iterator[int]:
     every process (Python's own ``hash`` of a string is not), so that a snapshot can be written grouped by partition.
     """
     return map((partitions - 1).__and__, map(zlib.crc32, addresses))
+
+
+def spread_over(parts: int, indexes: Iterable[int], items: Iterable[_T]) -> list[list[_T]]:
+    """``items`` in ``parts`` lists, each into the list its index names, the per-item work in C."""
+    spread: list[list[_T]] = [[] for _ in range(parts)]
+    any(map(list.append, map(spread.__getitem__, indexes), items))  # append returns None: any() runs through
+    return spread
 
 
 def item_digest(data: bytes) -> int:
@@ -177,7 +187,7 @@ class SyncState:
         self.journal_ops = 0
         self._lock = threading.Lock()
         self.partitions = 1
-        """How many partitions the entries are spread over on disk (about ``PARTITION_SIZE`` entries each)."""
+        """How many partitions the entries are spread over on disk (:func:`partitions_for`)."""
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._snapshots: dict[int, IO[bytes]] = {}
         self._spill: dict[int, IO[bytes]] = {}
@@ -244,16 +254,17 @@ class SyncState:
             written = header.get("digest") if checksum is not None else None
             groups = self._groups(header) if isinstance(written, str) else None
             copied = None if groups is None else self._copy_groups(handle, groups)
-            if copied is None:
-                if groups is not None:  # the groups are not as the header says: spread the lines instead
-                    self._reset_scratch()
-                    handle.seek(0)
-                    handle.readline()
+            if groups is None:
                 count, digest, body = self._spread_snapshot(
                     handle, compute=not isinstance(written, str), check_lines=not isinstance(checksum, str)
                 )
-            else:
-                (count, body), digest = copied, 0
+        if groups is not None and copied is None:  # the groups are not as the header says: spread the lines
+            self._close_snapshot_parts()
+            with self.location.open("rb") as handle:  # again from the start (object storage streams may not seek)
+                handle.readline()
+                count, digest, body = self._spread_snapshot(handle, compute=False, check_lines=False)
+        elif copied is not None:
+            count, body = copied  # the digest is the header's
         if isinstance(written, str):
             try:
                 digest = int(written, 16)
@@ -282,7 +293,7 @@ class SyncState:
         self.partitions = partitions_for(entries)
         self._scratch = tempfile.TemporaryDirectory(prefix="wooxy-state-")  # removed by release(), or at exit
 
-    def _reset_scratch(self) -> None:
+    def _close_snapshot_parts(self) -> None:
         for part in self._snapshots.values():
             part.close()
         self._snapshots.clear()
@@ -290,8 +301,9 @@ class SyncState:
     def _groups(self, header: dict[str, Any]) -> list[tuple[int, int]] | None:
         """
         The snapshot's groups as its header gives them (bytes and CRC-32 of each partition's lines, in order), when
-        they are the partitions this load uses; else None (an older release's snapshot, or the list's size now
-        calls for another count), and the lines are spread one by one.
+        they are the partitions this load uses; else None, and the lines are spread one by one: an older release's
+        snapshot, or one written for another count of partitions (``PARTITION_SIZE`` or ``MAX_PARTITIONS`` changed
+        between releases).
         """
         grouped = header.get("partitions")
         if not isinstance(grouped, dict) or grouped.get("by") != _GROUPED_BY:
@@ -425,8 +437,9 @@ class SyncState:
 
     def partition(self, index: int) -> dict[str, str]:
         """
-        identity -> state line of the managed entries whose address hashes to partition ``index`` (of
-        :attr:`partitions`): the snapshot's, with the journal and the requests recorded since loading replayed.
+        identity -> state line of the managed entries whose address is in partition ``index`` (of
+        :attr:`partitions`, :func:`partition_of`): the snapshot's, with the journal and the requests recorded since
+        loading replayed.
         """
         entries: dict[str, str] = {}
         text = self._snapshot_text(index)
@@ -473,7 +486,7 @@ class SyncState:
         """Remove the partitions from disk (the state cannot be read after this)."""
         with self._lock:
             self._close_spill()
-        self._reset_scratch()
+        self._close_snapshot_parts()
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
@@ -606,11 +619,14 @@ class SyncState:
     def _regrouped(self, body: IO[bytes], parts: int) -> tuple[IO[bytes], str, list[tuple[int, int]]]:
         """
         The entry lines of ``body`` grouped by ``parts`` partitions, in a new scratch file; its checksum, and each
-        group's bytes and CRC-32. Through scratch files held in memory up to ``SPOOL_BYTES``, as a load spreads.
+        group's bytes and CRC-32. Through scratch files held in memory up to ``SPOOL_BYTES`` (beside the state's
+        own), as a load spreads: only when a commit finds the list's size calls for another count of partitions.
         """
         with contextlib.ExitStack() as stack:
+            scratch = str(self._partition_path("regrouped", 0).parent)
             spools = [
-                stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES // parts)) for _ in range(parts)
+                stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES // parts, dir=scratch))
+                for _ in range(parts)
             ]
             body.seek(0)
             carry = b""
@@ -621,7 +637,7 @@ class SyncState:
                 for spool, chunk in zip(spools, _spread_lines(self.kind, block.decode(), parts), strict=True):
                     if chunk:
                         spool.write(("\n".join(chunk) + "\n").encode())
-            regrouped = tempfile.TemporaryFile(prefix="wooxy-snapshot-")  # noqa: SIM115 (the caller closes it)
+            regrouped = tempfile.TemporaryFile(prefix="wooxy-snapshot-", dir=scratch)  # noqa: SIM115 (the caller closes it)
             checksum = 0
             written: list[tuple[int, int]] = []
             for spool in spools:
@@ -788,12 +804,9 @@ def _spread_lines(kind: ListKind, text: str, parts: int) -> list[list[str]]:
     lines.pop()  # after the last newline
     if parts == 1:
         return [lines]
-    chunks: list[list[str]] = [[] for _ in range(parts)]
     spread = kind.addresses(text)
     addresses = lines if spread is text else spread.split("\n")[:-1]  # a phone's address is its line
-    indexes = partition_indexes(utf8_each(addresses), parts)
-    any(map(list.append, map(chunks.__getitem__, indexes), lines))  # append returns None: any() runs through
-    return chunks
+    return spread_over(parts, partition_indexes(utf8_each(addresses), parts), lines)
 
 
 def _write_groups(handle: IO[bytes], groups: Iterable[Iterable[str]]) -> tuple[int, int, str, list[tuple[int, int]]]:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,20 @@ def _grouped_by_partition(state: SyncState) -> bool:
     )
 
 
+def _resize(header: dict, index: int, change: int) -> None:
+    """Change the size of group ``index`` by ``change`` bytes."""
+    header["partitions"]["bytes"][index] += change
+
+
+def _regrouped_header(header: dict, body: str, sizes: list[int]) -> None:
+    """Give the header the group sizes ``sizes``, with each group's CRC-32 computed for them (a consistent lie)."""
+    data, start, crcs = body.encode(), 0, []
+    for size in sizes:
+        crcs.append(zlib.crc32(data[start : start + size]))
+        start += size
+    header["partitions"].update(bytes=sizes, crc32=crcs)
+
+
 def _header_and_body(path: Path) -> tuple[dict, str]:
     header, body = path.read_text().split("\n", 1)
     return json.loads(header), body
@@ -261,6 +276,8 @@ class TestGroupedSnapshot:
             pytest.param(lambda groups: groups["partitions"]["crc32"].__setitem__(3, 0), id="a-group-crc"),
             pytest.param(lambda groups: groups["partitions"]["bytes"].pop(), id="fewer-groups"),
             pytest.param(lambda groups: groups["partitions"]["bytes"].__setitem__(0, "7"), id="not-a-size"),
+            pytest.param(lambda groups: groups["partitions"]["bytes"].__setitem__(0, True), id="a-bool-size"),
+            pytest.param(lambda groups: _resize(groups, -1, 5), id="the-file-ends-first"),
         ],
     )
     def test_groups_not_as_the_header_says_are_spread_line_by_line(self, snapshot: Path, spread: list[int], damage):
@@ -273,6 +290,23 @@ class TestGroupedSnapshot:
         assert spread
         assert (read.entries, read.snapshot_digest) == (written.entries, written.snapshot_digest)
         assert _grouped_by_partition(read)
+
+    @pytest.mark.parametrize(
+        "move",
+        [
+            pytest.param(lambda sizes: [*sizes[:-1], 0], id="lines-after-the-last-group"),
+            pytest.param(lambda sizes: [sizes[0] - 1, sizes[1] + 1, *sizes[2:]], id="a-group-ends-mid-line"),
+        ],
+    )
+    def test_groups_whose_checksums_agree_but_not_their_lines_are_spread(self, snapshot: Path, spread: list[int], move):
+        # Sizes and CRC-32s that agree with each other (a header written for other groups): a group must end in a
+        # newline, and no byte may follow the last one that the header names.
+        written = fresh(snapshot)
+        header, body = _header_and_body(snapshot)
+        _regrouped_header(header, body, move(header["partitions"]["bytes"]))
+        snapshot.write_text(json.dumps(header) + "\n" + body)
+        read = fresh(snapshot)
+        assert spread and read.entries == written.entries and _grouped_by_partition(read)
 
     def test_boundaries_moved_by_whole_lines_are_caught(self, snapshot: Path, spread: list[int]):
         # The sizes still add up and end on newlines: only each group's CRC-32 tells the lines are misplaced.
@@ -295,48 +329,70 @@ class TestGroupedSnapshot:
         assert shrunk.partitions == 8 and _grouped_by_partition(shrunk)
         assert sorted(shrunk.entries.values()) == sorted(f"{address}\thard" for address in self.ADDRESSES[:100])
 
+    def test_an_edited_state_without_checksum_is_spread_whatever_its_groups(self, snapshot: Path, spread: list[int]):
+        # Edited by hand as the docs say (checksum and digest removed, the groups left): a line added at the end
+        # belongs to another partition than the last group's, and is read into its own.
+        header, body = _header_and_body(snapshot)
+        del header["checksum"], header["digest"]
+        header["entries"] += 1
+        last = len(header["partitions"]["bytes"]) - 1
+        extra = next(f"extra{i}@x.co" for i in range(100) if partition_of(f"extra{i}@x.co", 16) != last)
+        snapshot.write_text(json.dumps(header) + "\n" + body + f"{extra}\thard\n")
+        read = fresh(snapshot)
+        assert spread and _grouped_by_partition(read)
+        assert f"{extra}\thard" in read.entries and len(read.entries) == len(self.ADDRESSES) + 1
 
-def test_each_text_gets_its_own_bytes_even_holding_a_newline():
-    assert utf8_each(["a@x.co", "b\nc", "", "\u00e9"]) == [b"a@x.co", b"b\nc", b"", "\u00e9".encode()]
-    assert utf8_each([]) == []
 
+class TestPartitionOf:
+    """An entry's partition is part of the snapshot's format: the same in every process and every release."""
 
-def test_a_snapshot_is_grouped_alike_in_every_process(tmp_path: Path):
-    """
-    Partitions come from a CRC-32, not from Python's hash of a string (seeded per process): a state written under
-    one hash seed is read, and an unchanged input plans nothing, under another.
-    """
-    code = (
-        "import json, sys\n"
-        "from pathlib import Path\n"
-        "from airflow_provider_wooxy.pipeline.sync import state as state_module\n"
-        "from airflow_provider_wooxy.pipeline.sync.entries import EMAIL\n"
-        "from airflow_provider_wooxy.pipeline.sync.plan import make_plan\n"
-        "from airflow_provider_wooxy.pipeline.validation import EmailRecords\n"
-        "state_module.PARTITION_SIZE = 20\n"
-        "addresses, build = [f'user{i}@example{i % 7}.com' for i in range(300)], EmailRecords()\n"
-        "state = state_module.open_state(Path(sys.argv[1]), EMAIL, 'https://api.wooxy.com').load()\n"
-        "if sys.argv[2] == 'write':\n"
-        "    state.begin()\n"
-        "    state.record(b'+', [build(address)[1].encode() for address in addresses])\n"
-        "    state.commit(None)\n"
-        "else:\n"
-        "    plan = make_plan([(row, *build(a)) for row, a in enumerate(addresses, start=1)], state)\n"
-        "    print(json.dumps([state.partitions, plan.to_add, plan.to_remove, plan.unchanged]))\n"
-    )
-    path = str(tmp_path / "s.state")
-    outputs = []
-    for seed, step in (("1", "write"), ("2", "plan")):
-        done = subprocess.run(
-            [sys.executable, "-c", code, path, step],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            cwd=Path(__file__).parents[3],
+    def test_the_partition_is_the_crc32_of_the_address(self):
+        # Fixed values: a change here makes every grouped snapshot misread (see state._GROUPED_BY).
+        assert (partition_of("user1@example.com", 128), partition_of("+447400000001", 128)) == (38, 82)
+        assert (partition_of("\u00e9@x.co", 64), partition_of("user1@example.com", 1)) == (51, 0)
+
+    def test_each_text_gets_its_own_bytes_even_holding_a_newline(self):
+        assert utf8_each(["a@x.co", "b\nc", "", "\u00e9"]) == [b"a@x.co", b"b\nc", b"", "\u00e9".encode()]
+        assert utf8_each([]) == []
+
+    def test_a_snapshot_is_grouped_alike_in_every_process(self, tmp_path: Path):
+        """
+        Partitions come from a CRC-32, not from Python's hash of a string (seeded per process): a state written
+        under one hash seed is read by its groups, and an unchanged input plans nothing, under another.
+        """
+        code = (
+            "import json, sys\n"
+            "from pathlib import Path\n"
+            "from airflow_provider_wooxy.pipeline.sync import state as state_module\n"
+            "from airflow_provider_wooxy.pipeline.sync.entries import EMAIL\n"
+            "from airflow_provider_wooxy.pipeline.sync.plan import make_plan\n"
+            "from airflow_provider_wooxy.pipeline.validation import EmailRecords\n"
+            "state_module.PARTITION_SIZE = 20\n"
+            "addresses, build = [f'user{i}@example{i % 7}.com' for i in range(300)], EmailRecords()\n"
+            "if sys.argv[2] == 'write':\n"
+            "    state = state_module.open_state(Path(sys.argv[1]), EMAIL, 'https://api.wooxy.com').load()\n"
+            "    state.begin()\n"
+            "    state.record(b'+', [build(address)[1].encode() for address in addresses])\n"
+            "    state.commit(None)\n"
+            "else:\n"
+            "    state_module._spread_lines = None  # the groups are read as they are: no line is spread\n"
+            "    state = state_module.open_state(Path(sys.argv[1]), EMAIL, 'https://api.wooxy.com').load()\n"
+            "    plan = make_plan([(row, *build(a)) for row, a in enumerate(addresses, start=1)], state)\n"
+            "    print(json.dumps([state.partitions, plan.to_add, plan.to_remove, plan.unchanged]))\n"
         )
-        assert done.returncode == 0, done.stderr
-        outputs.append(done.stdout)
-    assert json.loads(outputs[1]) == [16, 0, 0, 300]
+        path = str(tmp_path / "s.state")
+        outputs = []
+        for seed, step in (("1", "write"), ("2", "plan")):
+            done = subprocess.run(
+                [sys.executable, "-c", code, path, step],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONHASHSEED": seed},
+                cwd=Path(__file__).parents[3],
+            )
+            assert done.returncode == 0, done.stderr
+            outputs.append(done.stdout)
+        assert json.loads(outputs[1]) == [16, 0, 0, 300]
 
 
 class TestObjectStorageJournal:
