@@ -638,18 +638,13 @@ class SyncState:
                     if chunk:
                         spool.write(("\n".join(chunk) + "\n").encode())
             regrouped = tempfile.TemporaryFile(prefix="wooxy-snapshot-", dir=scratch)  # noqa: SIM115 (the caller closes it)
-            checksum = 0
-            written: list[tuple[int, int]] = []
+            grouped = _GroupedBody(regrouped)
             for spool in spools:
                 spool.seek(0)
-                size = crc = 0
                 while data := spool.read(_BLOCK):
-                    size += len(data)
-                    crc = zlib.crc32(data, crc)
-                    checksum = zlib.crc32(data, checksum)
-                    regrouped.write(data)
-                written.append((size, crc))
-        return regrouped, f"{_CHECKSUM}{checksum:08x}", written
+                    grouped.write(data)
+                grouped.end_group()
+        return regrouped, grouped.checksum, grouped.groups
 
     def _header(self, count: int) -> dict[str, Any]:
         self.generation = uuid.uuid4().hex
@@ -815,22 +810,40 @@ def _write_groups(handle: IO[bytes], groups: Iterable[Iterable[str]]) -> tuple[i
     and each group's bytes and CRC-32.
     """
     digest = count = 0
-    checksum = 0
-    written: list[tuple[int, int]] = []
+    body = _GroupedBody(handle)
     for entries in groups:
-        size = crc = 0
         lines = iter(entries)
         while chunk := list(itertools.islice(lines, 10_000)):
             raws = [entry.encode() + b"\n" for entry in chunk]
             digest += sum(map(item_digest, raws))
-            data = b"".join(raws)
             count += len(raws)
-            size += len(data)
-            crc = zlib.crc32(data, crc)
-            checksum = zlib.crc32(data, checksum)
-            handle.write(data)
-        written.append((size, crc))
-    return count, digest % DIGEST_MOD, f"{_CHECKSUM}{checksum:08x}", written
+            body.write(b"".join(raws))
+        body.end_group()
+    return count, digest % DIGEST_MOD, body.checksum, body.groups
+
+
+class _GroupedBody:
+    """A snapshot's body, written a group of lines after another: each group's bytes and CRC-32, and the checksum."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.groups: list[tuple[int, int]] = []
+        self._checksum = self._size = self._crc = 0
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self._size += len(data)
+        self._crc = zlib.crc32(data, self._crc)
+        self._checksum = zlib.crc32(data, self._checksum)
+
+    def end_group(self) -> None:
+        self.groups.append((self._size, self._crc))
+        self._size = self._crc = 0
+
+    @property
+    def checksum(self) -> str:
+        """The header's checksum of everything written."""
+        return f"{_CHECKSUM}{self._checksum:08x}"
 
 
 def _part_number(part: Any) -> int:
