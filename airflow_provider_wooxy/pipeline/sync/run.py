@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS, MAX_RECORDS_PER_REQUEST
 from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
 from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
 from airflow_provider_wooxy.pipeline.sync.apply import PlanApplier
@@ -39,12 +40,12 @@ class SyncSettings:
     """What a sync run needs from the operator's rendered arguments."""
 
     max_removals: int | float | None
-    approved_plan_id: str | None
-    dry_run: bool
     max_invalid: int | None
-    batch_size: int
-    max_concurrency: int
-    plan_path: str | None
+    approved_plan_id: str | None = None
+    dry_run: bool = False
+    batch_size: int = MAX_RECORDS_PER_REQUEST
+    max_concurrency: int = MAX_CONCURRENT_REQUESTS
+    plan_path: str | None = None
     field: str = "email"
     source: str = "records"
     """How messages name the input (its path, or ``records``)."""

@@ -254,17 +254,15 @@ class SyncState:
             written = header.get("digest") if checksum is not None else None
             groups = self._groups(header) if isinstance(written, str) else None
             copied = None if groups is None else self._copy_groups(handle, groups)
-            if groups is None:
-                count, digest, body = self._spread_snapshot(
-                    handle, compute=not isinstance(written, str), check_lines=not isinstance(checksum, str)
-                )
-        if groups is not None and copied is None:  # the groups are not as the header says: spread the lines
-            self._close_snapshot_parts()
-            with self.location.open("rb") as handle:  # again from the start (object storage streams may not seek)
-                handle.readline()
-                count, digest, body = self._spread_snapshot(handle, compute=False, check_lines=False)
-        elif copied is not None:
+        if copied is not None:
             count, body = copied  # the digest is the header's
+        else:  # no groups, or not as the header says: the lines are spread one by one
+            self._close_snapshot_parts()  # what a copy that failed left
+            with self.location.open("rb") as handle:  # from the start (an object storage stream may not seek)
+                handle.readline()
+                count, digest, body = self._spread_snapshot(
+                    handle, compute=not isinstance(written, str), check_lines=checksum is None
+                )
         if isinstance(written, str):
             try:
                 digest = int(written, 16)
@@ -277,7 +275,7 @@ class SyncState:
             )
         if isinstance(checksum, str) and body != checksum:
             self._corrupt_body()
-        self.lines_distinct = isinstance(checksum, str)
+        self.lines_distinct = checksum is not None
         self.snapshot_digest = digest % DIGEST_MOD
         self.snapshot_entries = self.managed = count
         self._replay()

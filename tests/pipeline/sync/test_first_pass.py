@@ -110,10 +110,8 @@ def _run(path: Path, kind: ListKind, items: list[object], size: int, *, first_pa
         open_state(path, kind, URL),
         SyncSettings(
             max_removals=None,
-            approved_plan_id=None,
-            dry_run=True,
             max_invalid=None,
-            batch_size=100,
+            dry_run=True,
             max_concurrency=4,
             plan_path="plan.jsonl",
             field="email" if kind is EMAIL else "phoneNumber",
@@ -201,15 +199,7 @@ class TestUnchangedRun:
         engine = SyncRun(
             None,  # type: ignore[arg-type]
             open_state(path, EMAIL, URL),
-            SyncSettings(
-                max_removals=0,
-                approved_plan_id=None,
-                dry_run=False,
-                max_invalid=0,
-                batch_size=100,
-                max_concurrency=4,
-                plan_path=None,
-            ),
+            SyncSettings(max_removals=0, max_invalid=0, max_concurrency=4),
             write_plan=lambda plan, guard: None,
             log=LOG,
         )
