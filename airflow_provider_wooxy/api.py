@@ -7,6 +7,9 @@ No Airflow import: the sandbox and the engine run without Airflow.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 DEFAULT_BASE_URL = "https://api.wooxy.com"
 PATH_PREFIX = "/v3/"
 """Every method is ``POST {base URL}/v3/{method}`` with a JSON body."""
@@ -30,17 +33,104 @@ PHONE_ADD = "phone-blacklist/add"
 PHONE_REMOVE = "phone-blacklist/remove"
 PHONE_FIND = "phone-blacklist/find"
 
-ADD_METHODS = frozenset({EMAIL_ADD, PHONE_ADD})
-"""Write methods taking ``{"records": [...]}``, up to :data:`MAX_RECORDS_PER_REQUEST` records."""
-REMOVE_METHODS = frozenset({EMAIL_REMOVE, PHONE_REMOVE})
-"""Write methods taking one record as the whole body."""
-WRITE_METHODS = {"email": (EMAIL_ADD, EMAIL_REMOVE), "phone": (PHONE_ADD, PHONE_REMOVE)}
-"""``(add, remove)`` per list."""
-
 EMAIL_REJECT_TYPES = ("hard", "complaint", "list-unsubscribe")
 PHONE_REJECT_TYPES = ("import", "invalid", "unsubscribe", "undeliverable")
 DEFAULT_PHONE_REJECT_TYPE = "import"
 """What the phone list records for an entry added without a reject type."""
+
+
+@dataclass(frozen=True)
+class WooxyList:
+    """
+    One Wooxy blacklist as the API defines it: everything the provider needs to know to read or write it. The
+    operators, the lineage, the engine and the sandbox read these values; none compares a list's name or a method's
+    prefix.
+    """
+
+    name: str
+    """``email`` or ``phone``: how the provider names the list (state files, datasets, summaries)."""
+    key_field: str
+    """The record key holding the entry's address: ``email`` or ``phoneNumber``."""
+    add: str
+    """The add method: ``{"records": [...]}``, up to :data:`MAX_RECORDS_PER_REQUEST` records."""
+    remove: str
+    """The remove method: one record as the whole body."""
+    find: str
+    """The find method (paged with ``limit`` / ``offset``)."""
+    reject_types: tuple[str, ...]
+    """The reject types an entry may have."""
+    remove_takes_reject_type: bool
+    """Whether remove names the entry's reject type (the email list keeps one entry per type; the phone list one
+    entry per number, whatever its type)."""
+    has_raw_log: bool
+    """Whether an added record may carry a ``rawLog`` (at most :data:`MAX_RAW_LOG_BYTES` bytes)."""
+
+    @property
+    def methods(self) -> tuple[str, str, str]:
+        """``(add, remove, find)``."""
+        return self.add, self.remove, self.find
+
+
+EMAIL_LIST = WooxyList(
+    name="email",
+    key_field="email",
+    add=EMAIL_ADD,
+    remove=EMAIL_REMOVE,
+    find=EMAIL_FIND,
+    reject_types=EMAIL_REJECT_TYPES,
+    remove_takes_reject_type=True,
+    has_raw_log=True,
+)
+PHONE_LIST = WooxyList(
+    name="phone",
+    key_field="phoneNumber",
+    add=PHONE_ADD,
+    remove=PHONE_REMOVE,
+    find=PHONE_FIND,
+    reject_types=PHONE_REJECT_TYPES,
+    remove_takes_reject_type=False,
+    has_raw_log=False,
+)
+WOOXY_LISTS = (EMAIL_LIST, PHONE_LIST)
+
+ADD_METHODS = frozenset(wooxy_list.add for wooxy_list in WOOXY_LISTS)
+"""Write methods taking ``{"records": [...]}``, up to :data:`MAX_RECORDS_PER_REQUEST` records."""
+REMOVE_METHODS = frozenset(wooxy_list.remove for wooxy_list in WOOXY_LISTS)
+"""Write methods taking one record as the whole body."""
+
+
+def list_of_method(method: str) -> WooxyList:
+    """The list a method path belongs to (``KeyError`` for a path of no list)."""
+    for wooxy_list in WOOXY_LISTS:
+        if method in wooxy_list.methods:
+            return wooxy_list
+    raise KeyError(method)
+
+
+# -- the email address Wooxy accepts ---------------------------------------------------------------------
+
+# The one definition of an address Wooxy accepts (docs/bad-input.md says why), used by the validation and the
+# sandbox (is_valid_email): RFC 5322 addr-spec without comments, folding white space, obsolete forms or a
+# quoted-string local part; a dot-atom local part, and a domain of host-name labels (a deliverable one, so at
+# least two labels) or an address literal.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LOCAL = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DOMAIN = (
+    rf"(?:{_LABEL}(?:\.{_LABEL})*\.(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})|\[(?:\d{{1,3}}\.){{3}}\d{{1,3}}\])"
+)
+EMAIL_PATTERN = re.compile(rf"({_LOCAL})@({_DOMAIN})")
+# The normal form most addresses come in, a subset of EMAIL_PATTERN: a dot-atom local part and a lower-case host name.
+NORMAL_EMAIL_PATTERN = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_LABEL.replace('A-Za-z', 'a-z')}\.)+[a-z]{{2,63}}")
+
+
+def is_valid_email(value: object) -> bool:
+    """Whether ``value`` is an address as it is sent (normalised): the rule the sandbox applies too."""
+    if not isinstance(value, str):
+        return False
+    match = EMAIL_PATTERN.fullmatch(value)
+    return match is not None and len(match.group(1)) <= 64 and len(value) <= 254
+
 
 # -- error texts (``{...}`` is what the API puts there) -------------------------------------------------------
 

@@ -44,6 +44,8 @@ echo "==> ruff"
 ruff check airflow_provider_wooxy tests example_dags benchmarks scripts
 echo "==> mypy"
 mypy
+echo "==> lint-imports (the layers' contract: pyproject.toml, [tool.importlinter])"
+lint-imports --no-cache
 scripts/docs.sh  # the documentation site in strict mode: a broken link, API reference or example-DAG snippet fails
 
 SUMMARY=()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
@@ -14,11 +13,10 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_provider_wooxy.compat import AIRFLOW_V_3_0_PLUS
 from airflow_provider_wooxy.sandbox import WooxySandbox
@@ -33,12 +31,11 @@ if not AIRFLOW_V_3_0_PLUS:
     ExecutorSafeguard._sentinel = SimpleNamespace(callers={})
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     import trustme
 
-TOKEN = "wooxy-test-token-7f3a9c2e"
-"""A recognisable token: tests scan logs, errors and XCom for it."""
+from tests.helpers.sandbox import TOKEN, connection_json
 
 SLOW_SUITES = ("e2e", "dag")
 """Marks whose tests start Airflow processes: they get a longer per-test timeout than pyproject's default."""
@@ -48,82 +45,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(item.get_closest_marker(mark) for mark in SLOW_SUITES) or item.path.name == "test_benchmarks.py":
             item.add_marker(pytest.mark.timeout(1800))
-
-
-def connection_json(url: str, token: str = TOKEN, **extra: object) -> str:
-    extra = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 5, **extra}
-    return json.dumps({"conn_type": "wooxy", "host": url, "password": token, "extra": extra})
-
-
-def assert_within_limit(stats: dict[str, Any], limit: int = 10) -> None:
-    """The account's rule, from the sandbox's count of requests *attempted* at once (refused ones included)."""
-    assert stats["max_in_flight"] <= limit, f"{stats['max_in_flight']} requests were attempted at once (limit {limit})"
-    assert stats["over_limit"] == 0, f"{stats['over_limit']} requests were refused over the limit"
-
-
-def run_held(sandbox: WooxySandbox, call: Callable[[], Any], in_flight: int) -> Any:
-    """
-    Run ``call()`` while the sandbox holds every request until ``in_flight`` of them are in at once, then let them
-    all be answered: shows the concurrency a client reaches without depending on the clock. Fails if the client
-    never gets that many requests in flight (it stops sending, or it sends one at a time).
-    """
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = call()
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    sandbox.pause()
-    thread = threading.Thread(target=target)
-    thread.start()
-    deadline = time.monotonic() + 60
-    try:
-        while (seen := sandbox.stats()["total_requests"]) < in_flight:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise AssertionError(f"the client never had {in_flight} requests in flight (it sent {seen})")
-            time.sleep(0.01)
-    finally:
-        sandbox.resume()
-        thread.join(timeout=120)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
-def execute_in_thread(op: Any) -> tuple[threading.Thread, list[BaseException]]:
-    """Start ``op.execute({})`` in a thread (to call its ``on_kill`` meanwhile); the list receives what it raised."""
-    outcome: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            op.execute({})
-        except BaseException as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
-def kill_after_removes(sandbox: WooxySandbox, args: list[str], env: dict[str, str], removes: int = 30) -> None:
-    """Run ``python args...`` (from the project's root) and SIGKILL it once the sandbox has had ``removes`` removes."""
-    import signal
-
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        cwd=Path(__file__).parents[1],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while sandbox.stats()["requests"].get("blacklist/remove", 0) < removes and time.monotonic() < deadline:
-        assert proc.poll() is None, "the run ended before it could be killed"
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 @pytest.fixture

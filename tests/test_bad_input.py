@@ -21,7 +21,7 @@ from unittest import mock
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_wooxy.api import EMAIL_ADD, PHONE_ADD
+from airflow_provider_wooxy.api import EMAIL_ADD, PHONE_ADD, is_valid_email
 from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyRejectedError
 from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 from airflow_provider_wooxy.operators.blacklist import (
@@ -34,8 +34,8 @@ from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOpe
 from airflow_provider_wooxy.operators.lookup import WooxyCheckPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator, WooxySyncPhoneBlacklistOperator
 from airflow_provider_wooxy.pipeline import reading
-from airflow_provider_wooxy.pipeline.validation import RecordError, is_valid_email, normalise_email
-from tests.conftest import TOKEN, connection_json
+from airflow_provider_wooxy.pipeline.validation import RecordError, normalise_email
+from tests.helpers.sandbox import TOKEN, connection_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable

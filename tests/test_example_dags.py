@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import TOKEN, assert_within_limit, connection_json
 from tests.dag_runner import DAGS, DagRunOutput, airflow_env, run_dags, without_mask_requests
+from tests.helpers.sandbox import TOKEN, assert_within_limit, connection_json
 from tests.test_example_dags_drift import DRIFT_DAG_IDS
 from tests.test_example_dags_export import EXPORT_DAG_IDS
 from tests.test_example_dags_sources import SOURCE_DAG_IDS

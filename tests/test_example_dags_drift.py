@@ -12,8 +12,8 @@ import sys
 import pytest
 
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import TOKEN, connection_json
 from tests.dag_runner import ROOT, airflow_env, without_mask_requests
+from tests.helpers.sandbox import TOKEN, connection_json
 
 DRIFT_DAG_IDS = ["example_wooxy_sync_verify"]
 

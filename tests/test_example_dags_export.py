@@ -18,8 +18,8 @@ import pytest
 
 from airflow_provider_wooxy.compat import AIRFLOW_V_3_0_PLUS
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import TOKEN, connection_json
 from tests.dag_runner import DAGS, DagRunOutput, airflow_env, run_dags, without_mask_requests
+from tests.helpers.sandbox import TOKEN, connection_json
 
 EXPORT_DAG_IDS = ["example_wooxy_complaints_to_blacklist", "example_wooxy_export_on_update"]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import TOKEN, assert_within_limit, connection_json
 from tests.dag_runner import DagRunOutput, airflow_env, run_dags, without_mask_requests
+from tests.helpers.sandbox import TOKEN, assert_within_limit, connection_json
 
 SOURCE_DAG_IDS = ["example_wooxy_sync_from_warehouse", "example_wooxy_phone_from_parquet"]
 

@@ -15,7 +15,7 @@ from airflow_provider_wooxy.exceptions import (
     WooxyTransientError,
 )
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator
-from tests.conftest import connection_json
+from tests.helpers.sandbox import connection_json
 
 
 def round_trip(exc: BaseException) -> BaseException:

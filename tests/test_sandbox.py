@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from airflow_provider_wooxy.sandbox import AUTH_FAILURES, FAULT_KINDS, WooxySandbox
-from tests.conftest import TOKEN, assert_within_limit, connection_json
+from tests.helpers.sandbox import TOKEN, assert_within_limit, connection_json
 
 
 def post(sandbox: WooxySandbox, method: str, body: dict, token: str = TOKEN) -> requests.Response:

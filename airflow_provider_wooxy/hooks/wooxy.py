@@ -48,7 +48,7 @@ from airflow_provider_wooxy.exceptions import (
     WooxyRejectedError,
     WooxyTransientError,
 )
-from airflow_provider_wooxy.pipeline.masking import scrub
+from airflow_provider_wooxy.masking import scrub
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

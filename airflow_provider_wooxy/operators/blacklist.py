@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pendulum
 
-from airflow_provider_wooxy.api import EMAIL_ADD, EMAIL_REJECT_TYPES, EMAIL_REMOVE, PHONE_ADD, PHONE_REMOVE
+from airflow_provider_wooxy.api import EMAIL_LIST
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
@@ -46,7 +46,6 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
     template_fields: Sequence[str] = (*WooxyInputOperator.template_fields, "rejects_path", "checkpoint_path")
     ui_color = "#e8f4fd"
 
-    method: ClassVar[str]
     is_add: ClassVar[bool] = False
 
     def __init__(self, *, checkpoint_path: str | None = None, **kwargs: Any) -> None:
@@ -76,7 +75,7 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
             self.hook,
             PushSettings(
                 method=self.method,
-                address_key=self.address_key,
+                address_key=self.wooxy_list.key_field,
                 batch_size=self.batch_size,
                 max_concurrency=self.max_concurrency,
                 max_invalid=self.max_invalid,
@@ -100,6 +99,11 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
             self._write_rejects(rejects)
         return self._report_run(context, summary, started, clock)
 
+    @property
+    def method(self) -> str:
+        """The API method this operator sends to: its list's add or remove."""
+        return self.wooxy_list.add if self.is_add else self.wooxy_list.remove
+
     def on_kill(self) -> None:
         """Airflow is stopping the task: let the sending threads finish their current request and stop."""
         if self._push is not None:
@@ -120,7 +124,6 @@ class WooxyAddEmailBlacklistOperator(WooxyEmailInputOperator, WooxyBlacklistBase
     """
 
     template_fields: Sequence[str] = (*WooxyBlacklistBaseOperator.template_fields, "raw_log")
-    method = EMAIL_ADD
     is_add = True
 
 
@@ -134,9 +137,7 @@ class WooxyRemoveEmailBlacklistOperator(WooxyBlacklistBaseOperator):
     for the other arguments.
     """
 
-    method = EMAIL_REMOVE
-    address_key = "email"
-    allowed_reject_types = EMAIL_REJECT_TYPES
+    wooxy_list = EMAIL_LIST
 
     def record_builder(self, field: str) -> Callable[[object], Normalised]:
         return EmailRecords(
@@ -167,7 +168,6 @@ class WooxyAddPhoneBlacklistOperator(_PhoneBlacklistOperator):
     for the other arguments.
     """
 
-    method = PHONE_ADD
     is_add = True
 
 
@@ -180,8 +180,6 @@ class WooxyRemovePhoneBlacklistOperator(_PhoneBlacklistOperator):
     See :class:`WooxyBlacklistBaseOperator` and :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator`
     for the other arguments.
     """
-
-    method = PHONE_REMOVE
 
     def record_builder(self, field: str) -> Callable[[object], Normalised]:
         if self.reject_type:

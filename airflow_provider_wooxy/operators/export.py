@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
-from airflow_provider_wooxy.api import EMAIL_FIND, EMAIL_REJECT_TYPES
+from airflow_provider_wooxy.api import EMAIL_LIST, EMAIL_REJECT_TYPES
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import output_path_argument
 from airflow_provider_wooxy.operators.base import WooxyOperator
@@ -54,7 +54,7 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
 
     template_fields: Sequence[str] = ("output_path", "reject_types")
     ui_color = "#e8fdf0"
-    method = EMAIL_FIND
+    wooxy_list = EMAIL_LIST
 
     def __init__(
         self,
@@ -134,4 +134,4 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
     def openlineage_datasets(self) -> tuple[list[LineageDataset], list[LineageDataset]]:
         """The Wooxy email list in, the file out (with the rows written)."""
         exported = (self.wooxy_summary or {}).get("exported")
-        return [wooxy_dataset(self.hook, "email")], [file_dataset(self.output_path, exported)]
+        return [wooxy_dataset(self.hook, self.wooxy_list.name)], [file_dataset(self.output_path, exported)]

@@ -15,11 +15,11 @@ A concrete operator inherits one list class and one family base (``operators/bla
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RECORDS_PER_REQUEST, PHONE_REJECT_TYPES
+from airflow_provider_wooxy.api import EMAIL_LIST, MAX_RECORDS_PER_REQUEST, PHONE_LIST
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import check_batch_size, check_field, check_max_invalid, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
@@ -109,9 +109,6 @@ class WooxyInputOperator(WooxyOperator):
 
     template_fields: Sequence[str] = ("records", "path", "sql", "parameters", "file_format", "field", "reject_type")
 
-    address_key: ClassVar[str]
-    allowed_reject_types: ClassVar[tuple[str, ...]]
-
     def __init__(
         self,
         *,
@@ -160,7 +157,7 @@ class WooxyInputOperator(WooxyOperator):
         if self.reject_type in (None, ""):
             return None
         try:
-            return check_reject_type(self.reject_type, self.allowed_reject_types, "reject_type")
+            return check_reject_type(self.reject_type, self.wooxy_list.reject_types, "reject_type")
         except RecordError as exc:
             raise WooxyInputError(f"{exc}.") from None
 
@@ -172,7 +169,7 @@ class WooxyInputOperator(WooxyOperator):
 
     def _rendered_field(self) -> str:
         """The key or column holding the address: ``field``, or the API's name for it."""
-        return check_field(self.field) or self.address_key
+        return check_field(self.field) or self.wooxy_list.key_field
 
     def _read_input(self, field: str, rejects: Rejects | None = None) -> Iterable[Item]:
         """
@@ -217,8 +214,7 @@ class WooxyEmailInputOperator(WooxyInputOperator):
     :param raw_log: reason text for records without a ``rawLog`` (at most 1024 UTF-8 bytes). (templated)
     """
 
-    address_key = "email"
-    allowed_reject_types = EMAIL_REJECT_TYPES
+    wooxy_list = EMAIL_LIST
 
     def __init__(self, *, reject_type: str | None = "hard", raw_log: str | None = None, **kwargs: Any) -> None:
         super().__init__(reject_type=reject_type, **kwargs)
@@ -242,8 +238,7 @@ class WooxyPhoneInputOperator(WooxyInputOperator):
         numbers must be international (``+44...``). (templated)
     """
 
-    address_key = "phoneNumber"
-    allowed_reject_types = PHONE_REJECT_TYPES
+    wooxy_list = PHONE_LIST
 
     def __init__(self, *, default_region: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

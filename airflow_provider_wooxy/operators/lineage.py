@@ -15,7 +15,7 @@ summary at the end of ``execute``. Then:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import Asset
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
 
+    from airflow_provider_wooxy.api import WooxyList
     from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 
 _EXTRA_STRINGS = ("operation", "started_at", "finished_at")
@@ -112,12 +113,15 @@ class WooxyLineageMixin:
 
     Mix it in before ``BaseOperator`` and call :meth:`report_summary` with the summary at the end of ``execute``.
     The defaults suit operators that write to a Wooxy list (add, remove, sync): the input is ``path`` or the
-    upstream tasks, the output is the list named by ``method``. An operator that reads from Wooxy overrides
+    upstream tasks, the output is the operator's ``wooxy_list``. An operator that reads from Wooxy overrides
     :meth:`openlineage_datasets`.
     """
 
     wooxy_summary: dict[str, Any] | None = None
     """The summary of the last ``execute``, for OpenLineage (called after ``execute``, in the same process)."""
+
+    wooxy_list: ClassVar[WooxyList]
+    """The Wooxy list the operator works on."""
 
     # Provided by BaseOperator and the Wooxy operators; declared for the type checker.
     outlets: Any
@@ -135,11 +139,6 @@ class WooxyLineageMixin:
         for asset in assets:
             events[asset].extra.update(extra)
 
-    @property
-    def wooxy_list(self) -> str:
-        """``email`` or ``phone``: the Wooxy list this operator works on, from its API method."""
-        return "phone" if getattr(self, "method", "").startswith("phone-") else "email"
-
     def openlineage_datasets(self) -> tuple[list[LineageDataset], list[LineageDataset]]:
         """``(inputs, outputs)``; by default an input file or the upstream tasks' XCom, and the Wooxy list."""
         summary = self.wooxy_summary or {}
@@ -156,7 +155,7 @@ class WooxyLineageMixin:
             ]
         sent = summary.get("sent")
         hook: WooxyHook = self.hook  # type: ignore[attr-defined]  # every Wooxy operator has one
-        return inputs, [wooxy_dataset(hook, self.wooxy_list, sent if isinstance(sent, int) else None)]
+        return inputs, [wooxy_dataset(hook, self.wooxy_list.name, sent if isinstance(sent, int) else None)]
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """OpenLineage's hook: the datasets of :meth:`openlineage_datasets`, with output row counts."""

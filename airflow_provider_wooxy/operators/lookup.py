@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
-from airflow_provider_wooxy.api import PHONE_FIND
+from airflow_provider_wooxy.api import PHONE_LIST
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import check_field, output_path_argument, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
@@ -64,7 +64,7 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
         "default_region",
     )
     ui_color = "#e8fdf0"
-    method = PHONE_FIND
+    wooxy_list = PHONE_LIST
 
     def __init__(
         self,
@@ -138,7 +138,8 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
     def openlineage_datasets(self) -> tuple[list[LineageDataset], list[LineageDataset]]:
         """The Wooxy phone list in (with the input file, if any), the file of listed numbers out."""
         listed = (self.wooxy_summary or {}).get("listed")
-        inputs = [wooxy_dataset(self.hook, "phone")] + ([file_dataset(self.input_path)] if self.input_path else [])
+        inputs = [wooxy_dataset(self.hook, self.wooxy_list.name)]
+        inputs += [file_dataset(self.input_path)] if self.input_path else []
         if self.sql and self.sql_conn_id:
             inputs += sql_datasets(self.sql, self.sql_conn_id)
         return inputs, [file_dataset(self.output_path, listed)]

@@ -13,8 +13,8 @@ from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.locations import TABLE_SUFFIXES, check_file_location
-from airflow_provider_wooxy.pipeline.reading import storage_path
 from airflow_provider_wooxy.pipeline.rejects import Rejects
+from airflow_provider_wooxy.pipeline.storage import storage_path
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind
 from airflow_provider_wooxy.pipeline.sync.plan import check_max_removals, write_plan
 from airflow_provider_wooxy.pipeline.sync.run import SyncRefused, SyncRun, SyncSettings
@@ -141,11 +141,6 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
             self._run = None
             self._write_rejects(rejects)
         return self._report_run(context, summary, started, clock)
-
-    @property
-    def wooxy_list(self) -> str:
-        """The list this sync keeps (for OpenLineage's output dataset)."""
-        return self.kind.name
 
     def _state_location(self) -> Any:
         """A local ``Path`` for local paths and ``file://`` URIs (atomic rename, append-only journal)."""

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from airflow_provider_wooxy.pipeline.locations import check_file_location
-from airflow_provider_wooxy.pipeline.reading import storage_path
+from airflow_provider_wooxy.pipeline.storage import storage_path
 
 
 def _to_ranges(numbers: set[int]) -> list[list[int]]:

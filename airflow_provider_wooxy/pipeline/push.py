@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError, WooxyRejectedError
+from airflow_provider_wooxy.masking import mask_in
 from airflow_provider_wooxy.pipeline.checkpoint import Checkpoint
 from airflow_provider_wooxy.pipeline.intake import Tally, check_input, validated
-from airflow_provider_wooxy.pipeline.masking import mask_in
 from airflow_provider_wooxy.pipeline.sending import BatchSender, Record, batches
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-    from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+    from airflow_provider_wooxy.pipeline.door import WooxyDoor
     from airflow_provider_wooxy.pipeline.rejects import Rejects
     from airflow_provider_wooxy.pipeline.validation import Normalised
 
@@ -59,7 +59,7 @@ class Push:
     :param log: the operator's logger.
     """
 
-    def __init__(self, hook: WooxyHook, settings: PushSettings, log: Any) -> None:
+    def __init__(self, hook: WooxyDoor, settings: PushSettings, log: Any) -> None:
         self.hook = hook
         self.settings = settings
         self.log = log

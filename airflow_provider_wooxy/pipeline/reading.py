@@ -25,9 +25,9 @@ from typing import IO, Any, cast
 import ijson
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.masking import looks_personal, mask_value, scrub
 from airflow_provider_wooxy.pipeline.chunks import CHUNK_ROWS, Chunk, Item, Items, TextChunk, chunks_of
 from airflow_provider_wooxy.pipeline.files import FileItems, expand, is_many
-from airflow_provider_wooxy.pipeline.masking import looks_personal, mask_value, scrub
 from airflow_provider_wooxy.pipeline.parquet import parquet_chunks
 from airflow_provider_wooxy.pipeline.sql import iter_sql_records
 from airflow_provider_wooxy.pipeline.storage import storage_path

@@ -9,8 +9,8 @@ import json
 import tempfile
 from typing import IO, TYPE_CHECKING, Any
 
-from airflow_provider_wooxy.pipeline.masking import mask_in, mask_value, scrub
-from airflow_provider_wooxy.pipeline.reading import storage_path
+from airflow_provider_wooxy.masking import mask_in, mask_value, scrub
+from airflow_provider_wooxy.pipeline.storage import storage_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -13,7 +13,7 @@ from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
 if TYPE_CHECKING:
     from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 
-    from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+    from airflow_provider_wooxy.pipeline.door import WooxyDoor
 
 Record = tuple[int, bytes]
 """A record as the sender sees it: its input row and its encoded JSON object."""
@@ -85,7 +85,7 @@ class BatchSender:
 
     def __init__(
         self,
-        hook: WooxyHook,
+        hook: WooxyDoor,
         method: str,
         *,
         max_concurrency: int,

@@ -10,21 +10,10 @@ from json.encoder import encode_basestring_ascii as _json_string
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, national_significant_number
 
+from airflow_provider_wooxy.api import EMAIL_PATTERN as _EMAIL
 from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RAW_LOG_BYTES, PHONE_REJECT_TYPES
+from airflow_provider_wooxy.api import NORMAL_EMAIL_PATTERN as _NORMAL_EMAIL
 
-# The one definition of an address Wooxy accepts (docs/bad-input.md says why), used by the sandbox too
-# (is_valid_email): RFC 5322 addr-spec without comments, folding white space, obsolete forms or a quoted-string
-# local part; a dot-atom local part, and a domain of host-name labels (a deliverable one, so at least two labels)
-# or an address literal.
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_LOCAL = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_DOMAIN = (
-    rf"(?:{_LABEL}(?:\.{_LABEL})*\.(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})|\[(?:\d{{1,3}}\.){{3}}\d{{1,3}}\])"
-)
-_EMAIL = re.compile(rf"({_LOCAL})@({_DOMAIN})")
-# The normal form most addresses come in, a subset of _EMAIL: a dot-atom local part and a lower-case host name.
-_NORMAL_EMAIL = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_LABEL.replace('A-Za-z', 'a-z')}\.)+[a-z]{{2,63}}")
 _LETTERS = re.compile(r"[A-Za-z]")
 _MAIN_REGION = {
     code: region
@@ -85,14 +74,6 @@ def normalise_email(value: object) -> str:
             lowered = domain.lower()
             return address if lowered == domain else f"{match.group(1)}@{lowered}"
     return _explain_email(value)
-
-
-def is_valid_email(value: object) -> bool:
-    """Whether ``value`` is an address as it is sent (normalised): the rule the sandbox applies too."""
-    if not isinstance(value, str):
-        return False
-    match = _EMAIL.fullmatch(value)
-    return match is not None and len(match.group(1)) <= 64 and len(value) <= 254
 
 
 def _explain_email(value: object) -> str:

@@ -11,7 +11,6 @@ import phonenumbers
 
 from airflow_provider_wooxy import api
 from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, PHONE_REJECT_TYPES
-from airflow_provider_wooxy.pipeline.validation import is_valid_email
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -98,7 +97,7 @@ class FakeApi:
         return records
 
     def _valid_email(self, value: Any) -> bool:
-        return is_valid_email(value) and value not in self.refuse
+        return api.is_valid_email(value) and value not in self.refuse
 
     def _valid_phone(self, value: Any) -> bool:
         if not isinstance(value, str) or not _E164_SHAPE.match(value) or value in self.refuse:

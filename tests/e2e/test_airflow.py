@@ -18,9 +18,9 @@ import pytest
 
 from airflow_provider_wooxy.compat import AIRFLOW_V_3_0_PLUS, airflow_at_least
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import assert_within_limit
 from tests.e2e.conftest import ARTIFACTS, TOKEN
 from tests.e2e.deployment import Deployment
+from tests.helpers.sandbox import assert_within_limit
 
 pytestmark = pytest.mark.e2e
 

@@ -24,7 +24,7 @@ from airflow_provider_wooxy.exceptions import (
 )
 from airflow_provider_wooxy.hooks.wooxy import DEFAULT_BASE_URL, WooxyHook
 from airflow_provider_wooxy.sandbox import AUTH_FAILURES, WooxySandbox
-from tests.conftest import TOKEN, connection_json
+from tests.helpers.sandbox import TOKEN, connection_json
 
 
 def set_conn(monkeypatch: pytest.MonkeyPatch, value: str, conn_id: str = "wooxy_default") -> None:

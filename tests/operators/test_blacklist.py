@@ -16,7 +16,7 @@ from airflow_provider_wooxy.operators.blacklist import (
     WooxyRemovePhoneBlacklistOperator,
 )
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import assert_within_limit, connection_json, run_held
+from tests.helpers.sandbox import assert_within_limit, connection_json, run_held
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyTransientError
 from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
-from tests.conftest import TOKEN, connection_json
+from tests.helpers.sandbox import TOKEN, connection_json
 
 if TYPE_CHECKING:
     from airflow_provider_wooxy.sandbox import WooxySandbox

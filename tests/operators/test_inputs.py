@@ -99,7 +99,7 @@ class TestListParts:
     )
     def test_sync_entries_and_input_name_the_same_list(self, operator: type[Any]):
         # The sync's entry kind (state, plan) and its input class (field, reject types) come from two places.
-        assert operator.kind.address_key == operator.address_key
+        assert operator.kind.wooxy is operator.wooxy_list
 
     @pytest.mark.parametrize(
         ("operator", "kwargs", "list_name"),

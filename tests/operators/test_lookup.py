@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.lookup import WooxyCheckPhoneBlacklistOperator
-from tests.conftest import connection_json
+from tests.helpers.sandbox import connection_json
 
 LISTED = {"+447911123456": "unsubscribe", "+442079460018": "import", "+14155552671": "undeliverable"}
 

@@ -24,7 +24,8 @@ from airflow_provider_wooxy.operators.blacklist import (
     WooxyRemovePhoneBlacklistOperator,
 )
 from airflow_provider_wooxy.sandbox import AUTH_FAILURES, FAULT_KINDS, WooxySandbox
-from tests.conftest import TOKEN, assert_within_limit, connection_json, execute_in_thread
+from tests.helpers.sandbox import TOKEN, assert_within_limit, connection_json
+from tests.helpers.tasks import execute_in_thread
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

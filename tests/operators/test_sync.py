@@ -13,7 +13,8 @@ from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperato
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE
 from airflow_provider_wooxy.pipeline.sync.state import open_state
 from airflow_provider_wooxy.sandbox import FAULT_KINDS, WooxySandbox
-from tests.conftest import TOKEN, connection_json, execute_in_thread, kill_after_removes
+from tests.helpers.sandbox import TOKEN, connection_json
+from tests.helpers.tasks import execute_in_thread, kill_after_removes
 
 ROOT = Path(__file__).parents[2]
 

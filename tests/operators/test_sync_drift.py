@@ -17,7 +17,8 @@ from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator, WooxySyncPhoneBlacklistOperator
 from airflow_provider_wooxy.pipeline.sync.verify import VerifyStopped
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import connection_json, execute_in_thread
+from tests.helpers.sandbox import connection_json
+from tests.helpers.tasks import execute_in_thread
 from tests.operators.test_sync import e164, emails, on_wooxy, phones, requests_made, seed_foreign, sync
 
 

@@ -18,7 +18,7 @@ from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOpe
 from airflow_provider_wooxy.pipeline import reading
 from airflow_provider_wooxy.pipeline.validation import RecordError, normalise_email
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import TOKEN, assert_within_limit, connection_json
+from tests.helpers.sandbox import TOKEN, assert_within_limit, connection_json
 
 local = st.from_regex(r"[a-z0-9]{1,8}(\.[a-z0-9]{1,5})?", fullmatch=True)
 domain = st.sampled_from(["example.com", "Example.COM", "mail.example.org", "bücher.de"])

@@ -22,7 +22,8 @@ from airflow_provider_wooxy.pipeline.reading import storage_path
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
 from airflow_provider_wooxy.pipeline.sync.state import open_state
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.conftest import TOKEN, connection_json, kill_after_removes
+from tests.helpers.sandbox import TOKEN, connection_json
+from tests.helpers.tasks import kill_after_removes
 from tests.sources.services import BUCKET, S3_CONN_ID
 
 if TYPE_CHECKING:

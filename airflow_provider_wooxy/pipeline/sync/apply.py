@@ -10,13 +10,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wooxy.api import WRITE_METHODS
 from airflow_provider_wooxy.pipeline.sending import BatchSender, Refusal, batches
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+    from airflow_provider_wooxy.pipeline.door import WooxyDoor
     from airflow_provider_wooxy.pipeline.sending import Record
     from airflow_provider_wooxy.pipeline.sync.plan import Plan
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
@@ -52,7 +51,7 @@ class PlanApplier:
 
     def __init__(
         self,
-        hook: WooxyHook,
+        hook: WooxyDoor,
         state: SyncState,
         *,
         batch_size: int,
@@ -72,7 +71,7 @@ class PlanApplier:
 
     def run(self, plan: Plan) -> ApplyReport:
         """Apply the plan; on any failure the journal keeps what was accepted and the error is raised."""
-        add_method, remove_method = WRITE_METHODS[plan.kind.name]
+        add_method, remove_method = plan.kind.wooxy.add, plan.kind.wooxy.remove
         report = self.report
         started = time.monotonic()
         self.state.begin()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
-from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES
+from airflow_provider_wooxy.api import EMAIL_LIST, EMAIL_REJECT_TYPES, PHONE_LIST, WooxyList
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 class ListKind:
     """The email or the phone list. Entries are held as their state line (``address\\treject type``, or a number)."""
 
+    wooxy: WooxyList
+    """The list as the API defines it."""
     name: str
     address_key: str
 
@@ -101,8 +103,9 @@ class ListKind:
 
 
 class EmailList(ListKind):
-    name = "email"
-    address_key = "email"
+    wooxy = EMAIL_LIST
+    name = EMAIL_LIST.name
+    address_key = EMAIL_LIST.key_field
 
     def identity(self, line: str) -> str:
         return line.lower()  # reject types are lower case already
@@ -168,8 +171,9 @@ _E164 = re.compile(r"\+[1-9][0-9]{5,15}")
 
 
 class PhoneList(ListKind):
-    name = "phone"
-    address_key = "phoneNumber"
+    wooxy = PHONE_LIST
+    name = PHONE_LIST.name
+    address_key = PHONE_LIST.key_field
 
     def identity(self, line: str) -> str:
         return line

@@ -24,7 +24,7 @@ from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, DriftChe
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+    from airflow_provider_wooxy.pipeline.door import WooxyDoor
     from airflow_provider_wooxy.pipeline.rejects import Rejects
     from airflow_provider_wooxy.pipeline.sync.plan import Plan
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
@@ -75,7 +75,7 @@ class SyncRun:
 
     def __init__(
         self,
-        hook: WooxyHook,
+        hook: WooxyDoor,
         state: SyncState,
         settings: SyncSettings,
         *,
