@@ -54,7 +54,6 @@ KNOWN_UNTESTED: set[str] = {
     "tests/pipeline/test_checkpoint.py",
     "tests/pipeline/test_door.py",
     "tests/pipeline/test_files.py",
-    "tests/pipeline/test_locations.py",
     "tests/pipeline/test_parquet.py",
     "tests/pipeline/test_push.py",
     "tests/pipeline/test_rejects.py",

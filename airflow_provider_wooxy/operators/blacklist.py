@@ -11,9 +11,9 @@ from airflow_provider_wooxy.api import EMAIL_LIST
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
-from airflow_provider_wooxy.pipeline.locations import check_file_location
 from airflow_provider_wooxy.pipeline.push import Push, PushSettings
 from airflow_provider_wooxy.pipeline.rejects import Rejects
+from airflow_provider_wooxy.pipeline.storage import check_file_location
 from airflow_provider_wooxy.pipeline.validation import EmailRecords, Normalised, PhoneRecords
 
 if TYPE_CHECKING:

@@ -19,8 +19,7 @@ from airflow_provider_wooxy.pipeline.export import (
     ExportSettings,
     export_format,
 )
-from airflow_provider_wooxy.pipeline.locations import check_file_location
-from airflow_provider_wooxy.pipeline.storage import storage_path
+from airflow_provider_wooxy.pipeline.storage import check_file_location, storage_path
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

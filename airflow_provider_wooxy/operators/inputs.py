@@ -23,8 +23,8 @@ from airflow_provider_wooxy.api import EMAIL_LIST, MAX_RECORDS_PER_REQUEST, PHON
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import check_batch_size, check_field, check_max_invalid, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
-from airflow_provider_wooxy.pipeline.locations import TABLE_SUFFIXES, check_file_location
 from airflow_provider_wooxy.pipeline.reading import iter_input
+from airflow_provider_wooxy.pipeline.storage import TABLE_SUFFIXES, check_file_location
 from airflow_provider_wooxy.pipeline.validation import (
     EmailRecords,
     Normalised,

@@ -14,11 +14,10 @@ from airflow_provider_wooxy.operators.base import WooxyOperator
 from airflow_provider_wooxy.operators.inputs import sql_connector
 from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, sql_datasets, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import ExportError, export_format
-from airflow_provider_wooxy.pipeline.locations import check_file_location
 from airflow_provider_wooxy.pipeline.lookup import check_numbers
 from airflow_provider_wooxy.pipeline.reading import iter_input
 from airflow_provider_wooxy.pipeline.rejects import Rejects
-from airflow_provider_wooxy.pipeline.storage import storage_path
+from airflow_provider_wooxy.pipeline.storage import check_file_location, storage_path
 from airflow_provider_wooxy.pipeline.validation import PhoneRecords
 
 if TYPE_CHECKING:

@@ -12,9 +12,8 @@ import pendulum
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
-from airflow_provider_wooxy.pipeline.locations import TABLE_SUFFIXES, check_file_location
 from airflow_provider_wooxy.pipeline.rejects import Rejects
-from airflow_provider_wooxy.pipeline.storage import storage_path
+from airflow_provider_wooxy.pipeline.storage import TABLE_SUFFIXES, check_file_location, storage_path
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind
 from airflow_provider_wooxy.pipeline.sync.plan import check_max_removals, write_plan
 from airflow_provider_wooxy.pipeline.sync.run import SyncRefused, SyncRun, SyncSettings

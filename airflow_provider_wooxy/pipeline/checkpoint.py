@@ -7,8 +7,7 @@ import threading
 import time
 from typing import Any
 
-from airflow_provider_wooxy.pipeline.locations import check_file_location
-from airflow_provider_wooxy.pipeline.storage import storage_path
+from airflow_provider_wooxy.pipeline.storage import check_file_location, storage_path
 
 
 def _to_ranges(numbers: set[int]) -> list[list[int]]:
