@@ -36,7 +36,6 @@ KNOWN_OVER: set[str] = {
     "complex airflow_provider_wooxy/pipeline/reading.py:_iter_json_array",
     "complex airflow_provider_wooxy/pipeline/sql.py:iter_sql_records",
     "complex airflow_provider_wooxy/sandbox/server.py:do_POST",
-    "execute airflow_provider_wooxy/operators/lookup.py:93",
     "long airflow_provider_wooxy/hooks/wooxy.py:conn_params",
     "long airflow_provider_wooxy/pipeline/parquet.py:parquet_chunks",
     "long airflow_provider_wooxy/pipeline/push.py:_send",

@@ -9,7 +9,11 @@ import pendulum
 
 from airflow_provider_wooxy.api import EMAIL_LIST
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
+from airflow_provider_wooxy.operators.records import (
+    WooxyEmailInputOperator,
+    WooxyInputOperator,
+    WooxyPhoneInputOperator,
+)
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.push import Push, PushSettings
 from airflow_provider_wooxy.pipeline.rejects import Rejects
@@ -31,7 +35,7 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
     Nothing is sent until the whole input has been read and validated (into a temporary spool file), so an input
     with more than ``max_invalid`` invalid records fails the task before any request is made.
 
-    Takes the input arguments of :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator`
+    Takes the input arguments of :class:`~airflow_provider_wooxy.operators.records.WooxyInputOperator`
     (``records`` or ``path``, ``file_format``, ``storage_conn_id``, ``field``, ``reject_type``, ``batch_size``,
     ``max_concurrency``, ``max_invalid``, ``rejects_path``, ``dry_run``, ``allow_empty``, ``wooxy_conn_id``,
     ``progress_interval``; documented there, shared with the sync operators), and:
@@ -119,7 +123,7 @@ class WooxyAddEmailBlacklistOperator(WooxyEmailInputOperator, WooxyBlacklistBase
     :param raw_log: reason text for records without a ``rawLog`` (at most 1024 UTF-8 bytes). (templated)
     :param batch_size: records per request, 1 to 100.
 
-    See :class:`WooxyBlacklistBaseOperator` and :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator`
+    See :class:`WooxyBlacklistBaseOperator` and :class:`~airflow_provider_wooxy.operators.records.WooxyInputOperator`
     for the other arguments.
     """
 
@@ -133,7 +137,7 @@ class WooxyRemoveEmailBlacklistOperator(WooxyBlacklistBaseOperator):
 
     :param reject_type: remove only entries of this reject type; by default, entries of every type. (templated)
 
-    See :class:`WooxyBlacklistBaseOperator` and :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator`
+    See :class:`WooxyBlacklistBaseOperator` and :class:`~airflow_provider_wooxy.operators.records.WooxyInputOperator`
     for the other arguments.
     """
 
@@ -164,7 +168,7 @@ class WooxyAddPhoneBlacklistOperator(_PhoneBlacklistOperator):
         none; by default none is sent. (templated)
     :param batch_size: records per request, 1 to 100.
 
-    See :class:`WooxyBlacklistBaseOperator` and :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator`
+    See :class:`WooxyBlacklistBaseOperator` and :class:`~airflow_provider_wooxy.operators.records.WooxyInputOperator`
     for the other arguments.
     """
 
@@ -177,7 +181,7 @@ class WooxyRemovePhoneBlacklistOperator(_PhoneBlacklistOperator):
 
     :param default_region: ISO country code used to read national-format numbers. (templated)
 
-    See :class:`WooxyBlacklistBaseOperator` and :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator`
+    See :class:`WooxyBlacklistBaseOperator` and :class:`~airflow_provider_wooxy.operators.records.WooxyInputOperator`
     for the other arguments.
     """
 

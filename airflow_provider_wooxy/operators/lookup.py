@@ -11,8 +11,8 @@ from airflow_provider_wooxy.api import PHONE_LIST
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import check_field, output_path_argument, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
-from airflow_provider_wooxy.operators.inputs import sql_connector
 from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, sql_datasets, wooxy_dataset
+from airflow_provider_wooxy.operators.records import sql_connector
 from airflow_provider_wooxy.pipeline.export import ExportError, export_format
 from airflow_provider_wooxy.pipeline.lookup import check_numbers
 from airflow_provider_wooxy.pipeline.reading import iter_input
@@ -21,9 +21,11 @@ from airflow_provider_wooxy.pipeline.storage import check_file_location, storage
 from airflow_provider_wooxy.pipeline.validation import PhoneRecords
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_wooxy.pipeline.chunks import Item
 
 
 class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
@@ -93,28 +95,14 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
         started = pendulum.now("UTC")
         clock = time.monotonic()
         check_file_location("output_path", self.output_path)
-        field = check_field(self.field) or "phoneNumber"
-        numbers = PhoneRecords(field=field, default_region=rendered_region(self.default_region))
-        try:
-            fmt, gzipped = export_format(self.output_path)
-        except ExportError as exc:
-            raise WooxyInputError(str(exc)) from None
+        numbers = PhoneRecords(field=self._field(), default_region=rendered_region(self.default_region))
+        fmt, gzipped = self._output_format()
         _ = self.hook.conn_params  # a missing or broken connection fails now, before anything is read
-        items = iter_input(
-            records=self.records,
-            path=self.input_path or None,
-            sql=self.sql or None,
-            connect=sql_connector(self.sql_conn_id),
-            parameters=self.parameters,
-            conn_id=self.storage_conn_id,
-            field=self.field,
-        )
         rejects = Rejects()
-        rejects.locate = getattr(items, "locate", None)
         try:
             summary = check_numbers(
                 self.hook.find_phone_blacklist,
-                items,
+                self._read_input(rejects),
                 numbers,
                 storage_path(self.output_path, self.storage_conn_id),
                 fmt=fmt,
@@ -133,6 +121,30 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
             self.output_path,
         )
         return self._report_run(context, summary, started, clock)
+
+    def _field(self) -> str:
+        return check_field(self.field) or self.wooxy_list.key_field
+
+    def _output_format(self) -> tuple[str, bool]:
+        """``(format, gzipped)`` of ``output_path``, from its suffix."""
+        try:
+            return export_format(self.output_path)
+        except ExportError as exc:
+            raise WooxyInputError(str(exc)) from None
+
+    def _read_input(self, rejects: Rejects) -> Iterable[Item]:
+        """The numbers to look up, ``(row, record)``, from ``records``, ``input_path`` or ``sql``."""
+        items = iter_input(
+            records=self.records,
+            path=self.input_path or None,
+            sql=self.sql or None,
+            connect=sql_connector(self.sql_conn_id),
+            parameters=self.parameters,
+            conn_id=self.storage_conn_id,
+            field=self.field,
+        )
+        rejects.locate = getattr(items, "locate", None)
+        return items
 
     def openlineage_datasets(self) -> tuple[list[LineageDataset], list[LineageDataset]]:
         """The Wooxy phone list in (with the input file, if any), the file of listed numbers out."""

@@ -10,7 +10,11 @@ from urllib.parse import urlsplit
 import pendulum
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.operators.inputs import WooxyEmailInputOperator, WooxyInputOperator, WooxyPhoneInputOperator
+from airflow_provider_wooxy.operators.records import (
+    WooxyEmailInputOperator,
+    WooxyInputOperator,
+    WooxyPhoneInputOperator,
+)
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.storage import TABLE_SUFFIXES, check_file_location, storage_path
@@ -40,7 +44,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
     id as ``approved_plan_id``.
 
     Takes the push operators' input arguments, those of
-    :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator` (``records`` or ``path``,
+    :class:`~airflow_provider_wooxy.operators.records.WooxyInputOperator` (``records`` or ``path``,
     ``file_format``, ``storage_conn_id``, ``field``, ``reject_type``, ``batch_size``, ``max_concurrency``,
     ``max_invalid``, ``rejects_path``, ``dry_run``, ``allow_empty``, ``wooxy_conn_id``, ``progress_interval``;
     documented there), and:
@@ -175,7 +179,7 @@ class WooxySyncEmailBlacklistOperator(WooxyEmailInputOperator, WooxySyncBlacklis
     :param raw_log: reason text for added records without a ``rawLog``. (templated)
 
     See :class:`WooxySyncBlacklistBaseOperator` and
-    :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator` for the other arguments.
+    :class:`~airflow_provider_wooxy.operators.records.WooxyInputOperator` for the other arguments.
     """
 
     template_fields: Sequence[str] = (*WooxySyncBlacklistBaseOperator.template_fields, "raw_log")
@@ -193,7 +197,7 @@ class WooxySyncPhoneBlacklistOperator(WooxyPhoneInputOperator, WooxySyncBlacklis
         one; by default none is sent. (templated)
 
     See :class:`WooxySyncBlacklistBaseOperator` and
-    :class:`~airflow_provider_wooxy.operators.inputs.WooxyInputOperator` for the other arguments.
+    :class:`~airflow_provider_wooxy.operators.records.WooxyInputOperator` for the other arguments.
     """
 
     template_fields: Sequence[str] = (*WooxySyncBlacklistBaseOperator.template_fields, "default_region")

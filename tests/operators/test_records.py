@@ -1,4 +1,4 @@
-"""The input arguments of the push and sync operators (operators/inputs.py), checked on each operator."""
+"""The input arguments of the push and sync operators (operators/records.py), checked on each operator."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from airflow_provider_wooxy.operators.blacklist import (
     WooxyRemoveEmailBlacklistOperator,
     WooxyRemovePhoneBlacklistOperator,
 )
-from airflow_provider_wooxy.operators.inputs import WooxyInputOperator
+from airflow_provider_wooxy.operators.records import WooxyInputOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator, WooxySyncPhoneBlacklistOperator
 from tests.operators.test_base import EVERY_OPERATOR
 

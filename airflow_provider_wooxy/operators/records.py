@@ -1,6 +1,7 @@
 """
-The input side of the operators that send records to a Wooxy list (push and sync), with the record builder for
-each list. Their base, and that of every Wooxy operator, is ``WooxyOperator`` in ``operators/base.py``.
+The records that the push and sync operators send to a Wooxy list: where they come from (the input's arguments),
+and what each list's records are (its reject types, ``raw_log``, ``default_region``, the record builder).
+Their base, and that of every Wooxy operator, is ``WooxyOperator`` in ``operators/base.py``.
 
 - :class:`WooxyInputOperator`, the base of the push and sync operators: the input's arguments (``records`` or
   ``path``, ``field``, ``reject_type``, ``max_invalid``, ``rejects_path``, ``batch_size``, ``dry_run``...), their
@@ -71,11 +72,6 @@ def sql_connector(sql_conn_id: str | None) -> Callable[[], Any]:
     return connect
 
 
-def sql_hook(sql_conn_id: str) -> Any:
-    """The connection's hook, for OpenLineage (which asks it for the database's namespace and dialect)."""
-    return BaseHook.get_hook(sql_conn_id)
-
-
 class WooxyInputOperator(WooxyOperator):
     """
     Shared base of the operators that send an input to a Wooxy list: the input's arguments and how it is read.
@@ -142,6 +138,7 @@ class WooxyInputOperator(WooxyOperator):
         self.batch_size = batch_size
         self.max_invalid = max_invalid
         self.rejects_path = rejects_path
+        # BaseOperator has a dry_run() method (Airflow 2.11 and 3.x): the argument is kept under another name.
         self.is_dry_run = dry_run
         self.allow_empty = allow_empty
         self.progress_interval = progress_interval
