@@ -13,7 +13,12 @@ import airflow_provider_wooxy.pipeline
 
 ROOT = Path(__file__).parents[1]
 ENGINE = sorted(
-    ["airflow_provider_wooxy.api", "airflow_provider_wooxy.exceptions", "airflow_provider_wooxy.masking", "airflow_provider_wooxy.sandbox"]
+    [
+        "airflow_provider_wooxy.api",
+        "airflow_provider_wooxy.exceptions",
+        "airflow_provider_wooxy.masking",
+        "airflow_provider_wooxy.sandbox",
+    ]
     + [
         m.name
         for m in pkgutil.walk_packages(airflow_provider_wooxy.pipeline.__path__, "airflow_provider_wooxy.pipeline.")
