@@ -88,19 +88,20 @@ def raised_messages() -> list[Message]:
                     for target in node.targets:
                         if isinstance(target, ast.Name):
                             assigned.setdefault(target.id, []).append(node.value)
-            raises = [n for n in ast.walk(function) if isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call)]
-            for node in raises:
-                messages.extend(_messages(node, relative, assigned))
+            made = [n.exc for n in ast.walk(function) if isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call)]
+            # An answer's classification (hooks/transport.py) carries the error its caller raises, with its texts.
+            made += [n for n in ast.walk(function) if isinstance(n, ast.Call) and ast.unparse(n.func) == "Outcome"]
+            for call in made:
+                messages.extend(_messages(call, relative, assigned))
     return sorted(set(messages), key=lambda m: m.where)
 
 
-def _messages(node: ast.Raise, relative: Path, assigned: dict[str, list[ast.expr]]) -> list[Message]:
-    assert isinstance(node.exc, ast.Call)
+def _messages(call: ast.Call, relative: Path, assigned: dict[str, list[ast.expr]]) -> list[Message]:
     messages = []
-    for argument in [*node.exc.args, *(keyword.value for keyword in node.exc.keywords)]:
+    for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
         for parts in _fragments(argument, assigned):
             pieces = tuple(re.sub(r"\s+", " ", p) for p in "".join(parts).split("\0"))
-            messages.append(Message(f"{relative}:{node.lineno}", ast.unparse(node.exc.func), pieces))
+            messages.append(Message(f"{relative}:{call.lineno}", ast.unparse(call.func), pieces))
     return messages
 
 
@@ -125,6 +126,7 @@ class TestTroubleshootingPage:
         assert "state_path is required: where this sync keeps the entries it manages." in templates
         assert any(t.startswith("the plan removes {…} of {…} managed entries") for t in templates)
         assert any("could not be verified" in t for t in templates)  # an item of a list of texts
+        assert "check the connection's base URL" in templates  # a text of an answer's Outcome
 
     def test_a_missing_message_is_reported(self):
         """The check itself: a page without the message names the message, its place and the missing text."""

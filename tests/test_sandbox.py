@@ -8,6 +8,7 @@ import time
 import pytest
 import requests
 
+from airflow_provider_wooxy.api import EMAIL_LIST, PHONE_LIST
 from airflow_provider_wooxy.sandbox import AUTH_FAILURES, FAULT_KINDS, WooxySandbox
 from tests.helpers.sandbox import TOKEN, assert_within_limit, connection_json
 
@@ -100,6 +101,85 @@ class TestSandboxApi:
         with WooxySandbox(token=TOKEN, refuse={"fine@example.com"}) as sandbox:
             answer = post(sandbox, "blacklist/add", {"records": [{"email": "fine@example.com", "rejectType": "hard"}]})
             assert answer.json()["errors"] == ["Invalid RFC2822 email fine@example.com"]
+
+
+class TestSandboxRouting:
+    """Each list's methods (api.py's WooxyList values) are served; any other path is a 404 Bad Request."""
+
+    @pytest.mark.parametrize(
+        ("method", "body"),
+        [
+            pytest.param(EMAIL_LIST.add, {"records": [{"email": "a@b.co", "rejectType": "hard"}]}, id="email-add"),
+            pytest.param(EMAIL_LIST.remove, {"email": "a@b.co"}, id="email-remove"),
+            pytest.param(EMAIL_LIST.find, {"rejectType": "hard"}, id="email-find"),
+            pytest.param(PHONE_LIST.add, {"records": [{"phoneNumber": "+14155552671"}]}, id="phone-add"),
+            pytest.param(PHONE_LIST.remove, {"phoneNumber": "+14155552671"}, id="phone-remove"),
+            pytest.param(PHONE_LIST.find, {"phoneNumber": "+14155552671"}, id="phone-find"),
+        ],
+    )
+    def test_every_method_of_every_list_is_served(self, sandbox, method, body):
+        response = post(sandbox, method, body)
+        assert (response.status_code, response.json()["result"]) == (200, True)
+        assert sandbox.stats()["requests"] == {method: 1}
+
+    @pytest.mark.parametrize(
+        "method",
+        [
+            pytest.param("blacklist/list", id="unknown-method"),
+            pytest.param("email_problems", id="a-helper-of-the-fake-api"),
+            pytest.param("records", id="another-helper"),
+            pytest.param("blacklist", id="a-list-without-a-method"),
+        ],
+    )
+    def test_any_other_path_is_not_found(self, sandbox, method):
+        response = post(sandbox, method, {"records": []})
+        assert (response.status_code, response.json()) == (404, {"result": False, "errors": ["Bad Request"]})
+
+    def test_a_body_that_is_not_an_object_is_a_bad_request(self, sandbox):
+        response = requests.post(
+            f"{sandbox.url}/v3/{EMAIL_LIST.find}", data=b"[1]", headers={"Access-Token": TOKEN}, timeout=10
+        )
+        assert (response.status_code, response.json()) == (400, {"result": False, "errors": ["Bad Request"]})
+
+    def test_a_path_outside_the_api_is_not_found_and_not_counted(self, sandbox):
+        response = requests.post(f"{sandbox.url}/v2/{EMAIL_LIST.find}", json={}, timeout=10)
+        assert response.status_code == 404
+        response = requests.post(f"{sandbox.url}/_sandbox/nothing", json={}, timeout=10)
+        assert response.status_code == 404
+        assert sandbox.stats()["total_requests"] == 0
+
+    def test_seed_and_reset(self, sandbox):
+        assert requests.post(f"{sandbox.url}/_sandbox/seed", json={"emails": 3}, timeout=10).json() == {"result": True}
+        requests.post(f"{sandbox.url}/_sandbox/seed", json={"emails": 2, "rejectType": "complaint"}, timeout=10)
+        assert sandbox.email_addresses() == {
+            *(f"seed{i}-hard@example.com" for i in range(3)),
+            *(f"seed{i}-complaint@example.com" for i in range(2)),
+        }
+        assert sandbox.stats()["total_requests"] == 0  # seeding is no API request
+        assert requests.post(f"{sandbox.url}/_sandbox/reset", timeout=10).json() == {"result": True}
+        assert sandbox.email_addresses() == set()
+
+
+class TestSandboxAuth:
+    def test_no_token_is_refused_with_401(self, sandbox):
+        response = requests.post(f"{sandbox.url}/v3/{EMAIL_LIST.find}", json={"rejectType": "hard"}, timeout=10)
+        assert (response.status_code, response.json()) == (
+            401,
+            {"result": False, "errors": ["Invalid authorization token!"]},
+        )
+
+    def test_an_unknown_token_is_echoed_with_200(self, sandbox):
+        response = post(sandbox, EMAIL_LIST.find, {"rejectType": "hard"}, token="wrong-one")
+        assert (response.status_code, response.json()) == (
+            200,
+            {"result": False, "errors": ["no matches found for access token wrong-one"]},
+        )
+
+    def test_a_refused_request_draws_no_fault(self, sandbox):
+        sandbox.inject("http500")
+        assert post(sandbox, EMAIL_LIST.find, {"rejectType": "hard"}, token="wrong-one").status_code == 200
+        assert sandbox.stats()["faults"] == {}
+        assert post(sandbox, EMAIL_LIST.find, {"rejectType": "hard"}).status_code == 500  # the fault waited
 
 
 def wait_until(condition, timeout: float = 30.0) -> None:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import random
-import re
-import ssl
 import threading
 import time
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -23,14 +18,11 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from airflow_provider_wooxy.api import (
     ADD_METHODS,
-    AUTH_ERROR_MARKERS,
-    DEFAULT_BASE_URL,
     DEFAULT_FIND_LIMIT,
     EMAIL_ADD,
     EMAIL_FIND,
     EMAIL_REJECT_TYPES,
     EMAIL_REMOVE,
-    INTERNAL_ERROR,
     MAX_CONCURRENT_REQUESTS,
     MAX_RECORDS_PER_REQUEST,
     PATH_PREFIX,
@@ -41,83 +33,12 @@ from airflow_provider_wooxy.api import (
     TOKEN_HEADER,
 )
 from airflow_provider_wooxy.compat import mask_secret
-from airflow_provider_wooxy.exceptions import (
-    WooxyAuthError,
-    WooxyCertificateError,
-    WooxyInputError,
-    WooxyRejectedError,
-    WooxyTransientError,
-)
-from airflow_provider_wooxy.masking import scrub
+from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyTransientError
+from airflow_provider_wooxy.hooks.connection import ConnectionSettings, connection_settings
+from airflow_provider_wooxy.hooks.transport import classify, raise_transport_error, retry_after_seconds
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
-_TRANSIENT_ERRORS = (INTERNAL_ERROR.lower(),)
-_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-_HOST_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
-_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
-
-
-@dataclass(frozen=True)
-class _ConnParams:
-    base_url: str
-    token: str
-    timeout: float
-    max_attempts: int
-    backoff: float
-    max_backoff: float
-
-    def __repr__(self) -> str:  # the token must never reach a log line through a repr
-        return f"_ConnParams(base_url={self.base_url!r}, token='***', timeout={self.timeout})"
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _is_host_name(host: str) -> bool:
-    """A DNS name or an IP address, as a URL's host: what requests can connect to."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return _HOST_NAME.fullmatch(host) is not None
-    return True
-
-
-def _certificate_problem(exc: BaseException) -> ssl.SSLCertVerificationError | None:
-    """The certificate verification failure behind a transport error (requests and urllib3 wrap it twice), if any."""
-    seen: set[int] = set()
-    pending: list[object] = [exc]
-    while pending:
-        current = pending.pop()
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return current
-        pending.extend((current.__cause__, current.__context__, getattr(current, "reason", None), *current.args))
-    return None
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Read a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    from collections.abc import Callable, Mapping, Sequence
 
 
 class WooxyHook(BaseHook):
@@ -140,6 +61,8 @@ class WooxyHook(BaseHook):
     :param wooxy_conn_id: the Airflow connection to use.
     :param timeout: overrides the connection's ``timeout`` extra.
     :param max_attempts: overrides the connection's ``max_attempts`` extra (1 disables retries).
+    :param sleep: how the hook waits between two tries (default :func:`time.sleep`): a test seam, so that a test
+        records the waits instead of sleeping them.
     """
 
     conn_name_attr = "wooxy_conn_id"
@@ -153,6 +76,7 @@ class WooxyHook(BaseHook):
         *,
         timeout: float | None = None,
         max_attempts: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__()
         self.wooxy_conn_id = wooxy_conn_id
@@ -161,7 +85,7 @@ class WooxyHook(BaseHook):
         self._retry_lock = threading.Lock()
         self.retries = 0
         """Transient faults retried so far by this hook (all threads)."""
-        self._sleep = time.sleep
+        self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(wooxy_conn_id={self.wooxy_conn_id!r})"
@@ -169,77 +93,26 @@ class WooxyHook(BaseHook):
     # -- connection ------------------------------------------------------------------------------------------
 
     @cached_property
-    def conn_params(self) -> _ConnParams:
+    def conn_params(self) -> ConnectionSettings:
         """The connection's settings, merged with the hook's arguments and checked."""
         conn = self.get_connection(self.wooxy_conn_id)
-        token = (conn.password or "").strip()
-        if not token:
-            raise WooxyInputError(
-                f"Wooxy connection {self.wooxy_conn_id!r} has no access token: put the API key in its password field."
-            )
-        mask_secret(token)
-        extra = conn.extra_dejson
-
-        host = (conn.host or "").strip().rstrip("/")
-        if not host:
-            base_url = DEFAULT_BASE_URL
-        elif "://" in host:
-            base_url = host
-        else:
-            scheme = str(extra.get("scheme") or "https")
-            base_url = f"{scheme}://{host}"
-        parts = urlsplit(base_url)
-        if conn.port and parts.port is None:
-            base_url = f"{parts.scheme}://{parts.netloc}:{conn.port}{parts.path}"
-            parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or not _is_host_name(parts.hostname):
-            raise WooxyInputError(
-                f"Wooxy connection {self.wooxy_conn_id!r}: base URL {base_url!r} is not an http(s) URL; the host "
-                "field takes a URL such as https://api.wooxy.com, or a host name (letters, digits, '-', '.')."
-            )
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            if not _as_bool(extra.get("allow_insecure_http")):
-                raise WooxyInputError(
-                    f"Wooxy connection {self.wooxy_conn_id!r}: plain http:// to {parts.hostname} would send the "
-                    "access token unencrypted. Use https://, or set the extra allow_insecure_http=true if you "
-                    "really mean it."
-                )
+        settings = connection_settings(
+            self.wooxy_conn_id,
+            host=conn.host,
+            port=conn.port,
+            password=conn.password,
+            extra=conn.extra_dejson,
+            timeout=self._timeout,
+            max_attempts=self._max_attempts,
+        )
+        mask_secret(settings.token)
+        if settings.plain_http_host is not None:
             self.log.warning(
                 "Wooxy connection %r sends the access token over plain http:// to %s (allow_insecure_http is set).",
                 self.wooxy_conn_id,
-                parts.hostname,
+                settings.plain_http_host,
             )
-
-        def number(name: str, default: float, override: float | None) -> float:
-            value = override if override is not None else extra.get(name)
-            if value in (None, ""):
-                return default
-            try:
-                result = float(value)
-            except (TypeError, ValueError):
-                raise WooxyInputError(
-                    f"Wooxy connection {self.wooxy_conn_id!r}: extra {name}={value!r} is not a number."
-                ) from None
-            if result < 0:
-                raise WooxyInputError(f"Wooxy connection {self.wooxy_conn_id!r}: extra {name} must be >= 0.")
-            return result
-
-        return _ConnParams(
-            base_url=base_url.rstrip("/"),
-            token=token,
-            timeout=number("timeout", 30.0, self._timeout) or 30.0,
-            max_attempts=self._attempts(number("max_attempts", 5, self._max_attempts)),
-            backoff=number("backoff", 0.5, None),
-            max_backoff=number("max_backoff", 30.0, None),
-        )
-
-    def _attempts(self, value: float) -> int:
-        if value < 1 or value != int(value):
-            raise WooxyInputError(
-                f"Wooxy connection {self.wooxy_conn_id!r}: max_attempts (Attempts per request) must be a whole "
-                f"number >= 1 (1 disables retries), got {value:g}."
-            )
-        return int(value)
+        return settings
 
     @cached_property
     def session(self) -> requests.Session:
@@ -261,10 +134,6 @@ class WooxyHook(BaseHook):
         return session
 
     # -- transport -------------------------------------------------------------------------------------------
-
-    def _redact(self, text: str) -> str:
-        token = self.conn_params.token
-        return text.replace(token, "***") if token else text
 
     @cached_property
     def _pool(self) -> urllib3.connectionpool.HTTPConnectionPool | None:
@@ -307,26 +176,8 @@ class WooxyHook(BaseHook):
                 preload_content=True,
             )
             return raw.status, raw.data, raw.headers.get("Retry-After")
-        except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
-            if isinstance(exc, urllib3.exceptions.NewConnectionError):  # refused or unreachable: urllib3 files it here
-                where = urlsplit(params.base_url).netloc
-                raise WooxyTransientError(method, [self._redact(f"could not connect to {where}: {exc}")]) from None
-            raise WooxyTransientError(method, [f"no response within {params.timeout:g} s"]) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            problem = _certificate_problem(exc)
-            if problem is not None:
-                # A certificate that does not verify will not start verifying on a retry: fail at once.
-                host = urlsplit(params.base_url).netloc
-                reason = f"certificate verify failed: {problem.verify_message}" if problem.verify_message else problem
-                raise WooxyCertificateError(
-                    method,
-                    [
-                        f"the TLS certificate of {host} could not be verified ({reason})",
-                        "if the server uses a private or corporate CA, point the REQUESTS_CA_BUNDLE environment "
-                        "variable at a CA bundle (PEM file) that holds it",
-                    ],
-                ) from None
-            raise WooxyTransientError(method, [self._redact(f"{type(exc).__name__}: {exc}")]) from None
+            raise_transport_error(method, exc, params)
 
     @cached_property
     def _headers(self) -> dict[str, str]:
@@ -338,33 +189,12 @@ class WooxyHook(BaseHook):
 
     def _post_once(self, method: str, body: bytes) -> dict[str, Any]:
         status, content, retry_after = self._exchange(method, body)
-        try:
-            payload = json.loads(content)
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict) or "result" not in payload:
-            snippet = content[:120].decode("utf-8", "replace").strip().replace("\n", " ")
-            errors = [f"response is not a Wooxy JSON answer: {self._redact(snippet)!r}"]
-            if status == 429 or status >= 500:
-                raise WooxyTransientError(method, errors, status, _retry_after_seconds(retry_after))
-            if status in (401, 403):  # a gateway's own refusal page: still the credentials, not the content
-                raise WooxyAuthError(method, errors, status)
-            raise WooxyRejectedError(method, [*errors, "check the connection's base URL"], status)
-
-        if payload.get("result") is True and status < 400:
-            return payload
-
-        raw_errors = payload.get("errors")
-        if isinstance(raw_errors, str):
-            raw_errors = [raw_errors]
-        # Wooxy's texts echo the token and the record ("Invalid RFC2822 email {email}"): neither is kept whole.
-        errors = [scrub(self._redact(str(e))) for e in (raw_errors or [])] or [f"result {payload.get('result')!r}"]
-        lowered = " ".join(errors).lower()
-        if any(marker in lowered for marker in AUTH_ERROR_MARKERS) or status in (401, 403):
-            raise WooxyAuthError(method, errors, status)
-        if status == 429 or status >= 500 or any(marker in lowered for marker in _TRANSIENT_ERRORS):
-            raise WooxyTransientError(method, errors, status, _retry_after_seconds(retry_after))
-        raise WooxyRejectedError(method, errors, status)
+        outcome = classify(status, content, self.conn_params.token)
+        if outcome.error is None:
+            return outcome.payload
+        if outcome.error is WooxyTransientError:
+            raise WooxyTransientError(method, outcome.errors, status, retry_after_seconds(retry_after))
+        raise outcome.error(method, outcome.errors, status)
 
     def _wait(self, state: RetryCallState) -> float:
         params = self.conn_params
@@ -557,9 +387,3 @@ def _connection_type_info() -> dict[str, Any]:
 
 def _encoded(record: bytes | Mapping[str, Any]) -> bytes:
     return record if isinstance(record, bytes) else json.dumps(record, separators=(",", ":")).encode()
-
-
-def _as_bool(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)

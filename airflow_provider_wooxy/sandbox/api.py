@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import phonenumbers
 
 from airflow_provider_wooxy import api
-from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, PHONE_REJECT_TYPES
+from airflow_provider_wooxy.api import EMAIL_LIST, PHONE_LIST
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -49,6 +49,14 @@ class FakeApi:
         self.max_find_limit = max_find_limit
         self.on_find = on_find
         self._lock = threading.Lock()
+        self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            EMAIL_LIST.add: self._email_add,
+            EMAIL_LIST.remove: self._email_remove,
+            EMAIL_LIST.find: self._email_find,
+            PHONE_LIST.add: self._phone_add,
+            PHONE_LIST.remove: self._phone_remove,
+            PHONE_LIST.find: self._phone_find,
+        }
         self.reset_lists()
 
     def reset_lists(self) -> None:
@@ -73,11 +81,10 @@ class FakeApi:
         """Apply one API call to the in-memory lists; raises :class:`Refused` like the API's errors."""
         if not isinstance(body, dict):
             raise Refused([api.BAD_REQUEST])
-        action = getattr(self, "_" + method.replace("-", "_").replace("/", "__"), None)
+        action = self._methods.get(method)
         if action is None:
             raise Refused([api.BAD_REQUEST], 404)
-        result: dict[str, Any] = action(body)
-        return result
+        return action(body)
 
     def _records(self, body: dict[str, Any], problems: Callable[[dict[str, Any]], list[str]]) -> list[Any]:
         """An add's records, or :class:`Refused` with every record's problems (one bad record refuses them all)."""
@@ -116,7 +123,7 @@ class FakeApi:
             errors.append(api.INVALID_EMAIL.format(email=email))
         if reject_type is None:
             errors.append(_required("rejectType"))
-        elif reject_type not in EMAIL_REJECT_TYPES:
+        elif reject_type not in EMAIL_LIST.reject_types:
             errors.append(_email_type_error(reject_type))
         if raw_log is not None:
             if not isinstance(raw_log, str):
@@ -132,12 +139,12 @@ class FakeApi:
             errors.append(_required("phoneNumber"))
         elif not self._valid_phone(number):
             errors.append(api.INVALID_PHONE.format(phone_number=number))
-        if reject_type is not None and reject_type not in PHONE_REJECT_TYPES:
-            allowed = ", ".join(PHONE_REJECT_TYPES)
+        if reject_type is not None and reject_type not in PHONE_LIST.reject_types:
+            allowed = ", ".join(PHONE_LIST.reject_types)
             errors.append(api.PHONE_REJECT_TYPE_ERROR.format(allowed=allowed, reject_type=reject_type))
         return errors
 
-    def _blacklist__add(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _email_add(self, body: dict[str, Any]) -> dict[str, Any]:
         records = self._records(body, self._email_problems)
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with self._lock:
@@ -151,11 +158,11 @@ class FakeApi:
             self._email_version += 1
         return {"result": True}
 
-    def _blacklist__remove(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _email_remove(self, body: dict[str, Any]) -> dict[str, Any]:
         email, reject_type = body.get("email"), body.get("rejectType")
         if not isinstance(email, str) or not email:
             raise Refused([api.EMPTY_EMAIL])
-        if reject_type is not None and reject_type not in EMAIL_REJECT_TYPES:
+        if reject_type is not None and reject_type not in EMAIL_LIST.reject_types:
             raise Refused([_email_type_error(reject_type)])
         with self._lock:
             self.records_received += 1
@@ -170,11 +177,11 @@ class FakeApi:
             self._email_version += 1
         return {"result": True}
 
-    def _blacklist__find(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _email_find(self, body: dict[str, Any]) -> dict[str, Any]:
         reject_type = body.get("rejectType")
         if reject_type is None:
             raise Refused([_required("rejectType")])
-        if reject_type not in EMAIL_REJECT_TYPES:
+        if reject_type not in EMAIL_LIST.reject_types:
             raise Refused([_email_type_error(reject_type)])
         offset, limit = int(body.get("offset") or 0), int(body.get("limit") or api.DEFAULT_FIND_LIMIT)
         if self.on_find is not None:
@@ -193,7 +200,7 @@ class FakeApi:
                 row.pop("rawLog", None)
         return {"result": True, "data": rows, "totalCount": total, "offset": offset, "limit": limit}
 
-    def _phone_blacklist__add(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _phone_add(self, body: dict[str, Any]) -> dict[str, Any]:
         records = self._records(body, self._phone_problems)
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with self._lock:
@@ -208,7 +215,7 @@ class FakeApi:
                 )
         return {"result": True}
 
-    def _phone_blacklist__remove(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _phone_remove(self, body: dict[str, Any]) -> dict[str, Any]:
         number = body.get("phoneNumber")
         if number is None:
             raise Refused([_required("phoneNumber")])
@@ -219,7 +226,7 @@ class FakeApi:
             self.phones.pop(number, None)
         return {"result": True}
 
-    def _phone_blacklist__find(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _phone_find(self, body: dict[str, Any]) -> dict[str, Any]:
         number = body.get("phoneNumber")
         if number is None:
             raise Refused([_required("phoneNumber")])
@@ -288,7 +295,7 @@ def _required(argument: str) -> str:
 
 
 def _email_type_error(reject_type: object) -> str:
-    return api.EMAIL_REJECT_TYPE_ERROR.format(allowed=", ".join(EMAIL_REJECT_TYPES), reject_type=reject_type)
+    return api.EMAIL_REJECT_TYPE_ERROR.format(allowed=", ".join(EMAIL_LIST.reject_types), reject_type=reject_type)
 
 
 def _page(rows: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy import api
+from airflow_provider_wooxy.api import EMAIL_LIST
 from airflow_provider_wooxy.sandbox.api import FakeApi, Refused
 from airflow_provider_wooxy.sandbox.faults import FAULT_KINDS, Faults
 
@@ -270,62 +271,41 @@ class _Handler(BaseHTTPRequestHandler):
             return refused.status, {"result": False, "errors": refused.errors}
 
     def do_POST(self) -> None:
-        sandbox = self.sandbox
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.path == "/_sandbox/reset":
-            sandbox.reset()
-            self._send(200, {"result": True})
-            return
-        if self.path == "/_sandbox/seed":  # {"emails": N, "rejectType": "hard"}: N generated entries, no requests
-            seed = json.loads(raw)
-            reject_type = seed.get("rejectType", "hard")
-            sandbox.add_emails((f"seed{i}-{reject_type}@example.com", reject_type) for i in range(int(seed["emails"])))
-            self._send(200, {"result": True})
+        if self._control(raw):
             return
         if not self.path.startswith(api.PATH_PREFIX):
             self._send(404, {"result": False, "errors": [api.BAD_REQUEST]})
             return
-        method = self.path[len(api.PATH_PREFIX) :]
+        self._api_call(self.path[len(api.PATH_PREFIX) :], raw)
+
+    def _control(self, raw: bytes) -> bool:
+        """Answer the sandbox's own POSTs (reset, seed); ``False`` for any other path."""
+        sandbox = self.sandbox
+        if self.path == "/_sandbox/reset":
+            sandbox.reset()
+        elif self.path == "/_sandbox/seed":  # {"emails": N, "rejectType": "hard"}: N generated entries, no requests
+            seed = json.loads(raw)
+            reject_type = seed.get("rejectType", EMAIL_LIST.reject_types[0])
+            sandbox.add_emails((f"seed{i}-{reject_type}@example.com", reject_type) for i in range(int(seed["emails"])))
+        else:
+            return False
+        self._send(200, {"result": True})
+        return True
+
+    def _api_call(self, method: str, raw: bytes) -> None:
+        """One API request: counted in flight (429 over the limit), answered after the latency, or dropped."""
+        sandbox = self.sandbox
         if not sandbox.enter(method):
-            self._send(429, {"result": False, "errors": ["Too many concurrent requests"]}, {"Retry-After": "1"})
+            self._send(429, _refused("Too many concurrent requests"), {"Retry-After": "1"})
             return
         # Decide the answer while counted in flight; leave before answering, so that a client that sends its next
         # request the moment it reads this answer is never counted twice.
-        headers: dict[str, str] = {}
         # The latency is the whole time the API takes to answer: the sandbox's own processing comes out of it.
         answer_at = self.received_at + sandbox.latency
         try:
             sandbox.open.wait()
-            token = self.headers.get(api.TOKEN_HEADER)
-            fault = None
-            if sandbox.auth_failure:
-                text = AUTH_FAILURES[sandbox.auth_failure].format(token=token)
-                status, payload = sandbox.auth_status, {"result": False, "errors": [text]}
-            elif not token:
-                status, payload = 401, {"result": False, "errors": [api.AUTH_ERRORS["invalid_token"]]}
-            elif token != sandbox.token:
-                # The real API echoes the token back: clients must keep it out of their errors and logs.
-                status, payload = 200, {"result": False, "errors": [AUTH_FAILURES["unknown_token"].format(token=token)]}
-            else:
-                fault = sandbox.next_fault()
-                # Only drop_after and slow do the work before failing; the other faults answer without it.
-                if fault in (None, "drop_after", "slow"):
-                    status, payload = self._process(method, raw)
-                elif fault == "http429":
-                    status, payload = 429, {"result": False, "errors": ["Too many requests"]}
-                    headers["Retry-After"] = sandbox.retry_after
-                elif fault == "internal200":
-                    status, payload = 200, {"result": False, "errors": [api.INTERNAL_ERROR]}
-                else:
-                    status, payload = 500, {"result": False, "errors": [api.INTERNAL_ERROR]}
-            # The answer is built inside the latency too (only drops have none), and leaves in one write.
-            if fault in ("drop_before", "drop_after"):
-                answer = None
-            elif fault == "html502":
-                html = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-                answer = self._response(502, None, raw=html, content_type="text/html")
-            else:
-                answer = self._response(status, payload, headers)
+            fault, answer = self._answer(method, raw)
             pause = answer_at - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
@@ -337,6 +317,55 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             time.sleep(sandbox.slow_seconds)
         self.wfile.write(answer)
+
+    def _answer(self, method: str, raw: bytes) -> tuple[str | None, bytes | None]:
+        """
+        The fault the request gets (if any) and the whole answer, built ahead so that it leaves in one write
+        (``None``: the connection is dropped). A refused token gets no fault.
+        """
+        refusal = self._auth_refusal()
+        fault = None
+        headers: dict[str, str] = {}
+        if refusal is not None:
+            status, payload = refusal
+        else:
+            fault = self.sandbox.next_fault()
+            status, payload, headers = self._result(fault, method, raw)
+        if fault in ("drop_before", "drop_after"):
+            return fault, None
+        if fault == "html502":
+            html = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+            return fault, self._response(502, None, raw=html, content_type="text/html")
+        return fault, self._response(status, payload, headers)
+
+    def _auth_refusal(self) -> tuple[int, dict[str, Any]] | None:
+        """The auth error the request gets: the configured ``auth_failure``, no token or an unknown one."""
+        sandbox = self.sandbox
+        token = self.headers.get(api.TOKEN_HEADER)
+        if sandbox.auth_failure:
+            return sandbox.auth_status, _refused(AUTH_FAILURES[sandbox.auth_failure].format(token=token))
+        if not token:
+            return 401, _refused(api.AUTH_ERRORS["invalid_token"])
+        if token != sandbox.token:
+            # The real API echoes the token back: clients must keep it out of their errors and logs.
+            return 200, _refused(AUTH_FAILURES["unknown_token"].format(token=token))
+        return None
+
+    def _result(self, fault: str | None, method: str, raw: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Status, payload and headers of an authorised request with this fault (``None``: none)."""
+        # Only drop_after and slow do the work before failing; the other faults answer without it.
+        if fault in (None, "drop_after", "slow"):
+            return (*self._process(method, raw), {})
+        if fault == "http429":
+            return 429, _refused("Too many requests"), {"Retry-After": self.sandbox.retry_after}
+        if fault == "internal200":
+            return 200, _refused(api.INTERNAL_ERROR), {}
+        return 500, _refused(api.INTERNAL_ERROR), {}
+
+
+def _refused(text: str) -> dict[str, Any]:
+    """An API error answer's payload."""
+    return {"result": False, "errors": [text]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,111 +22,13 @@ from airflow_provider_wooxy.exceptions import (
     WooxyRejectedError,
     WooxyTransientError,
 )
-from airflow_provider_wooxy.hooks.wooxy import DEFAULT_BASE_URL, WooxyHook
+from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 from airflow_provider_wooxy.sandbox import AUTH_FAILURES, WooxySandbox
 from tests.helpers.sandbox import TOKEN, connection_json
 
 
 def set_conn(monkeypatch: pytest.MonkeyPatch, value: str, conn_id: str = "wooxy_default") -> None:
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", value)
-
-
-class TestConnectionSettings:
-    @pytest.mark.parametrize(
-        ("conn", "expected"),
-        [
-            pytest.param({"conn_type": "wooxy", "password": "t0ken-abc"}, DEFAULT_BASE_URL, id="no-host-default"),
-            pytest.param(
-                {"conn_type": "wooxy", "host": "http://127.0.0.1:8080/", "password": "t0ken-abc"},
-                "http://127.0.0.1:8080",
-                id="full-url-in-host",
-            ),
-            pytest.param(
-                {"conn_type": "wooxy", "host": "api.eu.wooxy.com", "password": "t0ken-abc"},
-                "https://api.eu.wooxy.com",
-                id="bare-host-https",
-            ),
-            pytest.param(
-                {
-                    "conn_type": "wooxy",
-                    "host": "localhost",
-                    "port": 9000,
-                    "password": "t0ken-abc",
-                    "extra": {"scheme": "http"},
-                },
-                "http://localhost:9000",
-                id="host-port-scheme-extra",
-            ),
-        ],
-    )
-    def test_base_url_json_form(self, monkeypatch, conn, expected):
-        set_conn(monkeypatch, json.dumps(conn))
-        assert WooxyHook().conn_params.base_url == expected
-
-    def test_uri_form(self, monkeypatch):
-        set_conn(monkeypatch, "wooxy://:t0ken-abc@127.0.0.1:8080/?scheme=http&timeout=7")
-        params = WooxyHook().conn_params
-        assert params.base_url == "http://127.0.0.1:8080"
-        assert params.token == "t0ken-abc"
-        assert params.timeout == 7
-
-    def test_missing_token_names_the_connection(self, monkeypatch):
-        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": "http://127.0.0.1:1"}), "wooxy_prod")
-        with pytest.raises(WooxyInputError, match=r"'wooxy_prod' has no access token"):
-            _ = WooxyHook("wooxy_prod").conn_params
-
-    def test_unknown_connection_is_clear(self):
-        with pytest.raises(Exception, match="wooxy_nowhere"):
-            _ = WooxyHook("wooxy_nowhere").conn_params
-
-    def test_plain_http_to_remote_host_refused(self, monkeypatch):
-        set_conn(
-            monkeypatch,
-            json.dumps({"conn_type": "wooxy", "host": "http://api.wooxy.com", "password": "t0ken-abc"}),
-        )
-        with pytest.raises(WooxyInputError, match="unencrypted"):
-            _ = WooxyHook().conn_params
-
-    def test_plain_http_to_remote_host_with_explicit_extra_warns(self, monkeypatch, logs):
-        set_conn(
-            monkeypatch,
-            json.dumps(
-                {
-                    "conn_type": "wooxy",
-                    "host": "http://10.0.0.5",
-                    "password": "t0ken-abc",
-                    "extra": {"allow_insecure_http": "true"},
-                }
-            ),
-        )
-        assert WooxyHook().conn_params.base_url == "http://10.0.0.5"
-        assert "plain http://" in logs()
-
-    @pytest.mark.parametrize(
-        ("extra", "timeout"),
-        [pytest.param({}, 30, id="default"), pytest.param({"timeout": 0}, 30, id="zero-means-default")],
-    )
-    def test_timeout_extra(self, monkeypatch, extra, timeout):
-        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "password": "t0ken-abc", "extra": extra}))
-        assert WooxyHook().conn_params.timeout == timeout
-
-    def test_bad_numeric_extra(self, monkeypatch):
-        set_conn(
-            monkeypatch,
-            json.dumps({"conn_type": "wooxy", "password": "t0ken-abc", "extra": {"timeout": "soon"}}),
-        )
-        with pytest.raises(WooxyInputError, match="timeout='soon' is not a number"):
-            _ = WooxyHook().conn_params
-
-    def test_session_is_shared_pooled_and_verifies_tls(self, wooxy_conn):
-        hook = WooxyHook()
-        session = hook.session
-        assert session is hook.session
-        assert session.verify is True or os.path.isfile(session.verify)  # a CA bundle from the env still verifies
-        adapter = session.get_adapter("https://api.wooxy.com")
-        assert adapter._pool_maxsize >= 10  # type: ignore[attr-defined]
-        assert "Access-Token" in session.headers
-        assert TOKEN not in repr(hook) and TOKEN not in repr(hook.conn_params)
 
 
 class TestApiMethods:
@@ -203,9 +105,8 @@ class TestFailures:
         set_conn(monkeypatch, connection_json(wooxy_conn.url, max_backoff=60))
         wooxy_conn.retry_after = formatdate(time.time() + 8, usegmt=True)
         wooxy_conn.inject("http429")
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append
+        hook = WooxyHook(sleep=waits.append)
         hook.remove_email_blacklist("a@example.com")
         assert len(waits) == 1
         assert 6 <= waits[0] <= 8  # the date has whole seconds; the backoff alone would be under 0.02 s
@@ -214,9 +115,8 @@ class TestFailures:
     def test_unreadable_retry_after_falls_back_to_backoff(self, wooxy_conn: WooxySandbox, value):
         wooxy_conn.retry_after = value
         wooxy_conn.inject("http429")
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append
+        hook = WooxyHook(sleep=waits.append)
         hook.remove_email_blacklist("a@example.com")
         assert len(waits) == 1 and waits[0] <= 0.05
 
@@ -224,9 +124,8 @@ class TestFailures:
         set_conn(monkeypatch, connection_json(wooxy_conn.url, max_backoff=60))
         wooxy_conn.retry_after = "7"
         wooxy_conn.inject("http429")
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append  # record the wait instead of sleeping it
+        hook = WooxyHook(sleep=waits.append)  # record the wait instead of sleeping it
         hook.remove_email_blacklist("a@example.com")
         assert len(waits) == 1
         assert waits[0] >= 7
@@ -234,18 +133,16 @@ class TestFailures:
     def test_retry_after_is_capped_by_max_backoff(self, wooxy_conn: WooxySandbox):
         wooxy_conn.retry_after = "3600"
         wooxy_conn.inject("http429")
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append
+        hook = WooxyHook(sleep=waits.append)
         hook.remove_email_blacklist("a@example.com")
         assert waits and waits[0] <= 0.05
 
     def test_backoff_grows_exponentially(self, sandbox: WooxySandbox, monkeypatch):
         set_conn(monkeypatch, connection_json(sandbox.url, backoff=1, max_backoff=100, max_attempts=5))
         sandbox.inject("http500", "http500", "http500", "http500")
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append
+        hook = WooxyHook(sleep=waits.append)
         hook.remove_email_blacklist("a@example.com")
         assert len(waits) == 4
         for attempt, wait in enumerate(waits):
@@ -264,9 +161,8 @@ class TestFailures:
         set_conn(monkeypatch, connection_json(sandbox.url, backoff=1, max_backoff=100, max_attempts=5))
         monkeypatch.setattr(random, "uniform", pick)  # the jitter's ends, without chance
         sandbox.inject("http500", "http500", "http500", "http500")
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append
+        hook = WooxyHook(sleep=waits.append)
         hook.remove_email_blacklist("a@example.com")
         assert waits == expected
 
@@ -377,6 +273,16 @@ class TestFailures:
 
 
 class TestTransport:
+    def test_session_is_shared_pooled_and_verifies_tls(self, wooxy_conn):
+        hook = WooxyHook()
+        session = hook.session
+        assert session is hook.session
+        assert session.verify is True or os.path.isfile(session.verify)  # a CA bundle from the env still verifies
+        adapter = session.get_adapter("https://api.wooxy.com")
+        assert adapter._pool_maxsize >= 10  # type: ignore[attr-defined]
+        assert "Access-Token" in session.headers
+        assert TOKEN not in repr(hook) and TOKEN not in repr(hook.conn_params)
+
     def test_https_pool_verifies_certificates(self, monkeypatch):
         set_conn(
             monkeypatch, json.dumps({"conn_type": "wooxy", "host": "https://api.wooxy.com", "password": "t0ken-abc"})
@@ -464,9 +370,9 @@ class TestAuthErrors:
         # An error text the hook does not know, with 401/403: the status decides.
         with WooxySandbox(token=TOKEN, auth_failure="user_disabled", auth_status=status) as sandbox:
             set_conn(monkeypatch, connection_json(sandbox.url))
-            from airflow_provider_wooxy.hooks import wooxy
+            from airflow_provider_wooxy.hooks import transport
 
-            monkeypatch.setattr(wooxy, "AUTH_ERROR_MARKERS", ())
+            monkeypatch.setattr(transport, "AUTH_ERROR_MARKERS", ())
             with pytest.raises(WooxyAuthError):
                 WooxyHook().remove_email_blacklist("a@example.com")
 
@@ -509,9 +415,8 @@ class TestTls:
         for name, value in ca_env.items():
             monkeypatch.setenv(name, value)
         set_conn(monkeypatch, connection_json(tls_sandbox.url))
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append
+        hook = WooxyHook(sleep=waits.append)
         with pytest.raises(WooxyCertificateError) as info:
             hook.add_email_blacklist([{"email": "a@example.com", "rejectType": "hard"}])
         message = str(info.value)
@@ -524,7 +429,6 @@ class TestTls:
         assert tls_sandbox.stats()["total_requests"] == 0  # the token never left: the handshake failed first
 
     def test_certificate_for_another_host_fails_at_once(self, test_ca, ca_bundle, monkeypatch):
-        import ssl
 
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         test_ca.issue_cert("api.wooxy.com").configure_cert(context)
@@ -675,29 +579,6 @@ class TestApiMethodBodies:
         assert repr(WooxyHook("wooxy_prod")) == "WooxyHook(wooxy_conn_id='wooxy_prod')"
 
 
-class TestInsecureHttpFlag:
-    @pytest.mark.parametrize(
-        "value",
-        [
-            pytest.param("1", id="one"),
-            pytest.param("yes", id="yes"),
-            pytest.param(" On ", id="on"),
-            pytest.param(True, id="json-true"),
-        ],
-    )
-    def test_truthy_spellings_allow_plain_http(self, monkeypatch, value):
-        conn = {"conn_type": "wooxy", "host": "http://api.example.test", "password": "t0ken-abc"}
-        set_conn(monkeypatch, json.dumps({**conn, "extra": {"allow_insecure_http": value}}))
-        assert WooxyHook().conn_params.base_url == "http://api.example.test"
-
-    @pytest.mark.parametrize("value", [pytest.param("no", id="no"), pytest.param(False, id="json-false")])
-    def test_falsy_spellings_refuse_plain_http(self, monkeypatch, value):
-        conn = {"conn_type": "wooxy", "host": "http://api.example.test", "password": "t0ken-abc"}
-        set_conn(monkeypatch, json.dumps({**conn, "extra": {"allow_insecure_http": value}}))
-        with pytest.raises(WooxyInputError, match="unencrypted"):
-            _ = WooxyHook().conn_params
-
-
 class TestRetryAfterZero:
     """``Retry-After: 0`` (or a date already past) asks for no wait: the hook waits only its own short backoff."""
 
@@ -709,46 +590,19 @@ class TestRetryAfterZero:
         set_conn(monkeypatch, connection_json(wooxy_conn.url, backoff=0.001, max_backoff=60))
         wooxy_conn.retry_after = value
         wooxy_conn.inject("http429")
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append
+        hook = WooxyHook(sleep=waits.append)
         hook.remove_email_blacklist("a@example.com")
         assert len(waits) == 1
         assert waits[0] <= 0.001
-
-
-class TestCertificateProblem:
-    """The search for a certificate failure through an exception's wrappers (pure: no transport needed)."""
-
-    def test_found_through_a_reason_attribute(self):
-        from airflow_provider_wooxy.hooks.wooxy import _certificate_problem
-
-        problem = ssl.SSLCertVerificationError(1, "certificate verify failed")
-
-        class Wrapper(Exception):
-            reason = problem
-
-        assert _certificate_problem(Wrapper("wrapped")) is problem
-
-    def test_a_cycle_of_wrappers_ends(self):
-        from airflow_provider_wooxy.hooks.wooxy import _certificate_problem
-
-        outer, inner = OSError("outer"), OSError("inner")
-        outer.args, inner.args = (inner,), (outer,)  # each names the other: the search must not go round forever
-        result: list[object] = []
-        worker = threading.Thread(target=lambda: result.append(_certificate_problem(outer)), daemon=True)
-        worker.start()
-        worker.join(timeout=30)
-        assert result == [None]
 
 
 class TestRetryLog:
     def test_each_retry_logs_the_error_the_wait_and_the_attempt(self, wooxy_conn: WooxySandbox, monkeypatch, logs):
         set_conn(monkeypatch, connection_json(wooxy_conn.url, backoff=1, max_backoff=1))
         wooxy_conn.inject("http500")
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append
+        hook = WooxyHook(sleep=waits.append)
         hook.remove_email_blacklist("a@example.com")
         assert len(waits) == 1 and 0.5 <= waits[0] <= 1
         line = f"; retrying in {waits[0]:.2f} s (attempt 2 of 5)"
@@ -791,9 +645,8 @@ class TestAnswersThatAreNotWooxys:
     def test_a_429_page_honours_retry_after(self, raw_answer, monkeypatch):
         url = raw_answer(429, b"<html>slow down</html>", {"Retry-After": "7"})
         set_conn(monkeypatch, connection_json(url, max_attempts=2, max_backoff=60))
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append
+        hook = WooxyHook(sleep=waits.append)
         with pytest.raises(WooxyTransientError, match=r"^Wooxy blacklist/remove failed \(HTTP 429\)"):
             hook.remove_email_blacklist("a@example.com")
         assert len(waits) == 1 and waits[0] >= 7
@@ -875,58 +728,22 @@ class TestProxyRoute:
         set_conn(monkeypatch, connection_json(wooxy_conn.url, max_backoff=60))
         wooxy_conn.retry_after = "7"
         wooxy_conn.inject("http429")
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append
+        hook = WooxyHook(sleep=waits.append)
         hook.remove_email_blacklist("a@example.com")
         assert hook._pool is None
         assert len(waits) == 1 and waits[0] >= 7
 
 
-class TestConnectionChecks:
-    """The connection's defaults and refusals, message by message."""
-
-    def test_a_non_http_url_is_refused(self, monkeypatch):
-        set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": "ftp://files.example.com", "password": "t"}))
-        with pytest.raises(WooxyInputError) as info:
-            _ = WooxyHook().conn_params
-        assert str(info.value) == (
-            "Wooxy connection 'wooxy_default': base URL 'ftp://files.example.com' is not an http(s) URL; the host "
-            "field takes a URL such as https://api.wooxy.com, or a host name (letters, digits, '-', '.')."
-        )
-
-    def test_plain_http_refusal_and_warning_say_it_all(self, monkeypatch, logs):
-        conn = {"conn_type": "wooxy", "host": "http://api.example.test", "password": "t0ken-abc"}
-        set_conn(monkeypatch, json.dumps(conn))
-        with pytest.raises(WooxyInputError) as info:
-            _ = WooxyHook().conn_params
-        assert str(info.value) == (
-            "Wooxy connection 'wooxy_default': plain http:// to api.example.test would send the access token "
-            "unencrypted. Use https://, or set the extra allow_insecure_http=true if you really mean it."
-        )
-        set_conn(monkeypatch, json.dumps({**conn, "extra": {"allow_insecure_http": "true"}}))
-        _ = WooxyHook().conn_params
-        assert (
-            "Wooxy connection 'wooxy_default' sends the access token over plain http:// to api.example.test "
-            "(allow_insecure_http is set)."
-        ) in logs()
-
-    def test_an_empty_extra_means_the_default_and_a_negative_one_is_named(self, monkeypatch):
-        conn = {"conn_type": "wooxy", "host": "https://api.example.test", "password": "t0ken-abc"}
-        set_conn(monkeypatch, json.dumps({**conn, "extra": {"timeout": ""}}))
-        assert WooxyHook().conn_params.timeout == 30
-        set_conn(monkeypatch, json.dumps({**conn, "extra": {"backoff": -1}}))
-        with pytest.raises(WooxyInputError) as info:
-            _ = WooxyHook().conn_params
-        assert str(info.value) == "Wooxy connection 'wooxy_default': extra backoff must be >= 0."
+class TestRequestDefaults:
+    """The retry defaults, a permanent answer after a retry, and the headers every request sends."""
 
     def test_defaults_five_attempts_half_second_backoff_30_second_cap(self, sandbox: WooxySandbox, monkeypatch):
         set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "host": sandbox.url, "password": TOKEN}))
         sandbox.retry_after = "3600"
         sandbox.inject("http500", "http429")
-        hook = WooxyHook()
         waits: list[float] = []
-        hook._sleep = waits.append
+        hook = WooxyHook(sleep=waits.append)
         hook.remove_email_blacklist("a@example.com")
         assert 0.25 <= waits[0] <= 0.5  # the first backoff: 0.5 s with jitter
         assert waits[1] == 30  # Retry-After capped by the default max_backoff
