@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation testing of airflow_provider_wooxy/hooks/wooxy.py and pipeline/sending.py with mutmut: a measurement
+# Mutation testing of airflow_provider_wooxy/hooks/ (wooxy.py, connection.py, transport.py) and pipeline/sending.py with mutmut: a measurement
 # of how many deliberate bugs the tests catch, run by hand (not by scripts/test.sh or CI; about 30-60 minutes on
 # 2 shared cores). Settings: setup.cfg [mutmut]; scripts/mutmut_run.py lets mutmut reach @cached_property methods.
 # Usage: scripts/mutation.sh [mutmut arguments]   (default: run; then e.g. `scripts/mutation.sh results`,
@@ -27,7 +27,7 @@ if [ $# = 0 ]; then
     nice -n 10 .venv/bin/python scripts/mutmut_run.py run --max-children 2 || true
     .venv/bin/python scripts/mutmut_run.py results --all true > mutants/results.txt
     echo "==> verdicts per file (mutants/results.txt):"
-    for file in hooks.wooxy pipeline.sending; do
+    for file in hooks.wooxy hooks.connection hooks.transport pipeline.sending; do
         printf '%-18s' "$file"
         grep "^ *airflow_provider_wooxy\.$file\." mutants/results.txt | awk -F': ' '{print $NF}' | sort | uniq -c \
             | awk '{printf "  %s %s", $1, substr($0, index($0, $2))} END {print ""}'
