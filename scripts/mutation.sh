@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mutation testing of airflow_provider_wooxy/hooks/ (wooxy.py, connection.py, transport.py) and
-# pipeline/sending.py with mutmut: a measurement of how many deliberate bugs the tests catch, run by hand (not by scripts/test.sh or CI; about 30-60 minutes on
-# 2 shared cores). Settings: setup.cfg [mutmut]; scripts/mutmut_run.py lets mutmut reach @cached_property methods.
+# pipeline/sending.py with mutmut: a measurement of how many deliberate bugs the tests catch, run by hand (not by
+# scripts/test.sh or CI; about 30-60 minutes on 2 shared cores). Settings: setup.cfg [mutmut]; scripts/mutmut_run.py
+# lets mutmut reach @cached_property methods.
 # Usage: scripts/mutation.sh [mutmut arguments]   (default: run; then e.g. `scripts/mutation.sh results`,
 #        `scripts/mutation.sh show NAME`). mutmut itself goes to .venvs/mutation (beside .venv, same versions).
 set -euo pipefail
