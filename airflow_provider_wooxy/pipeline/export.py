@@ -40,6 +40,7 @@ from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.pipeline.paging import in_order
 from airflow_provider_wooxy.pipeline.reading import detect_format
+from airflow_provider_wooxy.pipeline.stopping import Stoppable
 from airflow_provider_wooxy.pipeline.storage import output_file
 
 if TYPE_CHECKING:
@@ -232,7 +233,7 @@ class _Deduper:
         return True
 
 
-class BlacklistExporter:
+class BlacklistExporter(Stoppable):
     """
     Pages through one reject type after another and hands every entry, once, to ``write``.
 
@@ -267,11 +268,6 @@ class BlacklistExporter:
         self.with_raw_log = with_raw_log
         self.dedupe_window = dedupe_window
         self._on_page = on_page
-        self._stopped: str | None = None
-
-    def stop(self, reason: str) -> None:
-        """Ask a running export to stop after the requests in flight."""
-        self._stopped = reason
 
     def run(self, reject_types: Sequence[str]) -> ExportReport:
         report = ExportReport()
@@ -330,7 +326,7 @@ class BlacklistExporter:
 
         def next_span() -> Callable[[], tuple[list[Mapping[str, Any]], int]] | None:
             nonlocal planned_end
-            if self._stopped or planned_end >= latest_total[0]:  # the newest total: follows a list that grows
+            if self.stopped or planned_end >= latest_total[0]:  # the newest total: follows a list that grows
                 return None
             start, planned_end = planned_end, planned_end + step
             return functools.partial(span, start)
@@ -341,11 +337,11 @@ class BlacklistExporter:
             emit(rows)
             if self._on_page is not None:
                 self._on_page(reject_type, report)
-            if self._stopped:
+            if self.stopped:
                 break
         report.total_at_end = latest_total[0]
-        if self._stopped:
-            raise ExportError(f"the export was stopped: {self._stopped}")
+        if self.stopped:
+            raise ExportError(f"the export was stopped: {self.stopped}")
         return report
 
 
@@ -360,7 +356,7 @@ class ExportSettings:
     progress_interval: float = 30.0
 
 
-class EmailExport:
+class EmailExport(Stoppable):
     """
     The export flow: page through each reject type -> write the file (removed if the export fails) -> report.
 
@@ -373,8 +369,6 @@ class EmailExport:
         self.find = find
         self.settings = settings
         self.log = log
-        self._exporter: BlacklistExporter | None = None
-        self._stopped: str | None = None
 
     def run(self, out: Any, fmt: str, gzipped: bool = False) -> dict[str, Any]:
         """Export to the path object ``out``; returns the counts per reject type (no addresses)."""
@@ -388,7 +382,7 @@ class EmailExport:
 
         with output_file(out) as stream:
             writer = EntryWriter(stream, fmt, gzipped=gzipped, with_raw_log=s.with_raw_log)
-            self._exporter = BlacklistExporter(
+            pager = BlacklistExporter(
                 self.find,
                 writer.write,
                 max_concurrency=s.max_concurrency,
@@ -396,9 +390,7 @@ class EmailExport:
                 with_raw_log=s.with_raw_log,
                 on_page=progress,
             )
-            if self._stopped is not None:
-                self._exporter.stop(self._stopped)
-            report = self._exporter.run(s.reject_types)
+            report = self.adopt(pager).run(s.reject_types)
             writer.close()
         summary: dict[str, Any] = {"operation": "blacklist/export", **report.as_dict()}
         if summary["changed_while_exporting"]:
@@ -408,9 +400,3 @@ class EmailExport:
                 ", ".join(summary["changed_while_exporting"]),
             )
         return summary
-
-    def stop(self, reason: str) -> None:
-        """Stop paging after the requests in flight (Airflow's on_kill); the partial file is removed."""
-        self._stopped = reason
-        if self._exporter is not None:
-            self._exporter.stop(reason)

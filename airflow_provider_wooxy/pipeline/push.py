@@ -22,6 +22,7 @@ from airflow_provider_wooxy.masking import mask_in
 from airflow_provider_wooxy.pipeline.checkpoint import Checkpoint
 from airflow_provider_wooxy.pipeline.intake import Tally, check_input, validated
 from airflow_provider_wooxy.pipeline.sending import BatchSender, Record, batches
+from airflow_provider_wooxy.pipeline.stopping import Stoppable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -49,7 +50,7 @@ class PushSettings:
     progress_interval: float = 30.0
 
 
-class Push:
+class Push(Stoppable):
     """
     One push run. :meth:`run` returns the summary; :meth:`stop` (from another thread) stops sending after the
     requests in flight. Whole-input problems raise :class:`~airflow_provider_wooxy.pipeline.intake.UnusableInput`.
@@ -63,8 +64,6 @@ class Push:
         self.hook = hook
         self.settings = settings
         self.log = log
-        self._sender: BatchSender | None = None
-        self._stopped: str | None = None
 
     def run(
         self,
@@ -178,9 +177,7 @@ class Push:
                 s.max_concurrency,
             )
         clock = time.monotonic()
-        self._sender = sender
-        if self._stopped is not None:
-            sender.stop(self._stopped)
+        self.adopt(sender)
         try:
             report = sender.run(batches(records, s.batch_size, skip))
         except (WooxyError, WooxyInputError) as exc:  # an input error here: a streamed input broke midway
@@ -239,12 +236,6 @@ class Push:
                     ],
                 )
         return summary
-
-    def stop(self, reason: str) -> None:
-        """Let the sending threads finish their current request and stop."""
-        self._stopped = reason
-        if self._sender is not None:
-            self._sender.stop(reason)
 
     def _records_in(self, batch_numbers: set[int], valid: int) -> int:
         size = self.settings.batch_size
