@@ -8,14 +8,14 @@ operator only renders arguments, provides the hook, the input, the state's and t
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS, MAX_RECORDS_PER_REQUEST
-from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
+from airflow_provider_wooxy.exceptions import WooxyError
 from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
+from airflow_provider_wooxy.pipeline.refusals import Refusals
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
 from airflow_provider_wooxy.pipeline.sync.apply import PlanApplier
 from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
@@ -281,20 +281,15 @@ class SyncRun(Stoppable):
             self.log.error("%s.", progress)
             exc.add_context(f". {progress}.")
             raise
-        address_key = plan.kind.address_key
         invalid = rejects.count
-        for refusal in report.refused_adds:
-            value = json.loads(refusal.payload).get(address_key, "")
-            rejects.add(refusal.row, value, f"refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
-        for refusal in report.refused_removes:  # a remove has no input row: row 0
-            value = json.loads(refusal.payload).get(address_key, "")
-            rejects.add(0, value, f"remove refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
-        refused = len(report.refused_adds) + len(report.refused_removes)
+        refusals = Refusals(rejects, plan.kind.address_key)
+        refusals.add(report.refused_adds)
+        refusals.add(report.refused_removes, what="remove refused by Wooxy", row=0)  # a remove has no input row
         summary.update(
             invalid=invalid,
             added=report.added,
             removed=report.removed,
-            refused_by_api=refused,
+            refused_by_api=refusals.count,
             requests=report.requests,
             retries=self.hook.retries,
             managed_after=state.managed,
@@ -305,22 +300,18 @@ class SyncRun(Stoppable):
             "Done: %d added, %d removed, %d refused by Wooxy, %d requests, %d retries; %d managed entries now.",
             report.added,
             report.removed,
-            refused,
+            refusals.count,
             report.requests,
             summary["retries"],
             summary["managed_after"],
         )
-        if refused:
-            self.log.warning("Records refused by Wooxy: %s", rejects.describe(10))
-            if s.max_invalid is not None and rejects.count > s.max_invalid:
-                raise WooxyRejectedError(
-                    plan.kind.name + " sync",
-                    [
-                        f"{refused} records refused (max_invalid={s.max_invalid}, {rejects.count} rejects in "
-                        f"all); the rest of the plan was applied and the state records it",
-                        *(f"row {r['row']}: {r['reason']}" for r in rejects.sample[-min(refused, 5) :]),
-                    ],
-                )
+        refusals.check(
+            self.log,
+            max_invalid=s.max_invalid,
+            operation=plan.kind.name + " sync",
+            outcome="the rest of the plan was applied and the state records it",
+            details=refusals.latest,
+        )
         return summary
 
     def _plan_where(self) -> str:
