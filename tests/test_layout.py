@@ -42,7 +42,6 @@ KNOWN_OVER: set[str] = {
     "long airflow_provider_wooxy/pipeline/sync/plan.py:make_plan",
     "long airflow_provider_wooxy/sandbox/server.py:do_POST",
     "module airflow_provider_wooxy/hooks/wooxy.py",
-    "module airflow_provider_wooxy/pipeline/export.py",
     "module airflow_provider_wooxy/pipeline/reading.py",
     "module airflow_provider_wooxy/pipeline/sync/state.py",
 }

@@ -5,7 +5,7 @@ alone never sends them again; a drift check compares the list with the managed e
 which the plan then re-adds (``make_plan(readd=...)``).
 
 * **Email**: the list of every reject type the state manages is paged with ``blacklist/find`` through the export
-  engine (:class:`~airflow_provider_wooxy.pipeline.export.BlacklistExporter`), no file written. An entry listed
+  engine (:class:`~airflow_provider_wooxy.pipeline.export.RejectTypePager`), no file written. An entry listed
   with an ``expireAt`` in the past counts as missing (``expired``). Entries listed but not managed are counted
   (``foreign_seen``) and never touched. Offset paging over a list that changes can miss an entry: it is then taken
   for missing and added again, which Wooxy ignores (adds are idempotent), so a changing list errs on the safe side.
@@ -29,7 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wooxy.pipeline.export import DEFAULT_PAGE_SIZE, BlacklistExporter
+from airflow_provider_wooxy.pipeline.export import DEFAULT_PAGE_SIZE, RejectTypePager
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class DriftCheck(Stoppable):
                 (expired if _expired(row.get("expireAt"), now) else listed).add(ident)
 
         pager = self.adopt(
-            BlacklistExporter(self.find, write, max_concurrency=self.max_concurrency, page_size=self.page_size)
+            RejectTypePager(self.find, write, max_concurrency=self.max_concurrency, page_size=self.page_size)
         )
         try:
             pages = pager.run(sorted(reject_types))
