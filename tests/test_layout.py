@@ -50,7 +50,6 @@ KNOWN_UNTESTED: set[str] = {
     "tests/pipeline/test_door.py",
     "tests/pipeline/test_files.py",
     "tests/pipeline/test_parquet.py",
-    "tests/pipeline/test_push.py",
     "tests/pipeline/test_sql.py",
     "tests/pipeline/sync/test_apply.py",
     "tests/pipeline/sync/test_entries.py",
