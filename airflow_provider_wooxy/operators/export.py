@@ -12,13 +12,8 @@ from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import output_path_argument
 from airflow_provider_wooxy.operators.base import WooxyOperator
 from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
-from airflow_provider_wooxy.pipeline.export import (
-    DEFAULT_PAGE_SIZE,
-    EmailExport,
-    ExportError,
-    ExportSettings,
-    export_format,
-)
+from airflow_provider_wooxy.pipeline.export import DEFAULT_PAGE_SIZE, EmailExport, ExportSettings
+from airflow_provider_wooxy.pipeline.output import ExportError, export_format
 from airflow_provider_wooxy.pipeline.storage import check_file_location, storage_path
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from airflow_provider_wooxy.operators.arguments import check_field, output_path_
 from airflow_provider_wooxy.operators.base import WooxyOperator
 from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, sql_datasets, wooxy_dataset
 from airflow_provider_wooxy.operators.records import sql_connector
-from airflow_provider_wooxy.pipeline.export import ExportError, export_format
 from airflow_provider_wooxy.pipeline.lookup import check_numbers
+from airflow_provider_wooxy.pipeline.output import ExportError, export_format
 from airflow_provider_wooxy.pipeline.reading import iter_input
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.storage import check_file_location, storage_path

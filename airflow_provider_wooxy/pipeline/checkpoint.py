@@ -35,6 +35,7 @@ class Checkpoint:
 
     def __init__(self, path: str, fingerprint: str, *, conn_id: str | None = None, min_interval: float = 5.0):
         check_file_location("checkpoint_path", path)
+        self.path = path
         self.location = storage_path(path, conn_id)
         self.fingerprint = fingerprint
         self.min_interval = min_interval
@@ -65,6 +66,19 @@ class Checkpoint:
             return set()
         self.done = done
         return set(self.done)
+
+    def resume(self, log: Any) -> set[int]:
+        """:meth:`load`, saying in ``log`` what it found: batches a retry skips, or why it starts from the beginning."""
+        skip = self.load()
+        if self.damaged:
+            log.warning("Checkpoint %s is damaged (not a checkpoint): starting from the beginning.", self.path)
+        elif self.stale:
+            log.info("Checkpoint %s belongs to other input: starting from the beginning.", self.path)
+        elif skip:
+            log.info(
+                "Resuming from checkpoint %s: %d batches were already accepted and are skipped.", self.path, len(skip)
+            )
+        return skip
 
     def mark(self, batch_number: int) -> None:
         """Record an accepted batch; writes the file at most every ``min_interval`` seconds."""

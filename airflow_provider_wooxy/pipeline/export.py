@@ -22,38 +22,30 @@ two pages per request in flight), so the file follows the API's order and memory
   list that has stopped changing.
 
 No Airflow import here: the operator gives a ``find`` callable (the hook's) and a path object (:class:`EmailExport`).
+The file is written by :mod:`~airflow_provider_wooxy.pipeline.output`.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
-import gzip
-import io
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS
-from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.api import EMAIL_LIST, MAX_CONCURRENT_REQUESTS
+from airflow_provider_wooxy.pipeline.output import EntryWriter, ExportError
 from airflow_provider_wooxy.pipeline.paging import in_order
-from airflow_provider_wooxy.pipeline.reading import detect_format
+from airflow_provider_wooxy.pipeline.stopping import Stoppable
 from airflow_provider_wooxy.pipeline.storage import output_file
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 DEFAULT_PAGE_SIZE = 100
 DEDUPE_WINDOW = 100_000
 """Entries per reject type remembered to remove overlaps (at least this many, at most twice; about 20 MB at most):
 far more than a list can shift while a page is in flight."""
-
-EXPORT_FORMATS = ("csv", "jsonl")
-_WRITE_SIZE = 1 << 20
-_READ_AS = {"csv": "csv", "jsonl": "jsonl", "json": "jsonl"}
-"""Input formats an export may be written in: a ``.json`` name gets JSON Lines."""
 
 
 class FindPage(Protocol):
@@ -68,93 +60,6 @@ class FindPage(Protocol):
         offset: int = 0,
         limit: int = 20,
     ) -> Mapping[str, Any]: ...
-
-
-class ExportError(Exception):
-    """The export cannot be done as asked (an unknown format, an answer that is not a page)."""
-
-
-def export_format(path: str) -> tuple[str, bool]:
-    """``(format, gzipped)`` from the path's suffixes: ``.csv`` or ``.jsonl`` / ``.ndjson`` / ``.json`` (written as
-    JSON Lines), optionally ``.gz``; read as the input readers read them (:func:`~.reading.detect_format`)."""
-    try:
-        fmt, gzipped = detect_format(path, None)
-    except WooxyInputError:
-        fmt, gzipped = "", False
-    if fmt not in _READ_AS:
-        raise ExportError(
-            f"cannot tell the export format of {path!r} from its name: use a .csv or .jsonl suffix (optionally .gz)."
-        )
-    return _READ_AS[fmt], gzipped
-
-
-class EntryWriter:
-    """
-    Writes blacklist entries to a binary stream, one row per entry: ``email``, ``rejectType``, ``createdAt``,
-    ``expireAt`` (when present) and ``rawLog`` (when asked for).
-
-    CSV always has the same columns (empty when absent); JSON Lines leaves absent keys out.
-
-    :param stream: an open binary stream (local file or object storage); not closed here.
-    :param fmt: ``csv`` or ``jsonl``.
-    :param gzipped: compress what is written.
-    :param with_raw_log: include the ``rawLog`` column.
-    :param columns: other columns than the email blacklist's (the phone look-up's).
-    """
-
-    def __init__(
-        self,
-        stream: IO[bytes],
-        fmt: str,
-        *,
-        gzipped: bool = False,
-        with_raw_log: bool = False,
-        columns: Sequence[str] | None = None,
-    ) -> None:
-        if fmt not in EXPORT_FORMATS:
-            raise ExportError(f"export format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}.")
-        self._gzip = gzip.GzipFile(fileobj=stream, mode="wb") if gzipped else None
-        self._out: IO[bytes] = self._gzip if self._gzip is not None else stream  # type: ignore[assignment]
-        if columns is not None:
-            self.columns = list(columns)
-        else:
-            self.columns = ["email", "rejectType", "createdAt", "expireAt"] + (["rawLog"] if with_raw_log else [])
-        self._csv = fmt == "csv"
-        # Pages are gathered into writes of about 1 MiB: every write may block on I/O and release the GIL, and
-        # taking it back from the paging threads can cost milliseconds.
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-        if self._csv:
-            self.write_text(",".join(self.columns) + "\n")
-
-    def write_text(self, text: str) -> None:
-        data = text.encode("utf-8")
-        self._pending.append(data)
-        self._pending_size += len(data)
-        if self._pending_size >= _WRITE_SIZE:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending:
-            self._out.write(b"".join(self._pending))
-            self._pending, self._pending_size = [], 0
-
-    def write(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Write one page of rows: encoded together and written at once (a write per row costs more than the row)."""
-        if self._csv:
-            page = io.StringIO()
-            columns = self.columns
-            csv.writer(page, lineterminator="\n").writerows([row.get(c, "") for c in columns] for row in rows)
-            self.write_text(page.getvalue())
-        else:
-            dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-            self.write_text("".join([dumps(row) + "\n" for row in rows]))
-
-    def close(self) -> None:
-        """Write what is pending and end the gzip member, if any; the underlying stream stays open."""
-        self.flush()
-        if self._gzip is not None:
-            self._gzip.close()
 
 
 def entry(row: Mapping[str, Any], reject_type: str, with_raw_log: bool) -> dict[str, Any]:
@@ -180,7 +85,6 @@ class TypeReport:
     pages: int = 0
     total_at_start: int = 0
     total_at_end: int = 0
-    page_size_served: int = 0
 
     @property
     def changed(self) -> bool:
@@ -232,7 +136,7 @@ class _Deduper:
         return True
 
 
-class BlacklistExporter:
+class RejectTypePager(Stoppable):
     """
     Pages through one reject type after another and hands every entry, once, to ``write``.
 
@@ -267,11 +171,6 @@ class BlacklistExporter:
         self.with_raw_log = with_raw_log
         self.dedupe_window = dedupe_window
         self._on_page = on_page
-        self._stopped: str | None = None
-
-    def stop(self, reason: str) -> None:
-        """Ask a running export to stop after the requests in flight."""
-        self._stopped = reason
 
     def run(self, reject_types: Sequence[str]) -> ExportReport:
         report = ExportReport()
@@ -285,7 +184,7 @@ class BlacklistExporter:
         data, total = answer.get("data"), answer.get("totalCount")
         if not isinstance(data, list) or not isinstance(total, int):
             raise ExportError(
-                f"blacklist/find for {reject_type} at offset {offset} answered without a list of rows and a "
+                f"{EMAIL_LIST.find} for {reject_type} at offset {offset} answered without a list of rows and a "
                 f"totalCount (keys: {sorted(answer)})."
             )
         return data, total
@@ -310,7 +209,7 @@ class BlacklistExporter:
         emit(first)
         if not first or len(first) >= total:
             return report
-        step = report.page_size_served = len(first)
+        step = len(first)
         latest_total = [total]  # the newest totalCount, set by whichever page answered last
         planned_end = step  # offsets below this are covered by spans already asked for
 
@@ -330,7 +229,7 @@ class BlacklistExporter:
 
         def next_span() -> Callable[[], tuple[list[Mapping[str, Any]], int]] | None:
             nonlocal planned_end
-            if self._stopped or planned_end >= latest_total[0]:  # the newest total: follows a list that grows
+            if self.stopped or planned_end >= latest_total[0]:  # the newest total: follows a list that grows
                 return None
             start, planned_end = planned_end, planned_end + step
             return functools.partial(span, start)
@@ -341,11 +240,11 @@ class BlacklistExporter:
             emit(rows)
             if self._on_page is not None:
                 self._on_page(reject_type, report)
-            if self._stopped:
+            if self.stopped:
                 break
         report.total_at_end = latest_total[0]
-        if self._stopped:
-            raise ExportError(f"the export was stopped: {self._stopped}")
+        if self.stopped:
+            raise ExportError(f"the export was stopped: {self.stopped}")
         return report
 
 
@@ -360,7 +259,7 @@ class ExportSettings:
     progress_interval: float = 30.0
 
 
-class EmailExport:
+class EmailExport(Stoppable):
     """
     The export flow: page through each reject type -> write the file (removed if the export fails) -> report.
 
@@ -373,8 +272,6 @@ class EmailExport:
         self.find = find
         self.settings = settings
         self.log = log
-        self._exporter: BlacklistExporter | None = None
-        self._stopped: str | None = None
 
     def run(self, out: Any, fmt: str, gzipped: bool = False) -> dict[str, Any]:
         """Export to the path object ``out``; returns the counts per reject type (no addresses)."""
@@ -388,7 +285,7 @@ class EmailExport:
 
         with output_file(out) as stream:
             writer = EntryWriter(stream, fmt, gzipped=gzipped, with_raw_log=s.with_raw_log)
-            self._exporter = BlacklistExporter(
+            pager = RejectTypePager(
                 self.find,
                 writer.write,
                 max_concurrency=s.max_concurrency,
@@ -396,9 +293,7 @@ class EmailExport:
                 with_raw_log=s.with_raw_log,
                 on_page=progress,
             )
-            if self._stopped is not None:
-                self._exporter.stop(self._stopped)
-            report = self._exporter.run(s.reject_types)
+            report = self.adopt(pager).run(s.reject_types)
             writer.close()
         summary: dict[str, Any] = {"operation": "blacklist/export", **report.as_dict()}
         if summary["changed_while_exporting"]:
@@ -408,9 +303,3 @@ class EmailExport:
                 ", ".join(summary["changed_while_exporting"]),
             )
         return summary
-
-    def stop(self, reason: str) -> None:
-        """Stop paging after the requests in flight (Airflow's on_kill); the partial file is removed."""
-        self._stopped = reason
-        if self._exporter is not None:
-            self._exporter.stop(reason)

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS
-from airflow_provider_wooxy.pipeline.export import EntryWriter
 from airflow_provider_wooxy.pipeline.intake import Tally, validated
+from airflow_provider_wooxy.pipeline.output import EntryWriter
 from airflow_provider_wooxy.pipeline.paging import in_order
 from airflow_provider_wooxy.pipeline.storage import output_file
 

@@ -10,24 +10,25 @@ instead (validation runs as the sending threads take their batches).
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import tempfile
 import time
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError, WooxyRejectedError
-from airflow_provider_wooxy.masking import mask_in
+from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError
 from airflow_provider_wooxy.pipeline.checkpoint import Checkpoint
 from airflow_provider_wooxy.pipeline.intake import Tally, check_input, validated
+from airflow_provider_wooxy.pipeline.refusals import Refusals
 from airflow_provider_wooxy.pipeline.sending import BatchSender, Record, batches
+from airflow_provider_wooxy.pipeline.stopping import Stoppable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from airflow_provider_wooxy.pipeline.door import WooxyDoor
     from airflow_provider_wooxy.pipeline.rejects import Rejects
+    from airflow_provider_wooxy.pipeline.sending import SendReport
     from airflow_provider_wooxy.pipeline.validation import Normalised
 
 
@@ -49,7 +50,7 @@ class PushSettings:
     progress_interval: float = 30.0
 
 
-class Push:
+class Push(Stoppable):
     """
     One push run. :meth:`run` returns the summary; :meth:`stop` (from another thread) stops sending after the
     requests in flight. Whole-input problems raise :class:`~airflow_provider_wooxy.pipeline.intake.UnusableInput`.
@@ -63,8 +64,6 @@ class Push:
         self.hook = hook
         self.settings = settings
         self.log = log
-        self._sender: BatchSender | None = None
-        self._stopped: str | None = None
 
     def run(
         self,
@@ -138,113 +137,106 @@ class Push:
         if s.dry_run:
             self.log.info("Dry run: %d valid records would be sent; nothing was sent.", tally.valid)
             return self._summary(tally, rejects)
-
-        streaming = s.max_invalid is None
-        checkpoint = None
-        skip: set[int] = set()
-        if s.checkpoint_path:  # never when streaming: the operator refuses that combination
-            checkpoint = Checkpoint(s.checkpoint_path, fingerprint, conn_id=s.storage_conn_id)
-            skip = checkpoint.load()
-            if checkpoint.damaged:
-                self.log.warning(
-                    "Checkpoint %s is damaged (not a checkpoint): starting from the beginning.", s.checkpoint_path
-                )
-            elif checkpoint.stale:
-                self.log.info("Checkpoint %s belongs to other input: starting from the beginning.", s.checkpoint_path)
-            elif skip:
-                self.log.info(
-                    "Resuming from checkpoint %s: %d batches were already accepted and are skipped.",
-                    s.checkpoint_path,
-                    len(skip),
-                )
+        checkpoint, skip = self._resume(fingerprint)
         resumed = self._records_in(skip, tally.valid)
-        marker = None if checkpoint is None else (lambda batch: checkpoint.mark(batch.number))
-        sender = BatchSender(
-            self.hook,
-            s.method,
-            max_concurrency=s.max_concurrency,
-            on_batch_done=marker,
-            log=self.log,
-            progress_interval=s.progress_interval,
-            total=None if streaming else tally.valid - resumed,
-        )
-        if streaming:
-            self.log.info("Streaming: validating and sending together, %d requests in flight.", s.max_concurrency)
-        else:
-            self.log.info(
-                "Sending %d records in requests of up to %d, %d in flight.",
-                tally.valid - resumed,
-                s.batch_size,
-                s.max_concurrency,
-            )
+        sender = self.adopt(self._sender(tally.valid - resumed, checkpoint))
         clock = time.monotonic()
-        self._sender = sender
-        if self._stopped is not None:
-            sender.stop(self._stopped)
         try:
             report = sender.run(batches(records, s.batch_size, skip))
         except (WooxyError, WooxyInputError) as exc:  # an input error here: a streamed input broke midway
             if isinstance(exc, WooxyInputError) and not sender.report.requests:
                 raise  # broken before the first request: the message is whole as it is
-            if checkpoint is not None:
-                checkpoint.save()
-            of = "" if streaming else f" of {tally.valid}"
-            progress = (
-                f"{sender.report.sent + resumed}{of} valid records were accepted before this failure; re-sending is "
-                "harmless (Wooxy ignores duplicates)"
-                + (", and a retry skips them (checkpoint_path)." if checkpoint else ".")
-            )
-            self.log.error("%s", progress)
+            progress = self._progress(sender, checkpoint, tally.valid, resumed)
             if isinstance(exc, WooxyInputError):
                 raise WooxyInputError(f"{str(exc).rstrip('.')}. {progress}") from None
             exc.add_context(f". {progress}")
             raise
+        return self._finish(tally, rejects, report, resumed, time.monotonic() - clock, checkpoint)
+
+    def _resume(self, fingerprint: str) -> tuple[Checkpoint | None, set[int]]:
+        """The checkpoint (None without ``checkpoint_path``) and the batch numbers it says were accepted."""
+        s = self.settings
+        if not s.checkpoint_path:  # never set when streaming: the operator refuses that combination
+            return None, set()
+        checkpoint = Checkpoint(s.checkpoint_path, fingerprint, conn_id=s.storage_conn_id)
+        return checkpoint, checkpoint.resume(self.log)
+
+    def _sender(self, to_send: int, checkpoint: Checkpoint | None) -> BatchSender:
+        """The sender of the batches left (``to_send`` records, unknown when streaming), marking the checkpoint."""
+        s = self.settings
+        streaming = s.max_invalid is None
+        if streaming:
+            self.log.info("Streaming: validating and sending together, %d requests in flight.", s.max_concurrency)
+        else:
+            self.log.info(
+                "Sending %d records in requests of up to %d, %d in flight.", to_send, s.batch_size, s.max_concurrency
+            )
+        return BatchSender(
+            self.hook,
+            s.method,
+            max_concurrency=s.max_concurrency,
+            on_batch_done=None if checkpoint is None else (lambda batch: checkpoint.mark(batch.number)),
+            log=self.log,
+            progress_interval=s.progress_interval,
+            total=None if streaming else to_send,
+        )
+
+    def _progress(self, sender: BatchSender, checkpoint: Checkpoint | None, valid: int, resumed: int) -> str:
+        """After a failure: save the checkpoint, and say (in the log too) how far sending got."""
+        if checkpoint is not None:
+            checkpoint.save()
+        of = "" if self.settings.max_invalid is None else f" of {valid}"
+        progress = (
+            f"{sender.report.sent + resumed}{of} valid records were accepted before this failure; re-sending is "
+            "harmless (Wooxy ignores duplicates)"
+            + (", and a retry skips them (checkpoint_path)." if checkpoint else ".")
+        )
+        self.log.error("%s", progress)
+        return progress
+
+    def _finish(
+        self,
+        tally: Tally,
+        rejects: Rejects,
+        report: SendReport,
+        resumed: int,
+        seconds: float,
+        checkpoint: Checkpoint | None,
+    ) -> dict[str, Any]:
+        """The summary of a run that sent everything: refused records become rejects, then ``max_invalid``."""
+        s = self.settings
         invalid = rejects.count
-        refused = [(r, json.loads(r.payload).get(s.address_key, "")) for r in report.refused]
-        for refusal, value in refused:
-            rejects.add(refusal.row, value, f"refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
+        refusals = Refusals(rejects, s.address_key)
+        refusals.add(report.refused)
         summary = self._summary(
             tally,
             rejects,
             invalid=invalid,
             sent=report.sent + resumed,
-            refused_by_api=len(report.refused),
+            refused_by_api=refusals.count,
             resumed=resumed,
             requests=report.requests,
             retries=self.hook.retries,
-            send_seconds=round(time.monotonic() - clock, 3),
+            send_seconds=round(seconds, 3),
         )
         self.log.info(
             "Done: %d records accepted by Wooxy (%d from an earlier attempt), %d refused, %d requests, %d retries.",
             summary["sent"],
             resumed,
-            len(report.refused),
+            refusals.count,
             report.requests,
             summary["retries"],
         )
         if checkpoint is not None:
             checkpoint.complete()
-        if report.refused:
-            self.log.warning("Records refused by Wooxy: %s", rejects.describe(10))
-            if s.max_invalid is not None and rejects.count > s.max_invalid:
-                first = [
-                    f"row {refusal.row}: {mask_in('; '.join(refusal.errors), value)}" for refusal, value in refused[:5]
-                ]
-                raise WooxyRejectedError(
-                    s.method,
-                    [
-                        f"{len(report.refused)} records refused (max_invalid={s.max_invalid}, "
-                        f"{rejects.count} rejects in all); the other {summary['sent']} were accepted",
-                        *first,
-                    ],
-                )
+        refusals.check(
+            self.log,
+            max_invalid=s.max_invalid,
+            operation=s.method,
+            outcome=f"the other {summary['sent']} were accepted",
+            details=refusals.first,
+        )
         return summary
-
-    def stop(self, reason: str) -> None:
-        """Let the sending threads finish their current request and stop."""
-        self._stopped = reason
-        if self._sender is not None:
-            self._sender.stop(reason)
 
     def _records_in(self, batch_numbers: set[int], valid: int) -> int:
         size = self.settings.batch_size

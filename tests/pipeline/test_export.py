@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import json
 import logging
 import random
@@ -15,14 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_wooxy.pipeline.export import (
-    BlacklistExporter,
-    EmailExport,
-    EntryWriter,
-    ExportError,
-    ExportSettings,
-    export_format,
-)
+from airflow_provider_wooxy.api import EMAIL_FIND
+from airflow_provider_wooxy.pipeline.export import EmailExport, ExportSettings, RejectTypePager
+from airflow_provider_wooxy.pipeline.output import ExportError
 
 
 class ListServer:
@@ -61,14 +54,14 @@ class ListServer:
 
 def run(find: Any, **kwargs: Any) -> tuple[list[dict[str, Any]], Any]:
     written: list[dict[str, Any]] = []
-    report = BlacklistExporter(find, written.extend, **kwargs).run(["hard"])
+    report = RejectTypePager(find, written.extend, **kwargs).run(["hard"])
     return written, report
 
 
 EMAILS = [f"user{i}@example.com" for i in range(1000)]
 
 
-class TestBlacklistExporter:
+class TestRejectTypePager:
     @pytest.mark.parametrize("max_concurrency", [pytest.param(1, id="sequential"), pytest.param(10, id="ten")])
     def test_short_pages_mid_list_are_completed(self, max_concurrency):
         """A page served shorter than the first one is asked again from where it stopped."""
@@ -87,14 +80,23 @@ class TestBlacklistExporter:
 
     def test_stop(self):
         server = ListServer(EMAILS)
-        exporter = BlacklistExporter(server, lambda rows: exporter.stop("enough"), max_concurrency=2)
+        exporter = RejectTypePager(server, lambda rows: exporter.stop("enough"), max_concurrency=2)
         with pytest.raises(ExportError, match="stopped: enough"):
             exporter.run(["hard"])
         assert len(server.calls) < 10
 
     def test_answer_without_rows_is_an_error(self):
-        with pytest.raises(ExportError, match="without a list of rows and a totalCount"):
+        with pytest.raises(ExportError, match="without a list of rows and a totalCount") as info:
             run(lambda *a, **k: {"result": True})
+        assert str(info.value).startswith(f"{EMAIL_FIND} for hard at offset 0")  # the method's path from api.py
+
+    def test_later_pages_follow_the_page_size_served(self):
+        """The API serves 37 rows where 100 were asked for: the next pages start at multiples of 37, none skipped."""
+        server = ListServer(EMAILS[:200], sizes=[37])
+        written, _ = run(server, max_concurrency=1)
+        assert [row["email"] for row in written] == EMAILS[:200]
+        assert [offset for offset, _ in server.calls] == [0, 37, 74, 111, 148, 185]
+        assert [limit for _, limit in server.calls] == [100, 37, 37, 37, 37, 37]
 
     def test_dedupe_window(self):
         """Overlaps within the window are removed; the window bounds memory, not correctness of the rest."""
@@ -123,56 +125,7 @@ class TestBlacklistExporter:
     )
     def test_bad_arguments(self, kwargs):
         with pytest.raises(ExportError):
-            BlacklistExporter(ListServer([]), print, **kwargs)
-
-
-class TestEntryWriter:
-    ROWS = [
-        {"email": "a@example.com", "rejectType": "hard", "createdAt": "2026-01-01", "rawLog": 'said "no", twice'},
-        {"email": "b@example.com", "rejectType": "hard", "createdAt": "2026-01-02", "expireAt": "2027-01-01"},
-    ]
-
-    @pytest.mark.parametrize("gzipped", [pytest.param(False, id="plain"), pytest.param(True, id="gzip")])
-    def test_csv(self, gzipped):
-        stream = io.BytesIO()
-        writer = EntryWriter(stream, "csv", gzipped=gzipped, with_raw_log=True)
-        writer.write(self.ROWS)
-        writer.close()
-        data = gzip.decompress(stream.getvalue()) if gzipped else stream.getvalue()
-        rows = list(csv.DictReader(io.StringIO(data.decode())))
-        assert rows[0] == {**self.ROWS[0], "expireAt": ""}
-        assert rows[1] == {**self.ROWS[1], "rawLog": ""}
-        assert not stream.closed  # the caller's stream: the caller closes it
-
-    def test_jsonl_leaves_absent_keys_out(self):
-        stream = io.BytesIO()
-        writer = EntryWriter(stream, "jsonl")
-        writer.write(self.ROWS)
-        writer.close()
-        assert [json.loads(line) for line in stream.getvalue().splitlines()] == self.ROWS
-
-    def test_unknown_format(self):
-        with pytest.raises(ExportError, match="not one of csv, jsonl"):
-            EntryWriter(io.BytesIO(), "xlsx")
-
-
-class TestExportFormat:
-    @pytest.mark.parametrize(
-        ("path", "expected"),
-        [
-            pytest.param("out.csv", ("csv", False), id="csv"),
-            pytest.param("s3://b/k/out.CSV.GZ", ("csv", True), id="csv-gz-upper"),
-            pytest.param("/tmp/out.jsonl", ("jsonl", False), id="jsonl"),
-            pytest.param("out.ndjson.gz", ("jsonl", True), id="ndjson-gz"),
-        ],
-    )
-    def test_suffixes(self, path, expected):
-        assert export_format(path) == expected
-
-    @pytest.mark.parametrize("path", [pytest.param("out.txt", id="txt"), pytest.param("out.gz", id="bare-gz")])
-    def test_unknown(self, path):
-        with pytest.raises(ExportError, match=r"use a \.csv or \.jsonl suffix"):
-            export_format(path)
+            RejectTypePager(ListServer([]), print, **kwargs)
 
 
 def test_random_sizes_seeded():

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.pipeline.sending import BatchSender, Refusal, batches
+from airflow_provider_wooxy.pipeline.stopping import Stoppable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -37,7 +38,7 @@ class ApplyReport:
         )
 
 
-class PlanApplier:
+class PlanApplier(Stoppable):
     """
     Sends a plan through one hook and records every accepted request in the state.
 
@@ -67,7 +68,6 @@ class PlanApplier:
         self.progress_interval = progress_interval
         self.report = ApplyReport()
         self._sender: BatchSender | None = None
-        self._stopped: str | None = None
 
     def run(self, plan: Plan) -> ApplyReport:
         """Apply the plan; on any failure the journal keeps what was accepted and the error is raised."""
@@ -115,13 +115,5 @@ class PlanApplier:
             progress_interval=self.progress_interval,
             total=total,
         )
-        self._sender = sender
-        if self._stopped is not None:
-            sender.stop(self._stopped)
+        self._sender = self.adopt(sender)
         return sender
-
-    def stop(self, reason: str) -> None:
-        """Stop after the requests in flight (Airflow's on_kill); accepted requests stay recorded."""
-        self._stopped = reason
-        if self._sender is not None:
-            self._sender.stop(reason)

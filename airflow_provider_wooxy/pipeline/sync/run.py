@@ -8,14 +8,15 @@ operator only renders arguments, provides the hook, the input, the state's and t
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS, MAX_RECORDS_PER_REQUEST
-from airflow_provider_wooxy.exceptions import WooxyError, WooxyRejectedError
+from airflow_provider_wooxy.exceptions import WooxyError
 from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_input, validated
+from airflow_provider_wooxy.pipeline.refusals import Refusals
+from airflow_provider_wooxy.pipeline.stopping import Stoppable
 from airflow_provider_wooxy.pipeline.sync.apply import PlanApplier
 from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
 from airflow_provider_wooxy.pipeline.sync.plan import make_plan, removal_limit
@@ -61,7 +62,7 @@ class SyncSettings:
     verify_sample: int | None = DEFAULT_SAMPLE
 
 
-class SyncRun:
+class SyncRun(Stoppable):
     """
     One sync run: :meth:`run` returns the summary; :meth:`stop` (from another thread) stops sending after the
     requests in flight.
@@ -87,9 +88,6 @@ class SyncRun:
         self.settings = settings
         self.write_plan = write_plan
         self.log = log
-        self._applier: PlanApplier | None = None
-        self._check_drift: DriftCheck | None = None
-        self._stopped: str | None = None
         self._repaired = 0
 
     def run(
@@ -150,10 +148,7 @@ class SyncRun:
     def _verify(self) -> DriftReport:
         s, kind = self.settings, self.state.kind
         find = self.hook.find_email_blacklist if kind.name == "email" else self.hook.find_phone_blacklist
-        check = DriftCheck(kind, find, max_concurrency=s.max_concurrency, sample=s.verify_sample)
-        self._check_drift = check
-        if self._stopped is not None:
-            check.stop(self._stopped)
+        check = self.adopt(DriftCheck(kind, find, max_concurrency=s.max_concurrency, sample=s.verify_sample))
         drift = check.run(self.state.iter_lines)
         self.log.info(
             "Verify: %d of %d managed entries checked against Wooxy in %d requests (%.1f s): %d missing (%d of "
@@ -278,9 +273,7 @@ class SyncRun:
             log=self.log,
             progress_interval=s.progress_interval,
         )
-        self._applier = applier
-        if self._stopped is not None:
-            applier.stop(self._stopped)
+        self.adopt(applier)
         try:
             report = applier.run(plan)
         except WooxyError as exc:
@@ -288,20 +281,15 @@ class SyncRun:
             self.log.error("%s.", progress)
             exc.add_context(f". {progress}.")
             raise
-        address_key = plan.kind.address_key
         invalid = rejects.count
-        for refusal in report.refused_adds:
-            value = json.loads(refusal.payload).get(address_key, "")
-            rejects.add(refusal.row, value, f"refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
-        for refusal in report.refused_removes:  # a remove has no input row: row 0
-            value = json.loads(refusal.payload).get(address_key, "")
-            rejects.add(0, value, f"remove refused by Wooxy: {'; '.join(refusal.errors)}", source="api")
-        refused = len(report.refused_adds) + len(report.refused_removes)
+        refusals = Refusals(rejects, plan.kind.address_key)
+        refusals.add(report.refused_adds)
+        refusals.add(report.refused_removes, what="remove refused by Wooxy", row=0)  # a remove has no input row
         summary.update(
             invalid=invalid,
             added=report.added,
             removed=report.removed,
-            refused_by_api=refused,
+            refused_by_api=refusals.count,
             requests=report.requests,
             retries=self.hook.retries,
             managed_after=state.managed,
@@ -312,35 +300,23 @@ class SyncRun:
             "Done: %d added, %d removed, %d refused by Wooxy, %d requests, %d retries; %d managed entries now.",
             report.added,
             report.removed,
-            refused,
+            refusals.count,
             report.requests,
             summary["retries"],
             summary["managed_after"],
         )
-        if refused:
-            self.log.warning("Records refused by Wooxy: %s", rejects.describe(10))
-            if s.max_invalid is not None and rejects.count > s.max_invalid:
-                raise WooxyRejectedError(
-                    plan.kind.name + " sync",
-                    [
-                        f"{refused} records refused (max_invalid={s.max_invalid}, {rejects.count} rejects in "
-                        f"all); the rest of the plan was applied and the state records it",
-                        *(f"row {r['row']}: {r['reason']}" for r in rejects.sample[-min(refused, 5) :]),
-                    ],
-                )
+        refusals.check(
+            self.log,
+            max_invalid=s.max_invalid,
+            operation=plan.kind.name + " sync",
+            outcome="the rest of the plan was applied and the state records it",
+            details=refusals.latest,
+        )
         return summary
 
     def _plan_where(self) -> str:
         path = self.settings.plan_path
         return f" The plan is in {path}." if path else " Set plan_path to see every change."
-
-    def stop(self, reason: str) -> None:
-        """Stop after the requests in flight (Airflow's on_kill); what Wooxy accepted stays recorded."""
-        self._stopped = reason
-        if self._check_drift is not None:
-            self._check_drift.stop(reason)
-        if self._applier is not None:
-            self._applier.stop(reason)
 
 
 def summarise(plan: Plan, tally: Tally, rejects: Rejects, dry_run: bool, **extra: Any) -> dict[str, Any]:

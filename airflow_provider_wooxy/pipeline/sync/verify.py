@@ -5,7 +5,7 @@ alone never sends them again; a drift check compares the list with the managed e
 which the plan then re-adds (``make_plan(readd=...)``).
 
 * **Email**: the list of every reject type the state manages is paged with ``blacklist/find`` through the export
-  engine (:class:`~airflow_provider_wooxy.pipeline.export.BlacklistExporter`), no file written. An entry listed
+  engine (:class:`~airflow_provider_wooxy.pipeline.export.RejectTypePager`), no file written. An entry listed
   with an ``expireAt`` in the past counts as missing (``expired``). Entries listed but not managed are counted
   (``foreign_seen``) and never touched. Offset paging over a list that changes can miss an entry: it is then taken
   for missing and added again, which Wooxy ignores (adds are idempotent), so a changing list errs on the safe side.
@@ -29,7 +29,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wooxy.pipeline.export import DEFAULT_PAGE_SIZE, BlacklistExporter
+from airflow_provider_wooxy.pipeline.export import DEFAULT_PAGE_SIZE, RejectTypePager
+from airflow_provider_wooxy.pipeline.stopping import Stoppable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -99,7 +100,7 @@ class DriftReport:
         return out
 
 
-class DriftCheck:
+class DriftCheck(Stoppable):
     """
     Compares a list on Wooxy with the entries a sync manages.
 
@@ -130,19 +131,11 @@ class DriftCheck:
         self.page_size = page_size
         self.rng = rng or random.Random()
         self.now = now or datetime.datetime.now(datetime.timezone.utc)
-        self._stopped: str | None = None
-        self._exporter: BlacklistExporter | None = None
-
-    def stop(self, reason: str) -> None:
-        """Stop after the requests in flight."""
-        self._stopped = reason
-        if self._exporter is not None:
-            self._exporter.stop(reason)
 
     def run(self, managed_lines: Callable[[], Iterator[str]]) -> DriftReport:
         """Check the managed entries, read (twice for emails) from ``managed_lines()``."""
-        if self._stopped is not None:
-            raise VerifyStopped(f"the drift check was stopped ({self._stopped}); nothing was sent")
+        if self.stopped is not None:
+            raise VerifyStopped(f"the drift check was stopped ({self.stopped}); nothing was sent")
         started = time.monotonic()
         report = self._emails(managed_lines) if self.kind.name == "email" else self._phones(managed_lines)
         report.seconds = time.monotonic() - started
@@ -165,16 +158,14 @@ class DriftCheck:
                 ident = f"{row['email']}\t{row['rejectType']}".lower()
                 (expired if _expired(row.get("expireAt"), now) else listed).add(ident)
 
-        self._exporter = BlacklistExporter(
-            self.find, write, max_concurrency=self.max_concurrency, page_size=self.page_size
+        pager = self.adopt(
+            RejectTypePager(self.find, write, max_concurrency=self.max_concurrency, page_size=self.page_size)
         )
-        if self._stopped is not None:
-            self._exporter.stop(self._stopped)
         try:
-            pages = self._exporter.run(sorted(reject_types))
+            pages = pager.run(sorted(reject_types))
         except Exception as exc:
-            if self._stopped is not None:
-                raise VerifyStopped(f"the drift check was stopped ({self._stopped}); nothing was sent") from exc
+            if self.stopped is not None:
+                raise VerifyStopped(f"the drift check was stopped ({self.stopped}); nothing was sent") from exc
             raise
         report.requests = pages.requests
         identity = self.kind.identity
@@ -215,8 +206,8 @@ class DriftCheck:
             in_flight: set[Future[None]] = set()
             try:
                 for number in chosen:
-                    if self._stopped is not None:
-                        raise VerifyStopped(f"the drift check was stopped ({self._stopped}); nothing was sent")
+                    if self.stopped is not None:
+                        raise VerifyStopped(f"the drift check was stopped ({self.stopped}); nothing was sent")
                     if len(in_flight) >= self.max_concurrency:
                         done, in_flight = _first_done(in_flight)
                         for future in done:
