@@ -110,7 +110,7 @@ def measure(kind: str, path: Path, repeats: int) -> dict[str, Any]:
 
     def sync() -> int:  # a whole unchanged run, as the operator makes it: load, first pass, validation, plan
         settings = SyncSettings(max_removals=None, max_invalid=0, field=field, source=str(path))
-        run = SyncRun(None, open_state(state_path, list_kind, "http://bench"), settings, write_plan=None, log=_Quiet())  # type: ignore[arg-type]
+        run = SyncRun(None, open_state(state_path, list_kind, "http://bench"), settings, log=_Quiet())  # type: ignore[arg-type]
         summary = run.run(iter_file_records(str(path), field=field), builder(), Rejects())
         assert summary["to_add"] == summary["to_remove"] == 0 and summary["unchanged"] == summary["received"], summary
         return int(summary["unchanged"])

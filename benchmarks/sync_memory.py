@@ -37,7 +37,8 @@ def _address(i: int) -> str:
 def make_files(directory: Path, entries: int, changes: int) -> tuple[Path, Path]:
     """A state managing users 0..entries-1 and an input of users changes..entries+changes-1."""
     from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
-    from airflow_provider_wooxy.pipeline.sync.state import FORMAT, VERSION, open_state
+    from airflow_provider_wooxy.pipeline.sync.snapshot import FORMAT, VERSION
+    from airflow_provider_wooxy.pipeline.sync.state import open_state
 
     state = directory / "emails.state"
     header = {

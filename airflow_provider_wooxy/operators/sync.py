@@ -19,7 +19,7 @@ from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.storage import TABLE_SUFFIXES, check_file_location, storage_path
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind
-from airflow_provider_wooxy.pipeline.sync.plan import check_max_removals, write_plan
+from airflow_provider_wooxy.pipeline.sync.plan import check_max_removals
 from airflow_provider_wooxy.pipeline.sync.run import SyncRefused, SyncRun, SyncSettings
 from airflow_provider_wooxy.pipeline.sync.state import StateError, open_state
 from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, check_sample
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from airflow.providers.common.compat.sdk import Context
-
-    from airflow_provider_wooxy.pipeline.sync.plan import Plan
 
 
 class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
@@ -116,25 +114,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         builder = self.record_builder(field)
         base_url = self.hook.conn_params.base_url  # a broken connection fails now; the state is bound to it
         state = open_state(self._state_location(), self.kind, base_url, display=self.state_path)
-        settings = SyncSettings(
-            max_removals=self.max_removals,
-            approved_plan_id=self.approved_plan_id or None,
-            dry_run=self.is_dry_run,
-            max_invalid=self.max_invalid,
-            batch_size=self.batch_size,
-            max_concurrency=self.max_concurrency,
-            plan_path=self.plan_path or None,
-            field=field,
-            source=self.input_source,
-            allow_empty=self.allow_empty,
-            rejects_path=self.rejects_path,
-            default_region=self._rendered_region(),
-            progress_interval=self.progress_interval,
-            resync=self.resync,
-            verify=self.verify,
-            verify_sample=self.verify_sample,
-        )
-        self._run = SyncRun(self.hook, state, settings, write_plan=self._write_plan, log=self.log)
+        self._run = SyncRun(self.hook, state, self._settings(field), log=self.log)
         rejects = Rejects()
         try:
             summary = self._run.run(self._read_input(field, rejects), builder, rejects)
@@ -145,21 +125,34 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
             self._write_rejects(rejects)
         return self._report_run(context, summary, started, clock)
 
+    def _settings(self, field: str) -> SyncSettings:
+        """The engine's settings, from the rendered arguments (``field``: the rendered record field)."""
+        return SyncSettings(
+            max_removals=self.max_removals,
+            approved_plan_id=self.approved_plan_id or None,
+            dry_run=self.is_dry_run,
+            max_invalid=self.max_invalid,
+            batch_size=self.batch_size,
+            max_concurrency=self.max_concurrency,
+            plan_path=self.plan_path or None,
+            plan_location=storage_path(self.plan_path, self.storage_conn_id) if self.plan_path else None,
+            field=field,
+            source=self.input_source,
+            allow_empty=self.allow_empty,
+            rejects_path=self.rejects_path,
+            default_region=self._rendered_region(),
+            progress_interval=self.progress_interval,
+            resync=self.resync,
+            verify=self.verify,
+            verify_sample=self.verify_sample,
+        )
+
     def _state_location(self) -> Any:
         """A local ``Path`` for local paths and ``file://`` URIs (atomic rename, append-only journal)."""
         parts = urlsplit(self.state_path)
         if parts.scheme == "file":
             return Path(parts.path)
         return storage_path(self.state_path, self.storage_conn_id)
-
-    def _write_plan(self, plan: Plan, guard: dict[str, Any]) -> None:
-        if not self.plan_path:
-            return
-        location = storage_path(self.plan_path, self.storage_conn_id)
-        location.parent.mkdir(parents=True, exist_ok=True)
-        with location.open("wb") as stream:
-            write_plan(stream, self.plan_path, plan, guard)
-        self.log.info("Wrote the plan (%d adds, %d removes) to %s", plan.to_add, plan.to_remove, self.plan_path)
 
     def on_kill(self) -> None:
         """Airflow is stopping the task: finish the requests in flight, record them, and stop."""

@@ -40,7 +40,7 @@ def on_wooxy(sandbox: WooxySandbox) -> set[tuple[str, str]]:
 
 def managed(state_path: Path, sandbox: WooxySandbox, kind=EMAIL) -> set[str]:
     """The state's entries as a new run would load them (snapshot + journal)."""
-    return set(open_state(state_path, kind, sandbox.url).load().entries.values())
+    return set(open_state(state_path, kind, sandbox.url).load().iter_lines())
 
 
 def as_lines(addresses: list[str], reject_type: str = "hard") -> set[str]:

@@ -48,7 +48,7 @@ def parquet_bytes(addresses: list[str | None]) -> bytes:
 
 def managed(uri: str, sandbox: WooxySandbox) -> set[str]:
     """The sync state's entries in the bucket, as a new run would load them (snapshot + journal)."""
-    return set(open_state(storage_path(uri, S3_CONN_ID), EMAIL, sandbox.url).load().entries.values())
+    return set(open_state(storage_path(uri, S3_CONN_ID), EMAIL, sandbox.url).load().iter_lines())
 
 
 def on_wooxy(sandbox: WooxySandbox) -> set[str]:

@@ -11,50 +11,71 @@ Plain Python: no Airflow import.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
 from airflow_provider_wooxy.api import EMAIL_LIST, EMAIL_REJECT_TYPES, PHONE_LIST, WooxyList
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
+
+    from airflow_provider_wooxy.pipeline.door import WooxyDoor
 
 
 class ListKind:
-    """The email or the phone list. Entries are held as their state line (``address\\treject type``, or a number)."""
+    """
+    The email or the phone list, as a sync holds its entries. Four forms of an entry appear below:
+
+    * its **state line**, as the state stores it: ``address<TAB>reject type`` (email, the address as added), or an
+      E.164 number (phone);
+    * its **identity**, the form two entries are compared in: the state line lower-cased (email), the number (phone);
+    * its **address**, the identity without the reject type: the lower-cased address (email), the number (phone).
+      Entries are spread over a state's partitions by it
+      (:func:`~airflow_provider_wooxy.pipeline.sync.partitions.partition_of`);
+    * its **payload**, the JSON record of an add or a remove request.
+    """
 
     wooxy: WooxyList
-    """The list as the API defines it."""
+    """The list as the API defines it (method paths, key field, reject types, remove semantics)."""
     name: str
+    """``wooxy.name``: how states, plans and summaries name the list."""
     address_key: str
+    """``wooxy.key_field``: the record key holding an entry's address."""
+    entry_described: str
+    """How a message names one state line (``line 5 is not {entry_described}``)."""
+    find_pages_the_list: bool
+    """Whether the list's find method pages every entry of a reject type (email), so that a drift check reads the
+    whole list; else it looks one address up (phone), and a drift check looks up a sample."""
+    shape: re.Pattern[str]
+    """What a state line of this list looks like (a corrupt or foreign state fails loading)."""
 
-    def identity(self, line: str) -> str:
-        """The form two entries are compared in."""
+    def identity(self, lines: str) -> str:
+        """The identity of the state line ``lines``, or of each line of a text of them at once (lines stay lines)."""
         raise NotImplementedError
-
-    def identities(self, text: str) -> str:
-        """:meth:`identity` of every line of ``text`` at once (lines stay lines)."""
-        return self.identity(text)
 
     def identity_of_key(self, key: str) -> str:
         """The identity of a validated record, from its validation (dedupe) key."""
         raise NotImplementedError
 
+    def address_of(self, identity: str) -> str:
+        """The address of an identity."""
+        raise NotImplementedError
+
     def addresses(self, text: str) -> str:
-        """:meth:`address_of` the identity of every line of ``text`` (state lines) at once; lines stay lines.
-        Entries are spread over a state's partitions by their address (:func:`~.state.partition_of`)."""
+        """The address of each state line of ``text`` (each ending in a newline), at once; lines stay lines."""
         raise NotImplementedError
 
     # A sync's first pass (pipeline/sync/first_pass.py) matches input texts to managed entries as they stand.
 
     def plain_addresses(self, reject_type: str | None) -> Callable[[list[str]], list[str]] | None:
         """
-        A function giving, for a list of input texts, the address (in :meth:`address_of`'s form) each names as
-        it stands, without trimming or parsing, in C; ``""`` for a text that names none that way. None when the
-        run's records have no such form.
+        A function giving, for a list of input texts, the address each names as it stands (without trimming or
+        parsing, in C), and ``""`` for a text that names none that way. None when the run's records have no such
+        form.
 
         :param reject_type: the run's reject type for records that give none.
         """
@@ -62,8 +83,15 @@ class ListKind:
 
     def named_plainly(self, text: str, reject_type: str | None) -> list[str]:
         """
-        For each line of ``text`` (state lines, each ending in a newline), the plain input text of the run that
-        names its entry: its address, or a text no input holds (an entry of another reject type).
+        For each state line of ``text`` (each ending in a newline), the plain input text that names its entry in a
+        run of ``reject_type``: its address, or, for an entry of another reject type, a text no input holds.
+        """
+        raise NotImplementedError
+
+    def loose_address(self, value: object, default_region: str | None) -> str | None:
+        """
+        The address an input value that failed validation would name, as far as it can be read (None: none), so
+        that a managed entry named by an invalid row is recognised (and kept) rather than taken for missing.
         """
         raise NotImplementedError
 
@@ -72,43 +100,34 @@ class ListKind:
         raise NotImplementedError
 
     def remove_payload(self, line: str) -> bytes:
-        """The remove request body for a managed entry."""
+        """The remove request body for a managed entry (its state line)."""
         raise NotImplementedError
 
-    def address_of(self, identity: str) -> str:
-        """The address part of an identity (without the reject type)."""
+    def find_in(self, door: WooxyDoor) -> Callable[..., Mapping[str, Any]]:
+        """The door's method that calls this list's find method (``wooxy.find``)."""
         raise NotImplementedError
 
-    def loose_address(self, value: object, default_region: str | None) -> str | None:
-        """
-        Best-effort address of an input value that failed validation, in :meth:`address_of`'s form, so that a
-        managed entry named by an invalid row is recognised (and kept) rather than taken for missing.
-        """
-        raise NotImplementedError
-
-    shape: re.Pattern[str]
-    """What a state line of this list looks like (a corrupt or foreign state fails loading)."""
-
-    def check_line(self, line: str) -> bool:
-        """Whether a state line has this list's shape."""
-        return self.shape.fullmatch(line) is not None
+    @functools.cached_property
+    def _not_a_line(self) -> re.Pattern[str]:
+        return re.compile(rf"^(?!(?:{self.shape.pattern})$)", re.MULTILINE)
 
     def first_bad_line(self, text: str) -> int | None:
-        """The 0-based number of the first line of ``text`` (lines ending in a newline) not of this shape."""
-        bad = _BAD_LINE.get(self.name)
-        if bad is None:
-            bad = _BAD_LINE[self.name] = re.compile(rf"^(?!(?:{self.shape.pattern})$)", re.MULTILINE)
-        found = bad.search(text, 0, len(text) - 1)  # not past the last newline, where no line starts
+        """The 0-based number of the first line of ``text`` (lines ending in a newline) not of :attr:`shape`."""
+        found = self._not_a_line.search(text, 0, len(text) - 1)  # not past the last newline, where no line starts
         return None if found is None else text.count("\n", 0, found.start())
 
 
 class EmailList(ListKind):
+    """The email list: an entry is an address with a reject type, compared case-insensitively."""
+
     wooxy = EMAIL_LIST
     name = EMAIL_LIST.name
     address_key = EMAIL_LIST.key_field
+    entry_described = "an email entry (address, tab, reject type)"
+    find_pages_the_list = True
 
-    def identity(self, line: str) -> str:
-        return line.lower()  # reject types are lower case already
+    def identity(self, lines: str) -> str:
+        return lines.lower()  # reject types are lower case already
 
     def identity_of_key(self, key: str) -> str:
         return key.replace("\x00", "\t", 1)  # validation keys are "address-lower-cased\x00type"
@@ -155,6 +174,9 @@ class EmailList(ListKind):
     def address_of(self, identity: str) -> str:
         return identity.partition("\t")[0]
 
+    def find_in(self, door: WooxyDoor) -> Callable[..., Mapping[str, Any]]:
+        return door.find_email_blacklist
+
     def loose_address(self, value: object, default_region: str | None) -> str | None:
         if isinstance(value, str) and "@" in value:
             return value.strip().lower()
@@ -164,19 +186,22 @@ class EmailList(ListKind):
     shape = re.compile(r"[^\t\n]*@[^\t\n]*\t[^\t\n]+")
 
 
-_BAD_LINE: dict[str, re.Pattern[str]] = {}
 _TYPE_TAIL = re.compile(r"\t[^\n]*")
 _NOT_DIGITS = re.compile(r"\D")
 _E164 = re.compile(r"\+[1-9][0-9]{5,15}")
 
 
 class PhoneList(ListKind):
+    """The phone list: an entry is an E.164 number (its own identity and address), whatever its reject type."""
+
     wooxy = PHONE_LIST
     name = PHONE_LIST.name
     address_key = PHONE_LIST.key_field
+    entry_described = "an E.164 number"
+    find_pages_the_list = False
 
-    def identity(self, line: str) -> str:
-        return line
+    def identity(self, lines: str) -> str:
+        return lines
 
     def identity_of_key(self, key: str) -> str:
         return key.partition("\x00")[0]  # validation keys are "number\x00type": a number is one entry, any type
@@ -202,6 +227,9 @@ class PhoneList(ListKind):
     def address_of(self, identity: str) -> str:
         return identity
 
+    def find_in(self, door: WooxyDoor) -> Callable[..., Mapping[str, Any]]:
+        return door.find_phone_blacklist
+
     def loose_address(self, value: object, default_region: str | None) -> str | None:
         if not isinstance(value, str) or not value.strip():
             return None
@@ -221,4 +249,3 @@ def _as_they_stand(texts: list[str]) -> list[str]:
 
 EMAIL = EmailList()
 PHONE = PhoneList()
-LISTS = {kind.name: kind for kind in (EMAIL, PHONE)}

@@ -8,9 +8,9 @@ earlier row named the same entry. Only the other rows (new, changed, malformed, 
 and they come out of :meth:`FirstPass.rest` in input order, for the plan.
 
 The pass works a chunk of rows at a time with the per-row work in C (``map``, ``set``), and keeps memory flat
-like the plan: the rows are spread over the state's partitions by their address (:func:`~.state.partition_of`),
+like the plan: the rows are spread over the state's partitions by their address (:func:`~.partitions.partition_of`),
 then each partition of the input is matched against the same partition of the state, one in memory at a time. The
-partitions are scratch files, held in memory up to the state's :data:`~.state.SPOOL_BYTES` in all, then on disk.
+partitions are scratch files, held in memory up to :data:`~.partitions.SPOOL_BYTES` in all, then on disk.
 
 A managed entry is matched by its text only: a row that would fail today's validation but is, character for
 character, an entry the provider added under older rules counts as unchanged (it is on the list already).
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar, cast
 
 from airflow_provider_wooxy.pipeline.chunks import TextChunk, at_least, chunks_of
-from airflow_provider_wooxy.pipeline.sync.state import SPOOL_BYTES, partition_indexes, spread_over, utf8_each
+from airflow_provider_wooxy.pipeline.sync.partitions import SPOOL_BYTES, partition_indexes, spread_over, utf8_each
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -236,7 +236,7 @@ class FirstPass:
             text = path.read_bytes().decode("utf-8", "surrogatepass")  # as written: a line may hold a CR
             lines = text.split("\n")
             lines.pop()
-            idents = self.state.kind.identities(text).split("\n")
+            idents = self.state.kind.identity(text).split("\n")
             idents.pop()
             left = dict(zip(idents, lines, strict=True))
         if named:

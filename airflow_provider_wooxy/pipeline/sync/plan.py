@@ -31,13 +31,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from airflow_provider_wooxy.pipeline.intake import FirstSeen
-from airflow_provider_wooxy.pipeline.sync.state import (
-    DIGEST_MOD,
-    item_digest,
-    partition_indexes,
-    spread_over,
-    utf8_each,
-)
+from airflow_provider_wooxy.pipeline.sync.partitions import partition_indexes, spread_over, utf8_each
+from airflow_provider_wooxy.pipeline.sync.snapshot import DIGEST_MOD, item_digest
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -45,10 +40,6 @@ if TYPE_CHECKING:
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
     from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
-
-
-class RemovalGuardError(Exception):
-    """A plan removes more than ``max_removals`` allows; nothing was sent."""
 
 
 def check_max_removals(value: object) -> int | float | None:
@@ -112,11 +103,6 @@ class Plan:
                 row, _, payload = line.rstrip(b"\n").partition(b"\t")
                 yield int(row), payload
 
-    @property
-    def removals(self) -> list[str]:
-        """State lines of the managed entries to remove, all in memory: for tests and small plans."""
-        return [payload.decode() for payload in self._removal_lines()]
-
     def _removal_lines(self) -> Iterator[bytes]:
         path = self._file("removals")
         if path.exists():
@@ -154,7 +140,6 @@ def make_plan(
     state: SyncState,
     *,
     held_addresses: set[str] | None = None,
-    memory_digests: int | None = None,
     readd: Callable[[str], bool] | None = None,
     first_pass: FirstPass | None = None,
 ) -> Plan:
@@ -163,31 +148,26 @@ def make_plan(
     records are the same entry when the list says so (phones: the same number, whatever the reject type).
 
     Memory stays flat in the state's size: the records are spread over the state's partitions on disk (by the
-    entry's address: :func:`~.state.partition_indexes`), and each partition is then diffed on its own, one in memory at
-    a time.
+    entry's address: :func:`~.partitions.partition_indexes`), and each partition is then diffed on its own, one in
+    memory at a time.
 
     :param held_addresses: addresses (in the list's comparison form) named by invalid input rows: managed
         entries with one of these addresses are kept, not removed. Filled while ``records`` is consumed.
     :param readd: called with the identity of each managed entry the input still holds: when it answers true,
         the input's record is added again (``resent``; a resync, or a repair of what Wooxy lost).
-    :param memory_digests: how many adds a partition dedupes in memory before it spills (see
-        :class:`~airflow_provider_wooxy.pipeline.intake.FirstSeen`).
     :param first_pass: the rows of the input that named a managed entry as they stand, matched before validation
         (``records`` are then the validated other rows); closed here. Not with ``readd``, which needs every record.
     """
     assert first_pass is None or readd is None, "a re-add needs every record validated: no first pass with readd"
-    kind = state.kind
-    parts = state.partitions
-    plan = Plan(kind=kind)
+    plan = Plan(kind=state.kind)
     try:
-        _spread(records, kind, parts, plan)
+        _spread(records, state.kind, state.partitions, plan)
         held = held_addresses or set()  # complete now that the records are read
-        address_of, remove_payload = kind.address_of, kind.remove_payload
         add_digest = remove_digest = 0
         if first_pass is not None:
             plan.unchanged, plan.duplicates = first_pass.unchanged, first_pass.duplicates
         with plan._file("removals").open("wb") as removals:
-            for index in range(parts):
+            for index in range(state.partitions):
                 records_here = plan._file(f"input.{index}").exists()  # written only where records fall
                 if first_pass is None:
                     entries = cast("dict[str, str | None]", state.partition(index))
@@ -196,16 +176,8 @@ def make_plan(
                     entries, managed = first_pass.entries(index, records_here)
                     plan.managed_before += managed
                 if records_here:
-                    add_digest += _diff_partition(plan, index, entries, memory_digests, readd)
-                for ident, line in entries.items():
-                    if line is None:  # named by the input: unchanged
-                        continue
-                    if held and address_of(ident) in held:
-                        plan.kept_invalid += 1
-                        continue
-                    removals.write(line.encode() + b"\n")
-                    remove_digest += item_digest(remove_payload(line))
-                    plan.to_remove += 1
+                    add_digest += _diff_partition(plan, index, entries, readd)
+                remove_digest += _removals(plan, entries, held, removals)
         state.managed = plan.managed_before
     except BaseException:
         plan.close()
@@ -219,6 +191,25 @@ def make_plan(
         (state.journal_remove_digest + remove_digest) % DIGEST_MOD,
     )
     return plan
+
+
+def _removals(plan: Plan, entries: dict[str, str | None], held: set[str], removals: IO[bytes]) -> int:
+    """
+    Write the managed entries of one partition the input did not name (their value is not None) to ``removals``,
+    but keep those named by an invalid row (``held``); return the digest of their remove requests.
+    """
+    address_of, remove_payload = plan.kind.address_of, plan.kind.remove_payload
+    digest = 0
+    for ident, line in entries.items():
+        if line is None:  # named by the input: unchanged
+            continue
+        if held and address_of(ident) in held:
+            plan.kept_invalid += 1
+            continue
+        removals.write(line.encode() + b"\n")
+        digest += item_digest(remove_payload(line))
+        plan.to_remove += 1
+    return digest
 
 
 def _spread(records: Iterable[tuple[int, str, str]], kind: ListKind, parts: int, plan: Plan) -> None:
@@ -254,11 +245,7 @@ def _spread(records: Iterable[tuple[int, str, str]], kind: ListKind, parts: int,
 
 
 def _diff_partition(
-    plan: Plan,
-    index: int,
-    entries: dict[str, str | None],
-    memory_digests: int | None,
-    readd: Callable[[str], bool] | None = None,
+    plan: Plan, index: int, entries: dict[str, str | None], readd: Callable[[str], bool] | None = None
 ) -> int:
     """
     Diff one partition of the input against the same partition of the state: spool its adds, mark the managed
@@ -291,7 +278,7 @@ def _diff_partition(
         plan.unchanged += unchanged
 
     # The adds are deduplicated like any input (flat memory).
-    first = FirstSeen(memory_digests)
+    first = FirstSeen()
     digest = 0
     with (
         plan._file(f"adds.{index:04d}").open("wb") as adds,
@@ -317,6 +304,13 @@ def plan_id(state: SyncState, add_digest: int, remove_digest: int) -> str:
     """The digest of the starting state (snapshot, before its journal) and of every add and remove of the plan."""
     text = f"wooxy-sync-plan/1\n{state.kind.name}\n{state.snapshot_digest:x}\n{add_digest:x}\n{remove_digest:x}\n"
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def save_plan(location: Any, name: str, plan: Plan, extra: dict[str, Any]) -> None:
+    """Write the plan (:func:`write_plan`) to ``location``, a path object, its folder created."""
+    location.parent.mkdir(parents=True, exist_ok=True)
+    with location.open("wb") as stream:
+        write_plan(stream, name, plan, extra)
 
 
 def write_plan(stream: IO[bytes], name: str, plan: Plan, extra: dict[str, Any]) -> None:

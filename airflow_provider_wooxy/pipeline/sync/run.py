@@ -19,7 +19,7 @@ from airflow_provider_wooxy.pipeline.refusals import Refusals
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
 from airflow_provider_wooxy.pipeline.sync.apply import PlanApplier
 from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
-from airflow_provider_wooxy.pipeline.sync.plan import make_plan, removal_limit
+from airflow_provider_wooxy.pipeline.sync.plan import make_plan, removal_limit, save_plan
 from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, DriftCheck, DriftReport
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ class SyncSettings:
     batch_size: int = MAX_RECORDS_PER_REQUEST
     max_concurrency: int = MAX_CONCURRENT_REQUESTS
     plan_path: str | None = None
+    """The plan file as the user wrote it: how messages name it, and its format (``.csv``, ``.gz``)."""
+    plan_location: Any = None
+    """Where a dry run, or a run stopped by a guard, writes its plan (a path object); None: nowhere."""
     field: str = "email"
     source: str = "records"
     """How messages name the input (its path, or ``records``)."""
@@ -70,23 +73,13 @@ class SyncRun(Stoppable):
     :param hook: the Wooxy hook (not used by a dry run or an empty plan).
     :param state: the state, not loaded yet (see :func:`~airflow_provider_wooxy.pipeline.sync.state.open_state`).
     :param settings: the rendered arguments.
-    :param write_plan: writes the plan file (with the guard's figures) when ``plan_path`` is set.
     :param log: the operator's logger.
     """
 
-    def __init__(
-        self,
-        hook: WooxyDoor,
-        state: SyncState,
-        settings: SyncSettings,
-        *,
-        write_plan: Callable[[Plan, dict[str, Any]], None],
-        log: Any,
-    ) -> None:
+    def __init__(self, hook: WooxyDoor, state: SyncState, settings: SyncSettings, *, log: Any) -> None:
         self.hook = hook
         self.state = state
         self.settings = settings
-        self.write_plan = write_plan
         self.log = log
         self._repaired = 0
 
@@ -147,8 +140,9 @@ class SyncRun(Stoppable):
 
     def _verify(self) -> DriftReport:
         s, kind = self.settings, self.state.kind
-        find = self.hook.find_email_blacklist if kind.name == "email" else self.hook.find_phone_blacklist
-        check = self.adopt(DriftCheck(kind, find, max_concurrency=s.max_concurrency, sample=s.verify_sample))
+        check = self.adopt(
+            DriftCheck(kind, kind.find_in(self.hook), max_concurrency=s.max_concurrency, sample=s.verify_sample)
+        )
         drift = check.run(self.state.iter_lines)
         self.log.info(
             "Verify: %d of %d managed entries checked against Wooxy in %d requests (%.1f s): %d missing (%d of "
@@ -159,7 +153,7 @@ class SyncRun(Stoppable):
             drift.seconds,
             len(drift.missing),
             drift.expired,
-            f", {drift.foreign_seen} foreign entries seen (never touched)" if kind.name == "email" else "",
+            f", {drift.foreign_seen} foreign entries seen (never touched)" if drift.paged else "",
         )
         if drift.missing and not drift.complete:
             self.log.warning(
@@ -231,7 +225,7 @@ class SyncRun(Stoppable):
         summary = summarise(plan, tally, rejects, s.dry_run, **guard)
         approved = s.approved_plan_id or None
         if s.dry_run:
-            self.write_plan(plan, guard)
+            self._write_plan(plan, guard)
             self.log.info(
                 "Dry run: nothing was sent.%s", " A real run would stop at the removal guard." if over_limit else ""
             )
@@ -240,14 +234,14 @@ class SyncRun(Stoppable):
             if plan.empty and state.last_plan_id == approved:
                 self.log.info("Plan %s was applied already and nothing is left to do.", approved)
                 return summary
-            self.write_plan(plan, guard)
+            self._write_plan(plan, guard)
             raise SyncRefused(
                 f"this run's plan {plan.plan_id} ({plan.to_add} adds, {plan.to_remove} removes) is not the "
                 f"approved plan {approved}: the input or the state changed since the approval. Nothing was sent."
                 + self._plan_where()
             )
         if over_limit and approved is None:
-            self.write_plan(plan, guard)
+            self._write_plan(plan, guard)
             raise SyncRefused(
                 f"the plan removes {plan.to_remove} of {plan.managed_before} managed entries, more than "
                 f"max_removals={s.max_removals!r} allows ({limit}); nothing was sent.{self._plan_where()} "
@@ -317,6 +311,14 @@ class SyncRun(Stoppable):
     def _plan_where(self) -> str:
         path = self.settings.plan_path
         return f" The plan is in {path}." if path else " Set plan_path to see every change."
+
+    def _write_plan(self, plan: Plan, guard: dict[str, Any]) -> None:
+        """Write the plan file, with the guard's figures, when the settings name one."""
+        s = self.settings
+        if s.plan_location is None:
+            return
+        save_plan(s.plan_location, s.plan_path or str(s.plan_location), plan, guard)
+        self.log.info("Wrote the plan (%d adds, %d removes) to %s", plan.to_add, plan.to_remove, s.plan_path)
 
 
 def summarise(plan: Plan, tally: Tally, rejects: Rejects, dry_run: bool, **extra: Any) -> dict[str, Any]:

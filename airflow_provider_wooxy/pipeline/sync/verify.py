@@ -56,7 +56,8 @@ class VerifyStopped(Exception):
 class DriftReport:
     """What a drift check found: counts, and the identities of the managed entries missing on Wooxy."""
 
-    kind: str
+    paged: bool
+    """The whole list was paged (email: foreign entries were seen), rather than a sample looked up (phone)."""
     managed: int = 0
     verified: int = 0
     """Managed entries checked: all of them for emails, the sample for phones."""
@@ -91,7 +92,7 @@ class DriftReport:
             "verify_requests": self.requests,
             "verify_seconds": round(self.seconds, 3),
         }
-        if self.kind == "email":
+        if self.paged:
             out["foreign_seen"] = self.foreign_seen
         else:
             out["verify_sample"] = self.verified
@@ -137,14 +138,14 @@ class DriftCheck(Stoppable):
         if self.stopped is not None:
             raise VerifyStopped(f"the drift check was stopped ({self.stopped}); nothing was sent")
         started = time.monotonic()
-        report = self._emails(managed_lines) if self.kind.name == "email" else self._phones(managed_lines)
+        report = self._emails(managed_lines) if self.kind.find_pages_the_list else self._phones(managed_lines)
         report.seconds = time.monotonic() - started
         return report
 
     # -- email: page the managed reject types ----------------------------------------------------------------
 
     def _emails(self, managed_lines: Callable[[], Iterator[str]]) -> DriftReport:
-        report = DriftReport(self.kind.name)
+        report = DriftReport(paged=True)
         reject_types: set[str] = set()
         for line in managed_lines():
             report.managed += 1
@@ -185,7 +186,7 @@ class DriftCheck(Stoppable):
     # -- phone: look a sample up -----------------------------------------------------------------------------
 
     def _phones(self, managed_lines: Callable[[], Iterator[str]]) -> DriftReport:
-        report = DriftReport(self.kind.name, sample=self.sample)
+        report = DriftReport(paged=False, sample=self.sample)
         if self.sample is None:
             chosen: Iterable[str] = managed_lines()
             report.managed = sum(1 for _ in managed_lines())

@@ -19,7 +19,7 @@ from airflow_provider_wooxy.pipeline.chunks import Chunk
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.sync import first_pass as first_pass_module
-from airflow_provider_wooxy.pipeline.sync import state as state_module
+from airflow_provider_wooxy.pipeline.sync import partitions as partitions_module
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind
 from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
 from airflow_provider_wooxy.pipeline.sync.run import SyncRun, SyncSettings
@@ -99,13 +99,21 @@ class _Chunked:
             yield Chunk(range(start + 1, start + 1 + len(part)), part)
 
 
+class _Recording(SyncRun):
+    """A run that keeps each plan's adds (with their rows) and removals, as the plan is decided on."""
+
+    def __init__(self, *args: Any, plans: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.plans = plans
+
+    def decide(self, plan: Any, tally: Any, rejects: Any) -> dict[str, Any]:
+        self.plans.append((sorted(plan.adds()), sorted(plan.remove_payloads())))
+        return super().decide(plan, tally, rejects)
+
+
 def _run(path: Path, kind: ListKind, items: list[object], size: int, *, first_pass: bool, **options: Any) -> Any:
     written: list[Any] = []
-
-    def write_plan(plan: Any, guard: Any) -> None:
-        written.append((sorted(plan.adds()), sorted(plan.removals)))
-
-    engine = SyncRun(
+    engine = _Recording(
         None,  # type: ignore[arg-type]  (a dry run sends nothing)
         open_state(path, kind, URL),
         SyncSettings(
@@ -118,8 +126,8 @@ def _run(path: Path, kind: ListKind, items: list[object], size: int, *, first_pa
             default_region="GB",
             **options,
         ),
-        write_plan=write_plan,
         log=LOG,
+        plans=written,
     )
     builder = EmailRecords() if kind is EMAIL else PhoneRecords(default_region="GB")
     original = FirstPass.for_run
@@ -160,10 +168,10 @@ def test_the_first_pass_changes_nothing_but_the_work(
     # Many partitions or one, scratch in memory or on disk, chunks of a row or several, spread one or several at
     # a time: the summary (counts, plan id, rejects with their rows and reasons) and the plan's every add and
     # removal are the same.
-    monkeypatch.setattr(state_module, "PARTITION_SIZE", partition_size)
+    monkeypatch.setattr(partitions_module, "PARTITION_SIZE", partition_size)
     monkeypatch.setattr(first_pass_module, "SPOOL_BYTES", spool)
     monkeypatch.setattr(first_pass_module, "SPREAD_ROWS", spread)
-    monkeypatch.setattr(state_module, "SPOOL_BYTES", spool)
+    monkeypatch.setattr(partitions_module, "SPOOL_BYTES", spool)
     if kind is EMAIL:
         universe = [
             f"{a}\t{t}" for a in [*ADDRESSES, "kate@example.com", "User2@example.com"] for t in ("hard", "soft")
@@ -186,7 +194,7 @@ def test_the_first_pass_changes_nothing_but_the_work(
 
 class TestUnchangedRun:
     def test_an_unchanged_input_names_every_entry_without_validation(self, tmp_path: Path, monkeypatch):
-        monkeypatch.setattr(state_module, "PARTITION_SIZE", 10)
+        monkeypatch.setattr(partitions_module, "PARTITION_SIZE", 10)
         path = tmp_path / "s.state"
         _state(path, EMAIL, [f"{a}\thard" for a in ADDRESSES], [])
         calls: list[object] = []
@@ -200,7 +208,6 @@ class TestUnchangedRun:
             None,  # type: ignore[arg-type]
             open_state(path, EMAIL, URL),
             SyncSettings(max_removals=0, max_invalid=0, max_concurrency=4),
-            write_plan=lambda plan, guard: None,
             log=LOG,
         )
         texts = [*ADDRESSES, "USER0@EXAMPLE.COM", " user1@example.com"]
@@ -231,7 +238,7 @@ class TestUnchangedRun:
     def test_rows_left_for_validation_keep_their_numbers(self, tmp_path: Path, monkeypatch, spread: int):
         # A file's chunks (ranges of rows) over many partitions: each unmatched row's number travels as an offset
         # from its chunk's first row, and comes back in the plan's adds and the rejects as it was.
-        monkeypatch.setattr(state_module, "PARTITION_SIZE", 2)
+        monkeypatch.setattr(partitions_module, "PARTITION_SIZE", 2)
         monkeypatch.setattr(first_pass_module, "SPREAD_ROWS", spread)
         path = tmp_path / "s.state"
         _state(path, EMAIL, [f"{a}\thard" for a in ADDRESSES], [])

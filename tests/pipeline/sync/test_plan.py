@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from pathlib import Path
 
 import pytest
 
+from airflow_provider_wooxy.pipeline import intake
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
-from airflow_provider_wooxy.pipeline.sync.plan import check_max_removals, make_plan, removal_limit, write_plan
-from airflow_provider_wooxy.pipeline.sync.state import SyncState, open_state
-from airflow_provider_wooxy.pipeline.validation import EmailRecords
-
-URL = "https://api.wooxy.com"
-BUILD = EmailRecords()
-
-
-def records(addresses: list[str]) -> list[tuple[int, str, str]]:
-    return [(row, *BUILD(address)) for row, address in enumerate(addresses, start=1)]
-
-
-def state_with(path: Path, addresses: list[str]) -> SyncState:
-    state = open_state(path, EMAIL, URL).load()
-    state.begin()
-    state.record(b"+", [payload.encode() for _, _, payload in records(addresses)])
-    state.commit(None)
-    return open_state(path, EMAIL, URL).load()
+from airflow_provider_wooxy.pipeline.sync.plan import (
+    check_max_removals,
+    make_plan,
+    removal_limit,
+    save_plan,
+    write_plan,
+)
+from airflow_provider_wooxy.pipeline.sync.state import open_state
+from tests.helpers.sync import URL, records, state_with
 
 
 class TestMakePlan:
@@ -35,7 +28,6 @@ class TestMakePlan:
         plan = make_plan(records(["b@x.co", "C@X.CO", "d@x.co"]), state)
         assert (plan.managed_before, plan.to_add, plan.to_remove, plan.unchanged) == (3, 1, 1, 2)
         assert [json.loads(p)["email"] for _, p in plan.adds()] == ["d@x.co"]
-        assert plan.removals == ["a@x.co\thard"]
         assert [json.loads(p) for p in plan.remove_payloads()] == [{"email": "a@x.co", "rejectType": "hard"}]
 
     def test_held_addresses_keep_managed_entries(self, tmp_path: Path):
@@ -108,8 +100,6 @@ class TestRemovalLimit:
 class TestWritePlan:
     @pytest.mark.parametrize("name", ["plan.jsonl", "plan.csv", "plan.jsonl.gz"])
     def test_counts_then_every_change(self, tmp_path: Path, name: str):
-        import gzip
-
         state = state_with(tmp_path / "s", ["a@x.co", "b@x.co"])
         plan = make_plan(records(["b@x.co", "c@x.co"]), state)
         stream = io.BytesIO()
@@ -131,9 +121,22 @@ class TestWritePlan:
 
 class TestPlanDedupe:
     @pytest.mark.parametrize("limit", [pytest.param(None, id="in-memory"), pytest.param(3, id="spilled")])
-    def test_duplicates_of_managed_and_new_entries_are_counted(self, tmp_path: Path, limit):
+    def test_duplicates_of_managed_and_new_entries_are_counted(self, tmp_path: Path, monkeypatch, limit):
+        if limit is not None:
+            monkeypatch.setattr(intake, "MEMORY_DIGESTS", limit)  # the adds' dedupe spills to disk
         state = state_with(tmp_path / "s", ["a@x.co", "b@x.co"])
         desired = ["a@x.co", "A@x.co", *(f"n{i}@x.co" for i in range(10)), "n3@x.co", "N3@X.CO", "b@x.co", "n9@x.co"]
-        plan = make_plan(records(desired), state, memory_digests=limit)
+        plan = make_plan(records(desired), state)
         assert (plan.unchanged, plan.to_add, plan.duplicates, plan.to_remove) == (2, 10, 4, 0)
         assert sorted(json.loads(p)["email"] for _, p in plan.adds()) == sorted(f"n{i}@x.co" for i in range(10))
+
+
+class TestSavePlan:
+    def test_the_plan_file_is_written_where_told_its_folder_made(self, tmp_path: Path):
+        state = state_with(tmp_path / "s", ["a@x.co"])
+        plan = make_plan(records(["b@x.co"]), state)
+        location = tmp_path / "plans" / "today" / "plan.csv.gz"
+        save_plan(location, "plan.csv.gz", plan, {"guard_would_stop": True})
+        lines = gzip.decompress(location.read_bytes()).decode().splitlines()
+        assert "guard_would_stop,True," in lines
+        assert lines[-2:] == ["add,b@x.co,hard", "remove,a@x.co,hard"]

@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 
 from airflow_provider_wooxy.hooks.wooxy import WooxyHook
+from airflow_provider_wooxy.pipeline import intake
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.rejects import Rejects
-from airflow_provider_wooxy.pipeline.sync import state as state_module
+from airflow_provider_wooxy.pipeline.sync import partitions as partitions_module
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
 from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
 from airflow_provider_wooxy.pipeline.sync.plan import make_plan
 from airflow_provider_wooxy.pipeline.sync.run import SyncRefused, SyncRun, SyncSettings
-from airflow_provider_wooxy.pipeline.sync.state import open_state
+from airflow_provider_wooxy.pipeline.sync.state import StateError, open_state
 from airflow_provider_wooxy.pipeline.validation import EmailRecords
 from airflow_provider_wooxy.sandbox import WooxySandbox
 
@@ -29,8 +30,12 @@ def emails(n: int, start: int = 0) -> list[str]:
 
 
 def run(state: Path, sandbox: WooxySandbox, addresses: list[Any], **settings: Any) -> dict[str, Any]:
-    """One sync run through the engine: what the operator does, without Airflow's task machinery."""
-    written: list[dict[str, Any]] = []
+    """
+    One sync run through the engine: what the operator does, without Airflow's task machinery. The plan file, when
+    the run writes one, is beside the state; ``plans_written`` holds its first line (the counts), or nothing.
+    """
+    plan_file = state.with_name("plan.jsonl")
+    plan_file.unlink(missing_ok=True)
     options: dict[str, Any] = {
         "max_removals": None,
         "approved_plan_id": None,
@@ -38,18 +43,13 @@ def run(state: Path, sandbox: WooxySandbox, addresses: list[Any], **settings: An
         "max_invalid": None,
         "batch_size": 100,
         "max_concurrency": 4,
-        "plan_path": None,
+        "plan_path": "plan.jsonl",
+        "plan_location": plan_file,
         **settings,
     }
-    engine = SyncRun(
-        WooxyHook(),
-        open_state(state, EMAIL, sandbox.url),
-        SyncSettings(**options),
-        write_plan=lambda plan, guard: written.append({**plan.counts(), **guard}),
-        log=LOG,
-    )
+    engine = SyncRun(WooxyHook(), open_state(state, EMAIL, sandbox.url), SyncSettings(**options), log=LOG)
     summary = engine.run(iter(enumerate(addresses, start=1)), EmailRecords(), Rejects())
-    summary["plans_written"] = written
+    summary["plans_written"] = [json.loads(plan_file.read_text().splitlines()[0])] if plan_file.exists() else []
     return summary
 
 
@@ -121,11 +121,12 @@ class TestPartitionedDiff:
         state.commit(None)
         addresses = [*emails(990, start=20), *emails(5), "USER999@example.com", "user1001@example.com"]
 
-        def plan_of(partition_size: int, memory_digests: int | None = None) -> tuple[Any, ...]:
-            monkeypatch.setattr(state_module, "PARTITION_SIZE", partition_size)
+        def plan_of(partition_size: int, memory_digests: int = intake.MEMORY_DIGESTS) -> tuple[Any, ...]:
+            monkeypatch.setattr(partitions_module, "PARTITION_SIZE", partition_size)
+            monkeypatch.setattr(intake, "MEMORY_DIGESTS", memory_digests)
             loaded = open_state(path, EMAIL, "https://api.wooxy.com").load()
             records = [(row, *build(address)) for row, address in enumerate(addresses, start=1)]
-            plan = make_plan(records, loaded, memory_digests=memory_digests)
+            plan = make_plan(records, loaded)
             try:
                 adds = [json.loads(payload)["email"] for _, payload in plan.adds()]
                 return (
@@ -133,7 +134,7 @@ class TestPartitionedDiff:
                     plan.plan_id,
                     (plan.managed_before, plan.to_add, plan.to_remove, plan.unchanged, plan.duplicates),
                     adds,
-                    sorted(plan.removals),
+                    sorted(plan.remove_payloads()),
                 )
             finally:
                 plan.close()
@@ -156,16 +157,16 @@ class TestPartitionedDiff:
         lines = path.read_text().splitlines()
         lines[2] = lines[1].upper().replace("\tHARD", "\thard")  # the same entry in another case
         path.write_text("\n".join(lines) + "\n")
-        with pytest.raises(state_module.StateError, match="its header's checksum differs"):
+        with pytest.raises(StateError, match="its header's checksum differs"):
             open_state(path, EMAIL, "https://api.wooxy.com").load()
         # Without a checksum (a state of an older release, or edited by hand), the entries are read as they are.
         header = json.loads(lines[0])
         del header["checksum"]
         path.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
-        with pytest.raises(state_module.StateError, match="corrupt: it holds an entry twice"):
+        with pytest.raises(StateError, match="corrupt: it holds an entry twice"):
             make_plan([], open_state(path, EMAIL, "https://api.wooxy.com").load())
         # And the first pass, even for rows that name the entry and one more text (as many as the lines).
         first_pass = FirstPass.for_run(open_state(path, EMAIL, "https://api.wooxy.com").load(), "hard")
         assert first_pass is not None
-        with pytest.raises(state_module.StateError, match="corrupt: it holds an entry twice"):
+        with pytest.raises(StateError, match="corrupt: it holds an entry twice"):
             list(first_pass.rest(enumerate([emails(1)[0], "new@example.com"], start=1)))

@@ -15,7 +15,7 @@ from airflow_provider_wooxy.pipeline.sync.plan import make_plan
 from airflow_provider_wooxy.pipeline.sync.verify import DriftCheck, VerifyStopped, _expired, _reservoir, check_sample
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.helpers.sandbox import assert_within_limit, connection_json
-from tests.pipeline.sync.test_plan import records, state_with
+from tests.helpers.sync import records, state_with
 
 NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
 
