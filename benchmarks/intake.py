@@ -55,8 +55,8 @@ def _timed(step: Callable[[], int]) -> tuple[float, int]:
 
 def measure(kind: str, path: Path, repeats: int) -> dict[str, Any]:
     from airflow_provider_wooxy.pipeline.intake import Tally, validated
-    from airflow_provider_wooxy.pipeline.reading import iter_file_records
     from airflow_provider_wooxy.pipeline.rejects import Rejects
+    from airflow_provider_wooxy.pipeline.sources.file import iter_file_records
     from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE
     from airflow_provider_wooxy.pipeline.sync.run import SyncRun, SyncSettings
     from airflow_provider_wooxy.pipeline.sync.state import open_state

@@ -33,7 +33,7 @@ from airflow_provider_wooxy.operators.blacklist import (
 from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
 from airflow_provider_wooxy.operators.lookup import WooxyCheckPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator, WooxySyncPhoneBlacklistOperator
-from airflow_provider_wooxy.pipeline import reading
+from airflow_provider_wooxy.pipeline.sources import delimited
 from airflow_provider_wooxy.pipeline.validation import RecordError, normalise_email
 from tests.helpers.sandbox import TOKEN, connection_json
 
@@ -377,7 +377,7 @@ class TestAfterSending:
         path.write_bytes(data[: len(data) * 3 // 4])
         operator = WooxyAddEmailBlacklistOperator(task_id="add", path=str(path), max_invalid=None)
         # Blocks of 16k characters (not 64k): the file's first blocks are sent before the break is read.
-        with mock.patch.object(reading, "_BLOCK", 1 << 14), pytest.raises(WooxyInputError) as info:
+        with mock.patch.object(delimited, "_BLOCK", 1 << 14), pytest.raises(WooxyInputError) as info:
             operator.execute({})
         message = str(info.value)
         assert "is not a readable gzip file" in message

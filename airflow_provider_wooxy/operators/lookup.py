@@ -15,8 +15,8 @@ from airflow_provider_wooxy.operators.lineage import LineageDataset, file_datase
 from airflow_provider_wooxy.operators.records import sql_connector
 from airflow_provider_wooxy.pipeline.lookup import check_numbers
 from airflow_provider_wooxy.pipeline.output import ExportError, export_format
-from airflow_provider_wooxy.pipeline.reading import iter_input
 from airflow_provider_wooxy.pipeline.rejects import Rejects
+from airflow_provider_wooxy.pipeline.sources import iter_input
 from airflow_provider_wooxy.pipeline.storage import check_file_location, storage_path
 from airflow_provider_wooxy.pipeline.validation import PhoneRecords
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_wooxy.pipeline.chunks import Item
+    from airflow_provider_wooxy.pipeline.sources.chunks import Item
 
 
 class WooxyCheckPhoneBlacklistOperator(WooxyOperator):

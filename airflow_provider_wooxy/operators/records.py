@@ -24,7 +24,7 @@ from airflow_provider_wooxy.api import EMAIL_LIST, MAX_RECORDS_PER_REQUEST, PHON
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import check_batch_size, check_field, check_max_invalid, rendered_region
 from airflow_provider_wooxy.operators.base import WooxyOperator
-from airflow_provider_wooxy.pipeline.reading import iter_input
+from airflow_provider_wooxy.pipeline.sources import iter_input
 from airflow_provider_wooxy.pipeline.storage import TABLE_SUFFIXES, check_file_location
 from airflow_provider_wooxy.pipeline.validation import (
     EmailRecords,
@@ -38,8 +38,8 @@ from airflow_provider_wooxy.pipeline.validation import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from airflow_provider_wooxy.pipeline.reading import Item
     from airflow_provider_wooxy.pipeline.rejects import Rejects
+    from airflow_provider_wooxy.pipeline.sources.chunks import Item
 
 
 def sql_connector(sql_conn_id: str | None) -> Callable[[], Any]:

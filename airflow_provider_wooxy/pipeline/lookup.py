@@ -21,8 +21,8 @@ from airflow_provider_wooxy.pipeline.storage import output_file
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
-    from airflow_provider_wooxy.pipeline.reading import Item
     from airflow_provider_wooxy.pipeline.rejects import Rejects
+    from airflow_provider_wooxy.pipeline.sources.chunks import Item
     from airflow_provider_wooxy.pipeline.validation import PhoneRecords
 
 _ENTRIES_PER_NUMBER = 100
@@ -84,7 +84,7 @@ def check_numbers(
     (removed if the run fails). Returns the counts, never a number; invalid numbers go to ``rejects``.
 
     :param find: looks one E.164 number up (the hook's ``find_phone_blacklist``).
-    :param items: the input's ``(row, item)`` pairs (:func:`~airflow_provider_wooxy.pipeline.reading.iter_input`).
+    :param items: the input's ``(row, item)`` pairs (:func:`~airflow_provider_wooxy.pipeline.sources.iter_input`).
     :param numbers: validates and normalises one item (its ``field`` names the key holding the number).
     :param out: the path object to write (``.csv`` or ``.jsonl`` by ``fmt``).
     :param fmt: ``csv`` or ``jsonl``.

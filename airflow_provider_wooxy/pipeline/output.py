@@ -12,7 +12,7 @@ import json
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.pipeline.reading import detect_format
+from airflow_provider_wooxy.pipeline.sources.file import detect_format
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -30,7 +30,7 @@ class ExportError(Exception):
 
 def export_format(path: str) -> tuple[str, bool]:
     """``(format, gzipped)`` from the path's suffixes: ``.csv`` or ``.jsonl`` / ``.ndjson`` / ``.json`` (written as
-    JSON Lines), optionally ``.gz``; read as the input readers read them (:func:`~.reading.detect_format`)."""
+    JSON Lines), optionally ``.gz``; read as the input readers read them (:func:`~.sources.file.detect_format`)."""
     try:
         fmt, gzipped = detect_format(path, None)
     except WooxyInputError:

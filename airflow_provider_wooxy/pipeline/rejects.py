@@ -28,7 +28,7 @@ class Rejects:
 
     def __init__(self) -> None:
         self.count = 0
-        # Set for an input of several files (pipeline/files.py): a stream row -> (file, its row in the file).
+        # Set for an input of several files (pipeline/sources/files.py): a stream row -> (file, its row in the file).
         self.locate: Callable[[int], tuple[str, int]] | None = None
         self.sample: list[dict[str, Any]] = []
         # Lives as long as this object: closed by close().

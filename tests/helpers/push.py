@@ -8,8 +8,8 @@ from typing import Any
 from airflow_provider_wooxy.api import EMAIL_LIST, PHONE_LIST, list_of_method
 from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 from airflow_provider_wooxy.pipeline.push import Push, PushSettings
-from airflow_provider_wooxy.pipeline.reading import iter_input
 from airflow_provider_wooxy.pipeline.rejects import Rejects
+from airflow_provider_wooxy.pipeline.sources import iter_input
 from airflow_provider_wooxy.pipeline.validation import EmailRecords, PhoneRecords
 
 LOG = logging.getLogger("tests.push")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator
-from airflow_provider_wooxy.pipeline import reading
+from airflow_provider_wooxy.pipeline.sources import delimited, json_records
 from airflow_provider_wooxy.pipeline.validation import RecordError, normalise_email
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.helpers.sandbox import TOKEN, assert_within_limit, connection_json
@@ -113,8 +113,8 @@ def test_streamed_json_array_matches_json_loads(values, indent, chunk):
     parsed = []
     # Tiny chunks cut values at every possible place. The reader may end by asking for an exact second read
     # ("email" as a value or a nested key looks like a repeated key to its cheap count); every value is out by then.
-    with mock.patch.object(reading, "_CHUNK", chunk), contextlib.suppress(reading._MaybeDuplicate):
-        for _, value in reading._iter_json_array(io.StringIO(text), "email"):
+    with mock.patch.object(json_records, "_CHUNK", chunk), contextlib.suppress(json_records.MaybeDuplicate):
+        for _, value in json_records.iter_json_array(io.StringIO(text), "email"):
             parsed.append(value)
     assert parsed == json.loads(text)
 
@@ -134,7 +134,7 @@ def test_csv_rows_round_trip_with_their_row_numbers(rows):
     for value in rows:
         writer.writerow([value, "x"])
     buffer.seek(0)
-    got = [pair for rows_, items in reading._csv_chunks(buffer, "email") for pair in zip(rows_, items, strict=True)]
+    got = [pair for rows_, items in delimited.csv_chunks(buffer, "email") for pair in zip(rows_, items, strict=True)]
     assert [row for row, _ in got] == list(range(1, len(rows) + 1))
     assert [value for _, value in got] == rows
 
@@ -145,16 +145,16 @@ def _read_csv(text: str, field: str, *, plain: bool) -> tuple[list[tuple[int, ob
     stream = io.StringIO(text, newline="")
     try:
         if plain:
-            chunks = reading._csv_chunks(stream, field)
+            chunks = delimited.csv_chunks(stream, field)
         else:
             header = [name.strip() for name in next(csv.reader(stream), [])]
-            chunks = reading._csv_row_chunks(csv.reader(stream, strict=True), header, field, 0) if header else iter(())
+            chunks = delimited.csv_row_chunks(csv.reader(stream, strict=True), header, field, 0) if header else iter(())
         for rows, items in chunks:
             got.extend(
                 (row, str(item) if isinstance(item, RecordError) else item)
                 for row, item in zip(rows, items, strict=True)
             )
-    except reading._CsvError as exc:
+    except delimited.CsvError as exc:
         return got, ("error", exc.row, exc.reason)
     except csv.Error as exc:
         return got, ("error", len(got), str(exc))
@@ -173,5 +173,5 @@ def test_one_column_csv_is_read_as_the_csv_module_reads_it(body, block, newline)
     # Tiny blocks cut the text at every place (inside a CR LF, a quoted value, a line); whatever a block holds,
     # the rows, their items and where a broken file stops are the csv module's.
     text = "email" + newline + body
-    with mock.patch.object(reading, "_BLOCK", block):
+    with mock.patch.object(delimited, "_BLOCK", block):
         assert _read_csv(text, "email", plain=True) == _read_csv(text, "email", plain=False)

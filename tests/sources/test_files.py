@@ -1,8 +1,8 @@
-"""Many files as one input (pipeline/files.py): globs and folders, local and on object storage, over real HTTP."""
+"""Many files as one input (pipeline/sources/files.py) through the operators: globs and folders, local and on object
+storage, over real HTTP."""
 
 from __future__ import annotations
 
-import gzip
 import json
 from typing import TYPE_CHECKING
 
@@ -12,76 +12,13 @@ from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator, WooxyAddPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.lookup import WooxyCheckPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
-from airflow_provider_wooxy.pipeline.files import FileItems, expand, is_data_file, is_many
-from airflow_provider_wooxy.pipeline.reading import storage_path
+from airflow_provider_wooxy.pipeline.storage import storage_path
+from tests.helpers.sources import emails, spark_export
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from airflow_provider_wooxy.sandbox import WooxySandbox
-
-
-def emails(n: int, start: int = 0) -> list[str]:
-    return [f"user{i}@example.com" for i in range(start, start + n)]
-
-
-def spark_export(folder: Path) -> Path:
-    """What Spark leaves behind: parts in three formats, a _SUCCESS marker, .crc checksums, an empty part."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "part-00000.csv").write_text("email\n" + "\n".join(emails(3)) + "\n")
-    (folder / "part-00001.jsonl.gz").write_bytes(
-        gzip.compress("".join(json.dumps({"email": e}) + "\n" for e in emails(3, 3)).encode())
-    )
-    (folder / "part-00002.json").write_text(json.dumps(emails(3, 6)))
-    (folder / "part-00003.csv").write_text("")  # an empty object: a marker, not data
-    (folder / "_SUCCESS").write_text("")
-    (folder / ".part-00000.csv.crc").write_text("crc")
-    (folder / "_committed_123").write_text("{}")
-    return folder
-
-
-class TestExpand:
-    @pytest.mark.parametrize(
-        ("path", "expected"),
-        [
-            pytest.param("data/bounces.csv", False, id="one-file"),
-            pytest.param("data/", True, id="folder"),
-            pytest.param("s3://bucket/unload/*.parquet", True, id="glob"),
-            pytest.param("data/part-[0-9].csv", True, id="range"),
-        ],
-    )
-    def test_is_many(self, path: str, expected: bool):
-        assert is_many(path) is expected
-
-    @pytest.mark.parametrize(
-        ("name", "size", "expected"),
-        [
-            pytest.param("part-0.csv", 10, True, id="part"),
-            pytest.param("_SUCCESS", 0, False, id="success"),
-            pytest.param(".part-0.csv.crc", 8, False, id="hidden"),
-            pytest.param("part-1.csv", 0, False, id="empty"),
-            pytest.param("unload_$folder$", 0, False, id="folder-marker"),
-        ],
-    )
-    def test_is_data_file(self, name: str, size: int, expected: bool):
-        assert is_data_file(name, size) is expected
-
-    def test_folder_lists_data_files_in_name_order(self, tmp_path: Path):
-        folder = spark_export(tmp_path / "export")
-        found = expand(f"{folder}/", storage_path)
-        assert [p.rsplit("/", 1)[-1] for p in found] == ["part-00000.csv", "part-00001.jsonl.gz", "part-00002.json"]
-
-    def test_glob_across_folders(self, tmp_path: Path):
-        for day in ("2026-01-02", "2026-01-01"):
-            spark_export(tmp_path / day)
-        found = expand(f"{tmp_path}/*/part-*.csv", storage_path)
-        assert found == [f"{tmp_path}/2026-01-01/part-00000.csv", f"{tmp_path}/2026-01-02/part-00000.csv"]
-
-    def test_locate_maps_stream_rows_to_files(self):
-        files = {"a": [(1, "x"), (2, "y")], "b": [], "c": [(1, "z")]}
-        items = FileItems(list(files), lambda path: iter(files[path]))
-        assert [row for row, _ in items] == [1, 2, 3]
-        assert [items.locate(row) for row in (1, 2, 3)] == [("a", 1), ("a", 2), ("c", 1)]
 
 
 class TestManyFilesAsOneInput:

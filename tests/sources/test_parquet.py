@@ -1,4 +1,5 @@
-"""Parquet input (pipeline/parquet.py): multi-part files written by pyarrow, typed columns, nulls, damage."""
+"""Parquet input (pipeline/sources/parquet.py) through the operators: multi-part files written by pyarrow, typed
+columns, nulls, damage."""
 
 from __future__ import annotations
 
@@ -7,56 +8,17 @@ import sys
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator, WooxyAddPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncPhoneBlacklistOperator
-from airflow_provider_wooxy.pipeline.parquet import cell_text
+from tests.helpers.sources import uk_mobiles, write_parts
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from airflow_provider_wooxy.sandbox import WooxySandbox
-
-
-def write_parts(folder: Path, columns: dict[str, list], parts: int, **schema: pa.DataType) -> list[Path]:
-    """Split ``columns`` over ``parts`` Parquet files, as a warehouse export does, with a _SUCCESS marker."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = len(next(iter(columns.values())))
-    size = -(-rows // parts)
-    paths = []
-    for part in range(parts):
-        chunk = {name: values[part * size : (part + 1) * size] for name, values in columns.items()}
-        table = pa.table({name: pa.array(values, type=schema.get(name)) for name, values in chunk.items()})
-        path = folder / f"part-{part:05d}.parquet"
-        pq.write_table(table, path, row_group_size=7)  # several row groups per part: batches cross them
-        paths.append(path)
-    (folder / "_SUCCESS").write_text("")
-    return paths
-
-
-def uk_mobiles(n: int) -> list[int]:
-    """UK mobiles as a warehouse keeps them in an integer column: E.164 digits without the +."""
-    return [447911000000 + i for i in range(n)]
-
-
-class TestCellText:
-    @pytest.mark.parametrize(
-        ("value", "expected"),
-        [
-            pytest.param(447911123456, "447911123456", id="int"),
-            pytest.param(decimal.Decimal("447911123456"), "447911123456", id="decimal"),
-            pytest.param(decimal.Decimal("447911123456.00"), "447911123456", id="decimal-scale"),
-            pytest.param(447911123456.0, "447911123456", id="float"),
-            pytest.param(4.5, 4.5, id="fraction-left-for-validation"),
-            pytest.param("+447911123456", "+447911123456", id="text"),
-            pytest.param(True, True, id="bool"),
-        ],
-    )
-    def test_numbers_as_their_digits(self, value: object, expected: object):
-        assert cell_text(value) == expected
 
 
 class TestParquetInput:

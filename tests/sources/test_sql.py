@@ -1,4 +1,5 @@
-"""SQL input (pipeline/sql.py) against a real PostgreSQL (tests/sources/services.py), and SQLite, over real HTTP."""
+"""SQL input (pipeline/sources/sql.py) against a real PostgreSQL (tests/sources/services.py), and SQLite, over real
+HTTP."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator, WooxyAddPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.lookup import WooxyCheckPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
-from airflow_provider_wooxy.pipeline import sql as sql_module
-from airflow_provider_wooxy.pipeline.sql import iter_sql_records
+from airflow_provider_wooxy.pipeline.sources import sql as sql_module
+from airflow_provider_wooxy.pipeline.sources.sql import iter_sql_records
 from airflow_provider_wooxy.pipeline.validation import RecordError
 from tests.sources.services import TABLE_ROWS, WAREHOUSE_CONN_ID
 

@@ -30,13 +30,13 @@ import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar, cast
 
-from airflow_provider_wooxy.pipeline.chunks import TextChunk, at_least, chunks_of
+from airflow_provider_wooxy.pipeline.sources.chunks import TextChunk, at_least, chunks_of
 from airflow_provider_wooxy.pipeline.sync.partitions import SPOOL_BYTES, partition_indexes, spread_over, utf8_each
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
-    from airflow_provider_wooxy.pipeline.chunks import Chunk, Item
+    from airflow_provider_wooxy.pipeline.sources.chunks import Chunk, Item
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
 
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_wooxy.pipeline.chunks import Chunk
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.rejects import Rejects
+from airflow_provider_wooxy.pipeline.sources.chunks import Chunk
 from airflow_provider_wooxy.pipeline.sync import first_pass as first_pass_module
 from airflow_provider_wooxy.pipeline.sync import partitions as partitions_module
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind

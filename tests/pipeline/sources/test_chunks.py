@@ -1,4 +1,4 @@
-"""An input a chunk of rows at a time (pipeline/chunks.py), and several files renumbered as one (pipeline/files.py)."""
+"""An input a chunk of rows at a time (pipeline/sources/chunks.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.pipeline.chunks import Chunk, Items, at_least, chunks_of
-from airflow_provider_wooxy.pipeline.files import FileItems
+from airflow_provider_wooxy.pipeline.sources.chunks import Chunk, Items, at_least, chunks_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,20 +49,3 @@ class TestAtLeast:
     def test_rows_that_do_not_follow_each_other_become_a_list(self):
         chunks = [Chunk((1, 4), ["a", "b"]), Chunk(range(9, 10), ["c"])]
         assert list(at_least(chunks, 10)) == [Chunk([1, 4, 9], ["a", "b", "c"])]
-
-
-class TestFileItems:
-    def test_rows_run_on_across_files_and_are_located_back(self):
-        files = {"a.csv": ["x", "y"], "b.csv": ["z"], "c.csv": ["u", "v"]}
-        items = FileItems(
-            list(files),
-            lambda path: Items(lambda: iter([Chunk(range(1, len(files[path]) + 1), list(files[path]))])),
-        )
-        chunks = list(items.chunks())
-        assert [list(c.rows) for c in chunks] == [[1, 2], [3], [4, 5]]
-        assert [items.locate(row) for row in (1, 3, 5)] == [("a.csv", 1), ("b.csv", 1), ("c.csv", 2)]
-
-    def test_a_files_failure_names_it(self):
-        items = FileItems(["good.csv", "bad.csv"], lambda path: _pairs(3, fail_after=2 if path == "bad.csv" else None))
-        with pytest.raises(WooxyInputError, match=r"bad\.csv: broken at row 2"):
-            list(items)

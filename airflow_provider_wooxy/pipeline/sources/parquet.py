@@ -13,7 +13,7 @@ import decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.pipeline.chunks import Chunk
+from airflow_provider_wooxy.pipeline.sources.chunks import Chunk
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
 if TYPE_CHECKING:
@@ -54,25 +54,8 @@ def parquet_chunks(stream: IO[bytes], name: str, field: str) -> Iterator[Chunk]:
     pq = _pyarrow()
     import pyarrow as pa
 
-    # The file is decoded with the system allocator: Arrow's default (mimalloc) keeps what it freed, about 35 MB
-    # more peak RSS over a 1M-row input for 7 MB really in use (measured, benchmarks/sources.py). A reader takes
-    # the pool current when it is made, and every buffer remembers its pool, so the default is put back at once.
-    default_pool = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        parquet = pq.ParquetFile(stream, pre_buffer=False, buffer_size=1 << 20)
-    except (pa.ArrowException, OSError) as exc:
-        raise WooxyInputError(f"{name} is not a readable Parquet file ({exc}).") from None
-    finally:
-        pa.set_memory_pool(default_pool)
-    columns = parquet.schema_arrow.names
-    if field not in columns:
-        found = ", ".join(repr(column) for column in columns[:20]) or "none"
-        raise WooxyInputError(
-            f"Parquet file has no {field!r} column (columns found: {found}); set field= to the column holding the "
-            "address."
-        )
-    extra = [column for column in _EXTRA if column in columns and column != field]
+    parquet = _parquet_file(stream, name, pq, pa)
+    extra = _columns_read(parquet.schema_arrow.names, field)
     as_text = not pa.types.is_string(parquet.schema_arrow.field(field).type)
     null = RecordError(f"null in column {field!r}")
     row = 0
@@ -87,23 +70,57 @@ def parquet_chunks(stream: IO[bytes], name: str, field: str) -> Iterator[Chunk]:
             rows = range(row + 1, row + 1 + len(values))
             if not extra and not as_text and column.null_count == 0:
                 yield Chunk(rows, values)  # the common case
-                row += len(values)
-                continue
-            others = [batch.column(i + 1).to_pylist() for i in range(len(extra))]
-            items: list[object] = []
-            for i, value in enumerate(values):
-                if value is None:
-                    items.append(null)
-                    continue
-                cell = cell_text(value) if as_text else value
-                if not extra:
-                    items.append(cell)
-                    continue
-                item = {field: cell}
-                for key, cells in zip(extra, others, strict=True):
-                    item[key] = cells[i]
-                items.append(item)
-            yield Chunk(rows, items)
+            else:
+                others = [batch.column(i + 1).to_pylist() for i in range(len(extra))]
+                yield Chunk(rows, _cells(values, others, extra, field, as_text, null))
             row += len(values)
     except (pa.ArrowException, OSError) as exc:
         raise WooxyInputError(f"{name} is not a readable Parquet file after row {row} ({exc}).") from None
+
+
+def _parquet_file(stream: IO[bytes], name: str, pq: Any, pa: Any) -> Any:
+    """``stream`` opened as a ``pyarrow.parquet.ParquetFile``; raises :class:`WooxyInputError` if it is not one."""
+    # The file is decoded with the system allocator: Arrow's default (mimalloc) keeps what it freed, about 35 MB
+    # more peak RSS over a 1M-row input for 7 MB really in use (measured, benchmarks/sources.py). A reader takes
+    # the pool current when it is made, and every buffer remembers its pool, so the default is put back at once.
+    default_pool = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        return pq.ParquetFile(stream, pre_buffer=False, buffer_size=1 << 20)
+    except (pa.ArrowException, OSError) as exc:
+        raise WooxyInputError(f"{name} is not a readable Parquet file ({exc}).") from None
+    finally:
+        pa.set_memory_pool(default_pool)
+
+
+def _columns_read(columns: list[str], field: str) -> list[str]:
+    """The columns read beside ``field`` (``rejectType`` / ``rawLog`` when present); raises
+    :class:`WooxyInputError` naming the file's columns when ``field`` is not one of them."""
+    if field not in columns:
+        found = ", ".join(repr(column) for column in columns[:20]) or "none"
+        raise WooxyInputError(
+            f"Parquet file has no {field!r} column (columns found: {found}); set field= to the column holding the "
+            "address."
+        )
+    return [column for column in _EXTRA if column in columns and column != field]
+
+
+def _cells(
+    values: list[object], others: list[list[object]], extra: list[str], field: str, as_text: bool, null: RecordError
+) -> list[object]:
+    """A batch's items where they are not its ``field`` cells as they are: nulls rejected, numbers as their
+    digits (``as_text``), each cell with the ``extra`` columns' cells of its row (``others``)."""
+    items: list[object] = []
+    for i, value in enumerate(values):
+        if value is None:
+            items.append(null)
+            continue
+        cell = cell_text(value) if as_text else value
+        if not extra:
+            items.append(cell)
+            continue
+        item = {field: cell}
+        for key, cells in zip(extra, others, strict=True):
+            item[key] = cells[i]
+        items.append(item)
+    return items

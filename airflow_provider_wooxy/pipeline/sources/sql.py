@@ -19,13 +19,13 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.pipeline.parquet import cell_text
+from airflow_provider_wooxy.pipeline.sources.parquet import cell_text
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterator, Mapping, Sequence
 
-    from airflow_provider_wooxy.pipeline.chunks import Item
+    from airflow_provider_wooxy.pipeline.sources.chunks import Item
 
 
 FETCH_ROWS = 10_000
@@ -120,26 +120,9 @@ def iter_sql_records(
     try:
         cursor = _cursor(connection)
         try:
-            try:
-                if parameters is None:
-                    cursor.execute(sql)
-                else:
-                    cursor.execute(sql, parameters)
-                # A named cursor knows its columns only once the first rows have come.
-                rows = cursor.fetchmany(fetch_rows)
-            except Exception as exc:  # each driver has its own error classes
-                raise WooxyInputError(f"the query failed: {_error(exc)}") from None
-            if cursor.description is None:
-                raise WooxyInputError("the query returned no result set (is it a SELECT?).")
-            names = [str(column[0]) for column in cursor.description]
-            index = _column(names, field)
-            if index is None:
-                found = ", ".join(repr(name) for name in names[:20]) or "none"
-                raise WooxyInputError(
-                    f"the query's result has no {field!r} column (columns found: {found}); set field= to the column "
-                    "holding the address."
-                )
-            extra = [(i, wanted) for wanted in _EXTRA if (i := _column(names, wanted)) is not None and i != index]
+            rows = _execute(cursor, sql, parameters, fetch_rows)
+            names = _result_names(cursor)
+            index, extra = _columns_read(names, field)
             null = RecordError(f"null in column {names[index]!r}")
             row = 0
             batches = _batches(cursor, rows, fetch_rows, ahead=_named(connection))
@@ -166,3 +149,36 @@ def iter_sql_records(
                 cursor.close()
     finally:
         connection.close()
+
+
+def _execute(cursor: Any, sql: str, parameters: Any, fetch_rows: int) -> list[Any]:
+    """Runs the query; returns its first rows. Raises :class:`WooxyInputError` with the driver's error."""
+    try:
+        if parameters is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, parameters)
+        # A named cursor knows its columns only once the first rows have come.
+        return cursor.fetchmany(fetch_rows)
+    except Exception as exc:  # each driver has its own error classes
+        raise WooxyInputError(f"the query failed: {_error(exc)}") from None
+
+
+def _result_names(cursor: Any) -> list[str]:
+    """The result's column names; raises :class:`WooxyInputError` when the query returned no result set."""
+    if cursor.description is None:
+        raise WooxyInputError("the query returned no result set (is it a SELECT?).")
+    return [str(column[0]) for column in cursor.description]
+
+
+def _columns_read(names: list[str], field: str) -> tuple[int, list[tuple[int, str]]]:
+    """The index of the ``field`` column and the ``(index, name)`` of the extra columns present; raises
+    :class:`WooxyInputError` naming the result's columns when there is no ``field`` column."""
+    index = _column(names, field)
+    if index is None:
+        found = ", ".join(repr(name) for name in names[:20]) or "none"
+        raise WooxyInputError(
+            f"the query's result has no {field!r} column (columns found: {found}); set field= to the column "
+            "holding the address."
+        )
+    return index, [(i, wanted) for wanted in _EXTRA if (i := _column(names, wanted)) is not None and i != index]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-from airflow_provider_wooxy.pipeline.chunks import Chunk, Item, chunks_of
+from airflow_provider_wooxy.pipeline.sources.chunks import Chunk, Item, chunks_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -29,7 +29,12 @@ _GLOB_CHARS = frozenset("*?[")
 
 def is_many(path: str) -> bool:
     """Whether ``path`` names several files: a glob, or a folder (a trailing ``/``)."""
-    return path.endswith("/") or any(char in _GLOB_CHARS for char in path)
+    return path.endswith("/") or _has_glob(path)
+
+
+def _has_glob(text: str) -> bool:
+    """Whether ``text`` holds a glob character (``*``, ``?`` or ``[``)."""
+    return any(char in _GLOB_CHARS for char in text)
 
 
 def is_data_file(name: str, size: int | None) -> bool:
@@ -39,31 +44,38 @@ def is_data_file(name: str, size: int | None) -> bool:
 
 def expand(path: str, open_path: Callable[[str], Any]) -> list[str]:
     """
-    The data files a glob or folder names, in name order, as paths ``open_path`` (``reading.storage_path`` with
+    The data files a glob or folder names, in name order, as paths ``open_path`` (``storage.storage_path`` with
     the storage connection) opens again.
 
     A path that is neither is returned as it is. Raises :class:`WooxyInputError` when a folder does not exist.
     """
     if not is_many(path):
         return [path]
-    if path.endswith("/") and not any(char in _GLOB_CHARS for char in path):
-        folder = _fresh(open_path(path.rstrip("/") or "/"))
-        if not folder.is_dir():
-            raise WooxyInputError(f"input folder not found: {path}")
-        candidates = [child for child in folder.iterdir() if child.is_file()]
-    else:
-        # Split at the first component holding a glob character: the part before it is listed, the rest matched.
-        scheme, sep, rest = path.rpartition("://")
-        parts = rest.split("/")
-        first = next(i for i, part in enumerate(parts) if any(char in _GLOB_CHARS for char in part))
-        base = "/".join(parts[:first]) or ("" if sep else ".")
-        if sep:
-            base = f"{scheme}{sep}{base}"
-        pattern = "/".join(parts[first:]).rstrip("/")
-        root = _fresh(open_path(base))
-        candidates = [match for match in root.glob(pattern) if match.is_file()] if root.exists() else []
+    candidates = _glob_files(path, open_path) if _has_glob(path) else _folder_files(path, open_path)
     userinfo = "@" in urlsplit(path).netloc
     return sorted(_uri(c, userinfo=userinfo) for c in candidates if is_data_file(c.name, c.stat().st_size))
+
+
+def _folder_files(path: str, open_path: Callable[[str], Any]) -> list[Any]:
+    """The files in the folder ``path`` (ending in ``/``); raises :class:`WooxyInputError` when there is none."""
+    folder = _fresh(open_path(path.rstrip("/") or "/"))
+    if not folder.is_dir():
+        raise WooxyInputError(f"input folder not found: {path}")
+    return [child for child in folder.iterdir() if child.is_file()]
+
+
+def _glob_files(path: str, open_path: Callable[[str], Any]) -> list[Any]:
+    """The files the glob ``path`` matches (none when the folder before its first glob character does not exist)."""
+    # Split at the first component holding a glob character: the part before it is listed, the rest matched.
+    scheme, sep, rest = path.rpartition("://")
+    parts = rest.split("/")
+    first = next(i for i, part in enumerate(parts) if _has_glob(part))
+    base = "/".join(parts[:first]) or ("" if sep else ".")
+    if sep:
+        base = f"{scheme}{sep}{base}"
+    pattern = "/".join(parts[first:]).rstrip("/")
+    root = _fresh(open_path(base))
+    return [match for match in root.glob(pattern) if match.is_file()] if root.exists() else []
 
 
 def _fresh(location: Any) -> Any:
@@ -95,7 +107,7 @@ class FileItems:
     The items of several files as one stream of ``(row, item)``, rows numbered across the files.
 
     :param paths: the files, in the order to read them.
-    :param read: reads one file's items (``reading.iter_file_records`` with the format and field bound).
+    :param read: reads one file's items (``file.iter_file_records`` with the format and field bound).
     """
 
     def __init__(self, paths: list[str], read: Callable[[str], Iterable[Item]]) -> None:

@@ -1,0 +1,129 @@
+"""JSON arrays (ijson: what the hand-written parser did, and the edges where yajl differs) and JSON Lines
+(pipeline/sources/json_records.py)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+import pytest
+
+from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.pipeline.sources.file import iter_file_records
+from airflow_provider_wooxy.pipeline.sources.json_records import MaybeDuplicate, iter_json_array, iter_json_lines
+from airflow_provider_wooxy.pipeline.validation import RecordError
+
+
+def read(path) -> list[tuple[int, object]]:
+    return list(iter_file_records(str(path), field="email"))
+
+
+def as_text(pairs) -> list[tuple[int, object]]:
+    return [(row, str(item) if isinstance(item, RecordError) else item) for row, item in pairs]
+
+
+class TestJsonArray:
+    @pytest.mark.parametrize(
+        ("data", "expected"),
+        [
+            pytest.param(b'["a@b.co", {"email": "c@d.co"}]', [(1, "a@b.co"), (2, {"email": "c@d.co"})], id="plain"),
+            pytest.param(b'\xef\xbb\xbf  [ "a@b.co" ]', [(1, "a@b.co")], id="byte-order-mark"),
+            pytest.param('["jörg@bücher.de"]'.encode(), [(1, "jörg@bücher.de")], id="utf8"),
+            pytest.param(b"[1, 2.5, true, null]", [(1, 1), (2, 2.5), (3, True), (4, None)], id="scalars"),
+            pytest.param(b"  \n ", [], id="blank"),
+            pytest.param(b"[]", [], id="empty-array"),
+        ],
+    )
+    def test_reads(self, tmp_path, data, expected):
+        path = tmp_path / "in.json"
+        path.write_bytes(data)
+        assert read(path) == expected
+        # Numbers as json.loads gives them; objects are dicts (a subclass that notes a repeated key).
+        assert all(
+            type(value) is type(want) or (type(want) is dict and isinstance(value, dict))
+            for (_, value), (_, want) in zip(read(path), expected, strict=True)
+        )
+
+    def test_gzipped(self, tmp_path):
+        path = tmp_path / "in.json.gz"
+        path.write_bytes(gzip.compress(b'["a@b.co", "c@d.co"]'))
+        assert read(path) == [(1, "a@b.co"), (2, "c@d.co")]
+
+    @pytest.mark.parametrize(
+        ("data", "message"),
+        [
+            pytest.param(b'["a@b.co", 99999999999999999999]', "broken after element 1: parse error: integer", id="big"),
+            pytest.param(b'["a@b.co"] trailing', "broken after element 1: parse error: trailing garbage", id="tail"),
+            pytest.param(b'["a@b.co",]', "broken after element 1", id="trailing-comma"),
+            pytest.param(b'["a@b.co", NaN]', "broken after element 1: lexical error", id="nan"),
+            pytest.param(b'["a@b.co", "j\xf6rg@b.co"]', "is not UTF-8 text: byte 0xf6", id="not-utf8"),
+            pytest.param(b'"a@b.co"', "the document starts with '\"'", id="a-string"),
+        ],
+    )
+    def test_broken(self, tmp_path, data, message):
+        path = tmp_path / "in.json"
+        path.write_bytes(data)
+        with pytest.raises(WooxyInputError, match=message.replace("(", r"\(")) as info:
+            read(path)
+        assert "\n" not in str(info.value)  # yajl's multi-line caret picture stays out of the task's error
+
+    @pytest.mark.parametrize(
+        ("data", "kind"),
+        [pytest.param(b'{"email": "a@b.co"}', "an object", id="object"), pytest.param(b"7", "'7'", id="number")],
+    )
+    def test_a_document_that_is_no_array(self, tmp_path, data, kind):
+        path = tmp_path / "in.json"
+        path.write_bytes(b"  \n" + data)
+        with pytest.raises(WooxyInputError, match=f"in.json: expected a JSON array of records, .* starts with {kind}"):
+            read(path)
+
+
+class TestRepeatedKey:
+    def test_an_array_holding_a_key_twice_is_ambiguous(self, tmp_path):
+        path = tmp_path / "in.json"
+        path.write_bytes(b'[{"email": "a@b.co"}, {"email": "c@d.co", "email": "e@f.co"}]')
+        with pytest.raises(
+            WooxyInputError, match=r"in\.json: row 2: the JSON object holds the key 'email' more than once"
+        ):
+            read(path)
+
+    def test_the_cheap_count_asks_for_an_exact_read_after_the_last_element(self):
+        text = '[{"email": "a@b.co"}, {"other": {"email": "x"}}]'
+        pairs = iter_json_array(io.StringIO(text), "email")
+        assert [next(pairs), next(pairs)] == [(1, {"email": "a@b.co"}), (2, {"other": {"email": "x"}})]
+        with pytest.raises(MaybeDuplicate):
+            next(pairs)
+        # Read exactly, a nested key is no repeated key: the file is read as it is.
+        exact = list(iter_json_array(io.StringIO(text), "email", exact=True))
+        assert exact == [(1, {"email": "a@b.co"}), (2, {"other": {"email": "x"}})]
+
+    def test_the_key_named_in_a_value_is_no_duplicate(self, tmp_path):
+        path = tmp_path / "in.json"
+        path.write_bytes(b'[{"email": "a@b.co", "note": "\\"email\\""}]')
+        assert read(path) == [(1, {"email": "a@b.co", "note": '"email"'})]
+
+
+class TestJsonLines:
+    def test_one_record_a_line_with_rejects_for_empty_and_broken_lines(self):
+        text = '{"email": "a@b.co"}\n\n"c@d.co"\n{"email": \n'
+        assert as_text(iter_json_lines(io.StringIO(text), "email")) == [
+            (1, {"email": "a@b.co"}),
+            (2, "empty line"),
+            (3, "c@d.co"),
+            (4, "line is not valid JSON (Expecting value: line 2 column 1 (char 11))"),
+        ]
+
+    def test_a_key_twice_on_a_line_is_ambiguous(self):
+        lines = iter_json_lines(io.StringIO('{"email": "a@b.co"}\n{"email": "a@b.co", "email": "c@d.co"}\n'), "email")
+        assert next(lines) == (1, {"email": "a@b.co"})
+        with pytest.raises(WooxyInputError, match="row 2: the JSON object holds the key 'email' more than once"):
+            next(lines)
+
+    def test_the_key_in_a_nested_object_is_no_duplicate(self):
+        line = '{"email": "a@b.co", "meta": {"email": "x"}}\n'
+        assert list(iter_json_lines(io.StringIO(line), "email")) == [(1, {"email": "a@b.co", "meta": {"email": "x"}})]
+
+    def test_gzipped_ndjson_file(self, tmp_path):
+        path = tmp_path / "in.ndjson.gz"
+        path.write_bytes(gzip.compress(b'"a@b.co"\n{"email": "c@d.co"}\n'))
+        assert read(path) == [(1, "a@b.co"), (2, {"email": "c@d.co"})]
