@@ -73,6 +73,11 @@ class ConnectionSettings:
         return f"ConnectionSettings(base_url={self.base_url!r}, token='***', timeout={self.timeout})"
 
     @property
+    def netloc(self) -> str:
+        """``host[:port]`` as the base URL names it: how messages name the server."""
+        return urlsplit(self.base_url).netloc
+
+    @property
     def plain_http_host(self) -> str | None:
         """The host the token goes to unencrypted (plain ``http://`` to another machine), if any."""
         if self.scheme == "http" and self.host and not _is_loopback(self.host):

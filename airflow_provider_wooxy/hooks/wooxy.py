@@ -40,6 +40,8 @@ from airflow_provider_wooxy.hooks.transport import classify, raise_transport_err
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+_RETRY_AFTER = "Retry-After"
+
 
 class WooxyHook(BaseHook):
     """
@@ -157,14 +159,14 @@ class WooxyHook(BaseHook):
     def _path_prefix(self) -> str:
         return urlsplit(self.conn_params.base_url).path + PATH_PREFIX
 
-    def _exchange(self, method: str, body: bytes) -> tuple[int, bytes, str | None]:
-        """One HTTP round trip: ``(status, body, Retry-After)``; transport faults raise as transient."""
+    def _exchange(self, method: str, body: bytes) -> tuple[int, bytes, Mapping[str, str]]:
+        """One HTTP round trip: ``(status, body, headers)``; transport faults raise as transient."""
         params = self.conn_params
         pool = self._pool
         try:
             if pool is None:
                 response = self.session.post(params.base_url + PATH_PREFIX + method, data=body, timeout=params.timeout)
-                return response.status_code, response.content, response.headers.get("Retry-After")
+                return response.status_code, response.content, response.headers
             raw = pool.urlopen(
                 "POST",
                 self._path_prefix + method,
@@ -175,7 +177,7 @@ class WooxyHook(BaseHook):
                 redirect=False,
                 preload_content=True,
             )
-            return raw.status, raw.data, raw.headers.get("Retry-After")
+            return raw.status, raw.data, raw.headers
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise_transport_error(method, exc, params)
 
@@ -188,12 +190,15 @@ class WooxyHook(BaseHook):
         return urllib3.Timeout(connect=self.conn_params.timeout, read=self.conn_params.timeout)
 
     def _post_once(self, method: str, body: bytes) -> dict[str, Any]:
-        status, content, retry_after = self._exchange(method, body)
-        outcome = classify(status, content, self.conn_params.token)
+        status, content, headers = self._exchange(method, body)
+        params = self.conn_params
+        outcome = classify(status, content, params.token, where=params.netloc, location=headers.get("Location"))
         if outcome.error is None:
+            if outcome.errors:  # Wooxy's docs do not define errors on a success: keep the answer, say so
+                self.log.warning("Wooxy %s succeeded but answered errors: %s", method, "; ".join(outcome.errors))
             return outcome.payload
         if outcome.error is WooxyTransientError:
-            raise WooxyTransientError(method, outcome.errors, status, retry_after_seconds(retry_after))
+            raise WooxyTransientError(method, outcome.errors, status, retry_after_seconds(headers.get(_RETRY_AFTER)))
         raise outcome.error(method, outcome.errors, status)
 
     def _wait(self, state: RetryCallState) -> float:

@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyCertificateError,
+    WooxyConfigurationError,
     WooxyInputError,
     WooxyPermanentError,
     WooxyRejectedError,
@@ -244,9 +245,12 @@ class TestFailures:
 
     def test_non_json_success_is_a_failure(self, raw_answer, monkeypatch):
         # A 200 HTML page (a captive proxy, a wrong base URL) must never count as success.
-        set_conn(monkeypatch, connection_json(raw_answer(200, b"<html>Welcome</html>")))
-        with pytest.raises(WooxyRejectedError, match="not a Wooxy JSON answer"):
+        url = raw_answer(200, b"<html>Welcome</html>")
+        set_conn(monkeypatch, connection_json(url))
+        with pytest.raises(WooxyConfigurationError, match="not a Wooxy JSON answer") as info:
             WooxyHook().remove_email_blacklist("a@example.com")
+        assert not isinstance(info.value, WooxyRejectedError)  # never a refusal of the records: never bisected
+        assert f"{url.removeprefix('http://')} does not answer as Wooxy does" in str(info.value)
 
     def test_token_never_logged(self, sandbox: WooxySandbox, monkeypatch, logs):
         set_conn(monkeypatch, connection_json(sandbox.url, max_attempts=2))
@@ -658,20 +662,25 @@ class TestAnswersThatAreNotWooxys:
             hook.remove_email_blacklist("a@example.com")
         assert hook.retries == 0
 
-    def test_an_undecodable_page_is_quoted_to_120_bytes(self, raw_answer, monkeypatch):
-        set_conn(monkeypatch, connection_json(raw_answer(404, b"\xff" + b"x" * 300)))
-        with pytest.raises(WooxyRejectedError) as info:
-            WooxyHook().remove_email_blacklist("a@example.com")
+    def test_an_undecodable_page_is_quoted_to_120_characters(self, raw_answer, monkeypatch):
+        url = raw_answer(404, b"\xff" + b"x" * 300)
+        set_conn(monkeypatch, connection_json(url))
+        hook = WooxyHook()
+        with pytest.raises(WooxyConfigurationError) as info:
+            hook.remove_email_blacklist("a@example.com")
         assert info.value.errors == [
             "response is not a Wooxy JSON answer: " + repr("\ufffd" + "x" * 119),
-            "check the connection's base URL",
+            f"{url.removeprefix('http://')} does not answer as Wooxy does: check the connection's base URL",
         ]
+        assert hook.retries == 0
 
     def test_a_redirect_is_not_followed(self, raw_answer, wooxy_conn: WooxySandbox, monkeypatch):
         # Following it would send the access token wherever the redirect points.
         url = raw_answer(307, b"", {"Location": f"{wooxy_conn.url}/v3/blacklist/remove"})
         set_conn(monkeypatch, connection_json(url))
-        with pytest.raises(WooxyRejectedError, match="check the connection's base URL"):
+        with pytest.raises(
+            WooxyConfigurationError, match=r"HTTP 307\): 127\.0\.0\.1:\d+ answered with a redirect to 127"
+        ):
             WooxyHook().remove_email_blacklist("a@example.com")
         assert wooxy_conn.stats()["total_requests"] == 0
 
