@@ -291,8 +291,7 @@ class TestTransport:
         set_conn(
             monkeypatch, json.dumps({"conn_type": "wooxy", "host": "https://api.wooxy.com", "password": "t0ken-abc"})
         )
-        pool = WooxyHook()._pool
-        assert pool is not None
+        pool = WooxyHook()._route.pool
         assert pool.scheme == "https"
         assert pool.cert_reqs == "CERT_REQUIRED"
         assert pool.ca_certs  # a CA bundle: certifi's, or the environment's
@@ -301,8 +300,7 @@ class TestTransport:
         hook = WooxyHook()
         for _ in range(20):
             hook.remove_email_blacklist("a@example.com")
-        assert hook._pool is not None
-        assert hook._pool.num_connections == 1  # one TCP connection for 20 sequential requests
+        assert hook._route.pool.num_connections == 1  # one TCP connection for 20 sequential requests
 
     def test_proxy_settings_go_through_the_session(self, wooxy_conn: WooxySandbox, monkeypatch):
         monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
@@ -311,7 +309,8 @@ class TestTransport:
         )
         hook = WooxyHook()
         assert hook.session.proxies.get("https") == "http://proxy.invalid:3128"
-        assert hook._pool is None  # requests handles the proxy
+        route = hook._route  # the proxy's pool, tunnelling to exactly the configured origin
+        assert (route.pool.host, route.pool.port, route.pool.proxy.host) == ("api.wooxy.com", 443, "proxy.invalid")
 
     def test_gateway_refusal_page_is_an_auth_error(self, raw_answer, monkeypatch):
         # A 401/403 HTML page (an API gateway's, not Wooxy's JSON) is still about the credentials.
@@ -401,7 +400,7 @@ class TestTls:
         set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "password": TOKEN, **conn(tls_sandbox.port)}))
         hook = WooxyHook()
         assert hook.conn_params.base_url.startswith("https://")
-        assert hook._pool is not None and hook._pool.cert_reqs == "CERT_REQUIRED"
+        assert hook._route.pool.cert_reqs == "CERT_REQUIRED"
         hook.add_email_blacklist([{"email": "a@example.com", "rejectType": "hard"}])
         assert hook.find_email_blacklist("hard")["totalCount"] == 1
         assert tls_sandbox.email_addresses() == {"a@example.com"}
@@ -448,11 +447,11 @@ class TestProxy:
 
     def test_http_through_the_proxy(self, wooxy_conn: WooxySandbox, proxied):
         hook = WooxyHook()
-        assert hook._pool is None
+        assert hook._route.pool.proxy is not None
         hook.add_email_blacklist([{"email": "a@example.com", "rejectType": "hard"}])
         assert hook.find_email_blacklist("hard")["totalCount"] == 1
         assert wooxy_conn.email_addresses() == {"a@example.com"}
-        hook.session.close()  # proxy.py logs a connection's requests when it closes
+        hook.close()  # proxy.py logs a connection's requests when it closes
         # One line per connection, naming its first request: both went over the one kept-alive connection.
         line = f"POST 127.0.0.1:{wooxy_conn.port}/v3/blacklist/add - 200 OK"
         assert line in proxied.access_log(expect=line)
@@ -461,10 +460,10 @@ class TestProxy:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle)
         set_conn(monkeypatch, connection_json(tls_sandbox.url))
         hook = WooxyHook()
-        assert hook._pool is None
+        assert hook._route.pool.proxy is not None
         hook.add_phone_blacklist([{"phoneNumber": "+14155552671"}])
         assert tls_sandbox.phone_numbers() == {"+14155552671"}
-        hook.session.close()
+        hook.close()
         assert f"CONNECT 127.0.0.1:{tls_sandbox.port}" in proxied.access_log(expect="CONNECT")
 
     def test_untrusted_certificate_through_the_proxy_fails_at_once(
@@ -482,7 +481,7 @@ class TestProxy:
         hook = WooxyHook()
         hook.remove_email_blacklist("a@example.com")
         assert hook.retries == 2
-        hook.session.close()
+        hook.close()
         assert "/v3/blacklist/remove" in proxied.access_log(expect="/v3/blacklist/remove")
 
 
@@ -729,7 +728,7 @@ class TestProxyRoute:
         sandbox.slow_seconds = 10.0
         sandbox.inject("slow")
         hook = WooxyHook()
-        assert hook._pool is None
+        assert hook._route.pool.proxy is not None
         with pytest.raises(WooxyTransientError, match=r"no response within 0.5 s"):
             hook.remove_email_blacklist("a@example.com")
 
@@ -740,7 +739,7 @@ class TestProxyRoute:
         waits: list[float] = []
         hook = WooxyHook(sleep=waits.append)
         hook.remove_email_blacklist("a@example.com")
-        assert hook._pool is None
+        assert hook._route.pool.proxy is not None
         assert len(waits) == 1 and waits[0] >= 7
 
 
