@@ -25,6 +25,17 @@ MAX_RAW_LOG_BYTES = 1024
 """The email add method's ``rawLog``, in UTF-8 bytes."""
 DEFAULT_FIND_LIMIT = 20
 """The find methods' page size when none is asked for."""
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+"""
+The largest answer body the hook reads (16 MiB); a longer one is an error, so no server can fill a worker's memory.
+
+The largest answer the provider asks for is a find page: 100 rows by default (the export's and the drift check's
+``page_size``, the look-up's 100 entries per number). A row is at most about 8 KiB: a ``rawLog`` of
+:data:`MAX_RAW_LOG_BYTES` bytes JSON-escaped (up to 6 bytes per byte, ``\\u00XX``: 6 KiB), an address of up to 254
+characters (escaped: about 0.5 KiB) and the reject type and dates. A default page is therefore under 1 MiB, and
+16 MiB leaves room for an export ``page_size`` of 2,000 rows of the worst kind (about 100,000 rows without
+``rawLog``), while 10 requests in flight hold at most 160 MiB. Adds and removes answer a few hundred bytes.
+"""
 
 EMAIL_ADD = "blacklist/add"
 EMAIL_REMOVE = "blacklist/remove"

@@ -86,6 +86,13 @@ class WooxyCertificateError(WooxyPermanentError):
     """The server's TLS certificate does not verify: a CA bundle is missing or the host is wrong. Never retried."""
 
 
+class WooxyConfigurationError(WooxyPermanentError):
+    """
+    The base URL does not answer as Wooxy does (a redirect, a page that is not Wooxy's JSON, an empty answer): the
+    connection is wrong, not the records. Never retried; never a refusal of the records, so never bisected.
+    """
+
+
 class WooxyRejectedError(WooxyPermanentError):
     """The API refused the request's content (validation): a batch may be split to isolate the bad records."""
 

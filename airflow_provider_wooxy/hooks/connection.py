@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -28,6 +28,10 @@ DEFAULT_MAX_BACKOFF = 30.0
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 _HOST_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+# What a base URL may hold beyond its scheme, host and port: a plain path. Anything another parser could read
+# differently (a backslash, user@, whitespace or control characters, a query or a fragment) is refused.
+_PATH = re.compile(r"(?:/[A-Za-z0-9._~%!$&'()*+,;=:-]*)*")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -49,16 +53,35 @@ class ConnectionSettings:
     max_attempts: int
     backoff: float
     max_backoff: float
+    scheme: str = field(init=False)
+    """``http`` or ``https``, parsed from ``base_url`` once: the transport connects to exactly this origin."""
+    host: str = field(init=False)
+    """The host name or IP address (IPv6 without brackets), lower-cased."""
+    port: int = field(init=False)
+    """The TCP port (the scheme's default when the URL names none)."""
+    path: str = field(init=False)
+    """The path before ``/v3/``: empty, or ``/base``."""
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.base_url)
+        object.__setattr__(self, "scheme", parts.scheme)
+        object.__setattr__(self, "host", parts.hostname or "")
+        object.__setattr__(self, "port", parts.port or _DEFAULT_PORTS.get(parts.scheme, 443))
+        object.__setattr__(self, "path", parts.path)
 
     def __repr__(self) -> str:  # the token must never reach a log line through a repr
         return f"ConnectionSettings(base_url={self.base_url!r}, token='***', timeout={self.timeout})"
 
     @property
+    def netloc(self) -> str:
+        """``host[:port]`` as the base URL names it: how messages name the server."""
+        return urlsplit(self.base_url).netloc
+
+    @property
     def plain_http_host(self) -> str | None:
         """The host the token goes to unencrypted (plain ``http://`` to another machine), if any."""
-        parts = urlsplit(self.base_url)
-        if parts.scheme == "http" and parts.hostname and not _is_loopback(parts.hostname):
-            return parts.hostname
+        if self.scheme == "http" and self.host and not _is_loopback(self.host):
+            return self.host
         return None
 
 
@@ -111,13 +134,18 @@ def _base_url(host: str | None, port: int | None, scheme: str) -> str:
     else:
         base_url = f"{scheme}://{host}"
     parts = urlsplit(base_url)
-    if port and parts.port is None:
-        base_url = f"{parts.scheme}://{parts.netloc}:{port}{parts.path}"
+    if port and _valid_port(parts) and parts.port is None:
+        origin = f"{parts.scheme}://{parts.netloc}"
+        base_url = f"{origin}:{port}{base_url[len(origin) :]}"  # the rest kept as given, to be checked whole
     return base_url
 
 
 def _checked_url(conn_id: str, base_url: str) -> SplitResult:
-    """``base_url``'s parts, or an error when it is not an http(s) URL to a host name or an IP address."""
+    """
+    ``base_url``'s parts, or an error when it is not an http(s) URL to a host name or an IP address with an optional
+    port and path: parsed strictly, so that no other parser (urllib3's, a proxy's) can read another host from it.
+    """
+    _check_unambiguous(conn_id, base_url)
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname or not _is_host_name(parts.hostname):
         raise WooxyInputError(
@@ -125,6 +153,37 @@ def _checked_url(conn_id: str, base_url: str) -> SplitResult:
             "field takes a URL such as https://api.wooxy.com, or a host name (letters, digits, '-', '.')."
         )
     return parts
+
+
+def _check_unambiguous(conn_id: str, base_url: str) -> None:
+    """Refuse what parsers read differently: a backslash, user@, whitespace, control characters, ?query, #fragment."""
+    problem = None
+    if any(c.isspace() or not c.isprintable() for c in base_url):
+        problem = "whitespace or a control character"
+    elif "\\" in base_url:
+        problem = "a backslash"
+    else:
+        parts = urlsplit(base_url)
+        if "@" in parts.netloc:
+            problem = "a user name (user@host)"
+        elif parts.query or parts.fragment or base_url.endswith(("?", "#")):
+            problem = "a query or a fragment (? or #)"
+        elif not _valid_port(parts) or not _PATH.fullmatch(parts.path):
+            problem = "a port or a path that is not plain"
+    if problem:
+        raise WooxyInputError(
+            f"Wooxy connection {conn_id!r}: base URL {base_url!r} holds {problem}; give only "
+            "scheme://host[:port][/path], e.g. https://api.wooxy.com."
+        )
+
+
+def _valid_port(parts: SplitResult) -> bool:
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        return False
+    netloc_port = parts.netloc.rpartition("]")[2].partition(":")[2]
+    return (port is None and not netloc_port) or (port is not None and netloc_port == str(port) and port > 0)
 
 
 def _check_encrypted(conn_id: str, parts: SplitResult, *, allow_insecure_http: object) -> None:
@@ -170,7 +229,9 @@ def _is_loopback(host: str) -> bool:
 
 
 def _is_host_name(host: str) -> bool:
-    """A DNS name or an IP address, as a URL's host: what requests can connect to."""
+    """A DNS name or an IP address (no IPv6 zone), as a URL's host: what requests can connect to."""
+    if "%" in host:
+        return False
     try:
         ipaddress.ip_address(host)
     except ValueError:

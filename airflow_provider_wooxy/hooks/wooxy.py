@@ -8,7 +8,6 @@ import threading
 import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -25,7 +24,6 @@ from airflow_provider_wooxy.api import (
     EMAIL_REMOVE,
     MAX_CONCURRENT_REQUESTS,
     MAX_RECORDS_PER_REQUEST,
-    PATH_PREFIX,
     PHONE_ADD,
     PHONE_FIND,
     PHONE_REMOVE,
@@ -36,9 +34,12 @@ from airflow_provider_wooxy.compat import mask_secret
 from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyTransientError
 from airflow_provider_wooxy.hooks.connection import ConnectionSettings, connection_settings
 from airflow_provider_wooxy.hooks.transport import classify, raise_transport_error, retry_after_seconds
+from airflow_provider_wooxy.hooks.wire import Route, exchange, open_route
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+
+_RETRY_AFTER = "Retry-After"
 
 
 class WooxyHook(BaseHook):
@@ -116,7 +117,11 @@ class WooxyHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
-        """One keep-alive session for every call of this hook, shared by the sending threads."""
+        """
+        The environment's proxy and CA bundle, read once, and the requests' headers; its adapter makes the pool
+        (:attr:`_route`) that every call of this hook uses, shared by the sending threads. Nothing is sent through
+        the session itself.
+        """
         params = self.conn_params
         session = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=MAX_CONCURRENT_REQUESTS, max_retries=0)
@@ -136,64 +141,44 @@ class WooxyHook(BaseHook):
     # -- transport -------------------------------------------------------------------------------------------
 
     @cached_property
-    def _pool(self) -> urllib3.connectionpool.HTTPConnectionPool | None:
+    def _route(self) -> Route:
         """
-        The session's own urllib3 pool for the base URL, as requests configured it (TLS verification, CA bundle).
+        The pool every request goes through, to exactly the origin the connection's checks approved (through the
+        environment's proxy if one applies), as requests configured it (TLS verification, CA bundle).
 
-        The send path uses it directly: requests' per-call machinery (request preparation, cookie jar, hooks)
-        costs about as much CPU again as the HTTP exchange, and at 10 requests in flight that CPU is the limit.
-        Behind a proxy every call goes through the session.
+        The hook sends through urllib3 directly: requests' per-call machinery (request preparation, cookie jar,
+        hooks) costs about as much CPU again as the HTTP exchange, and at 10 requests in flight that CPU is the
+        limit; and requests follows redirects, which would take the ``Access-Token`` header to another host.
         """
-        if self.session.proxies:
-            return None
-        url = self.conn_params.base_url + PATH_PREFIX
-        adapter = self.session.get_adapter(url)
-        assert isinstance(adapter, HTTPAdapter)  # the one mounted in `session`
-        pool = adapter.get_connection_with_tls_context(requests.Request("POST", url).prepare(), self.session.verify, {})
-        assert isinstance(pool, urllib3.HTTPConnectionPool)  # HTTPSConnectionPool for https
-        return pool
+        return open_route(self.session, self.conn_params)
 
-    @cached_property
-    def _path_prefix(self) -> str:
-        return urlsplit(self.conn_params.base_url).path + PATH_PREFIX
+    def close(self) -> None:
+        """Close the hook's connections; a later call opens new ones."""
+        route = self.__dict__.pop("_route", None)
+        if route is not None:
+            route.pool.close()
 
-    def _exchange(self, method: str, body: bytes) -> tuple[int, bytes, str | None]:
-        """One HTTP round trip: ``(status, body, Retry-After)``; transport faults raise as transient."""
-        params = self.conn_params
-        pool = self._pool
+    def _exchange(self, method: str, body: bytes) -> tuple[int, bytes, Mapping[str, str]]:
+        """One HTTP round trip: ``(status, body, headers)``; transport faults raise as transient."""
         try:
-            if pool is None:
-                response = self.session.post(params.base_url + PATH_PREFIX + method, data=body, timeout=params.timeout)
-                return response.status_code, response.content, response.headers.get("Retry-After")
-            raw = pool.urlopen(
-                "POST",
-                self._path_prefix + method,
-                body=body,
-                headers=self._headers,
-                timeout=self._timeouts,
-                retries=False,
-                redirect=False,
-                preload_content=True,
-            )
-            return raw.status, raw.data, raw.headers.get("Retry-After")
+            return exchange(self._route, method, body, self._headers, self.conn_params)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise_transport_error(method, exc, params)
+            raise_transport_error(method, exc, self.conn_params)
 
     @cached_property
     def _headers(self) -> dict[str, str]:
         return {name: str(value) for name, value in self.session.headers.items()}
 
-    @cached_property
-    def _timeouts(self) -> urllib3.Timeout:
-        return urllib3.Timeout(connect=self.conn_params.timeout, read=self.conn_params.timeout)
-
     def _post_once(self, method: str, body: bytes) -> dict[str, Any]:
-        status, content, retry_after = self._exchange(method, body)
-        outcome = classify(status, content, self.conn_params.token)
+        status, content, headers = self._exchange(method, body)
+        params = self.conn_params
+        outcome = classify(status, content, params.token, where=params.netloc, location=headers.get("Location"))
         if outcome.error is None:
+            if outcome.errors:  # Wooxy's docs do not define errors on a success: keep the answer, say so
+                self.log.warning("Wooxy %s succeeded but answered errors: %s", method, "; ".join(outcome.errors))
             return outcome.payload
         if outcome.error is WooxyTransientError:
-            raise WooxyTransientError(method, outcome.errors, status, retry_after_seconds(retry_after))
+            raise WooxyTransientError(method, outcome.errors, status, retry_after_seconds(headers.get(_RETRY_AFTER)))
         raise outcome.error(method, outcome.errors, status)
 
     def _wait(self, state: RetryCallState) -> float:

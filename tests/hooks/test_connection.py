@@ -66,7 +66,6 @@ class TestBaseUrl:
         [
             pytest.param("ftp://files.example.com", id="ftp"),
             pytest.param("https:///v3", id="no-host"),
-            pytest.param("api wooxy.com", id="space-in-host"),
             pytest.param("https://-bad-.example.com", id="label-with-dashes-at-the-ends"),
             pytest.param("https://api..wooxy.com", id="empty-label"),
         ],
@@ -79,6 +78,69 @@ class TestBaseUrl:
             f"Wooxy connection 'wooxy_prod': base URL {url!r} is not an http(s) URL; the host field takes a URL "
             "such as https://api.wooxy.com, or a host name (letters, digits, '-', '.')."
         )
+
+
+class TestStrictBaseUrl:
+    """Anything another parser (urllib3's, a proxy's) could read as another host or port is refused."""
+
+    @pytest.mark.parametrize(
+        ("host", "port", "problem"),
+        [
+            pytest.param("http://evil.example\\@127.0.0.1:8080", None, "a backslash", id="backslash-userinfo"),
+            pytest.param("http://127.0.0.1:8080\\v3", None, "a backslash", id="backslash-in-path"),
+            pytest.param("http://user@127.0.0.1:8080", None, "a user name (user@host)", id="userinfo"),
+            pytest.param("https://u:p@api.wooxy.com", None, "a user name (user@host)", id="userinfo-password"),
+            pytest.param("api wooxy.com", None, "whitespace or a control character", id="space-in-host"),
+            pytest.param("http://127.0.0.1:80/a b", None, "whitespace or a control character", id="space-in-path"),
+            pytest.param("http://127.0.0.1\x00:8080", None, "whitespace or a control character", id="nul"),
+            pytest.param("http://127.0.0.1\r\n:8080", None, "whitespace or a control character", id="crlf"),
+            pytest.param("https://api.wooxy.com#@evil.example", None, "a query or a fragment (? or #)", id="fragment"),
+            pytest.param("https://api.wooxy.com#", None, "a query or a fragment (? or #)", id="empty-fragment"),
+            pytest.param("https://api.wooxy.com?x=1", None, "a query or a fragment (? or #)", id="query"),
+            pytest.param("https://h.test#x", 8443, "a query or a fragment (? or #)", id="fragment-with-port-field"),
+            pytest.param("http://127.0.0.1:abc", None, "a port or a path that is not plain", id="port-not-a-number"),
+            pytest.param("http://127.0.0.1:0", None, "a port or a path that is not plain", id="port-zero"),
+            pytest.param("http://127.0.0.1:99999", None, "a port or a path that is not plain", id="port-too-big"),
+            pytest.param("http://127.0.0.1:+80", None, "a port or a path that is not plain", id="port-signed"),
+            pytest.param("http://127.0.0.1:08080", None, "a port or a path that is not plain", id="port-zero-padded"),
+            pytest.param('http://127.0.0.1:80/a"b', None, "a port or a path that is not plain", id="quote-in-path"),
+        ],
+    )
+    def test_an_ambiguous_url_is_refused_naming_what_it_holds(self, host, port, problem):
+        with pytest.raises(WooxyInputError) as info:
+            settings(host, port=port, conn_id="wooxy_prod")
+        assert str(info.value).startswith("Wooxy connection 'wooxy_prod': base URL ")
+        assert str(info.value).endswith(
+            f" holds {problem}; give only scheme://host[:port][/path], e.g. https://api.wooxy.com."
+        )
+
+    @pytest.mark.parametrize(
+        "host",
+        [
+            pytest.param("javascript://127.0.0.1", id="javascript"),
+            pytest.param("file://127.0.0.1/etc", id="file"),
+            pytest.param("https://[fe80::1%25eth0]:443", id="ipv6-zone"),
+        ],
+    )
+    def test_another_scheme_or_an_ipv6_zone_is_refused(self, host):
+        with pytest.raises(WooxyInputError, match="is not an http\\(s\\) URL"):
+            settings(host)
+
+    @pytest.mark.parametrize(
+        ("host", "port", "extra", "origin"),
+        [
+            pytest.param(None, None, {}, ("https", "api.wooxy.com", 443, ""), id="default"),
+            pytest.param(
+                "https://API.Wooxy.com:8443/base/", None, {}, ("https", "api.wooxy.com", 8443, "/base"), id="url"
+            ),
+            pytest.param("http://[::1]:8080", None, {}, ("http", "::1", 8080, ""), id="ipv6"),
+            pytest.param("localhost", 9000, {"scheme": "http"}, ("http", "localhost", 9000, ""), id="port-field"),
+            pytest.param("http://127.0.0.1", None, {}, ("http", "127.0.0.1", 80, ""), id="default-http-port"),
+        ],
+    )
+    def test_the_origin_is_parsed_once(self, host, port, extra, origin):
+        result = settings(host, port=port, **extra)
+        assert (result.scheme, result.host, result.port, result.path) == origin
 
 
 class TestPlainHttp:

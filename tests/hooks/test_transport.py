@@ -16,6 +16,7 @@ from airflow_provider_wooxy import api
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyCertificateError,
+    WooxyConfigurationError,
     WooxyError,
     WooxyRejectedError,
     WooxyTransientError,
@@ -31,6 +32,8 @@ from airflow_provider_wooxy.hooks.transport import (
 
 TOKEN = "t0ken-5ecret"
 NOT_JSON = "response is not a Wooxy JSON answer: "
+WHERE = "api.example.test:8443"
+NOT_WOOXY = f"{WHERE} does not answer as Wooxy does: check the connection's base URL"
 
 
 def answer(result: object = False, errors: object = None, **more: object) -> bytes:
@@ -47,7 +50,7 @@ class TestClassify:
             pytest.param(200, b'{"result": true}', id="result-true"),
             pytest.param(200, answer(True, data=[{"email": "a@example.com"}], totalCount=1), id="find-page"),
             pytest.param(201, b'{"result": true}', id="any-2xx"),
-            pytest.param(399, b'{"result": true}', id="below-400"),
+            pytest.param(204, b'{"result": true}', id="below-300"),
         ],
     )
     def test_a_success_is_the_answer(self, status, content):
@@ -106,34 +109,69 @@ class TestClassify:
         ("status", "content", "error", "errors"),
         [
             pytest.param(502, b"<html>Bad Gateway</html>", WooxyTransientError, [], id="html-502"),
-            pytest.param(500, b"", WooxyTransientError, [], id="empty-500"),
             pytest.param(429, b"slow down", WooxyTransientError, [], id="text-429"),
             pytest.param(401, b"<html>401</html>", WooxyAuthError, [], id="gateway-401"),
             pytest.param(403, b"<html>403</html>", WooxyAuthError, [], id="gateway-403"),
-            pytest.param(
-                200, b"<html>Welcome</html>", WooxyRejectedError, ["check the connection's base URL"], id="html-200"
-            ),
-            pytest.param(404, b"Not Found", WooxyRejectedError, ["check the connection's base URL"], id="text-404"),
-            pytest.param(307, b"", WooxyRejectedError, ["check the connection's base URL"], id="redirect-not-followed"),
-            pytest.param(
-                200, b'{"errors": ["x"]}', WooxyRejectedError, ["check the connection's base URL"], id="json-no-result"
-            ),
-            pytest.param(
-                200, b"[true]", WooxyRejectedError, ["check the connection's base URL"], id="json-not-an-object"
-            ),
+            pytest.param(200, b"<html>Welcome</html>", WooxyConfigurationError, [NOT_WOOXY], id="html-200"),
+            pytest.param(404, b"Not Found", WooxyConfigurationError, [NOT_WOOXY], id="text-404"),
+            pytest.param(400, b"<html>Bad Request</html>", WooxyConfigurationError, [NOT_WOOXY], id="html-400"),
+            pytest.param(200, b'{"errors": ["x"]}', WooxyConfigurationError, [NOT_WOOXY], id="json-no-result"),
+            pytest.param(200, b"[true]", WooxyConfigurationError, [NOT_WOOXY], id="json-not-an-object"),
         ],
     )
     def test_an_answer_that_is_not_wooxys_is_classified_by_its_status(self, status, content, error, errors):
-        outcome = classify(status, content, TOKEN)
+        outcome = classify(status, content, TOKEN, where=WHERE)
         snippet = content.decode().strip()
         assert (outcome.error, list(outcome.errors)) == (error, [f"{NOT_JSON}{snippet!r}", *errors])
         assert outcome.payload == {}
 
-    def test_a_page_is_quoted_on_one_line_to_120_bytes(self):
+    @pytest.mark.parametrize(
+        ("status", "error", "errors"),
+        [
+            pytest.param(500, WooxyTransientError, [f"{NOT_JSON}an empty body"], id="empty-500"),
+            pytest.param(200, WooxyConfigurationError, [f"{NOT_JSON}an empty body", NOT_WOOXY], id="empty-200"),
+            pytest.param(204, WooxyConfigurationError, [f"{NOT_JSON}an empty body", NOT_WOOXY], id="empty-204"),
+        ],
+    )
+    def test_an_empty_answer_says_so(self, status, error, errors):
+        outcome = classify(status, b" \r\n", TOKEN, where=WHERE)
+        assert (outcome.error, list(outcome.errors)) == (error, errors)
+
+    @pytest.mark.parametrize(
+        ("status", "location", "target"),
+        [
+            pytest.param(307, "http://127.0.0.1:9/v3/blacklist/add", "127.0.0.1", id="307-other-host"),
+            pytest.param(301, "https://evil.example/x?t=1", "evil.example", id="301"),
+            pytest.param(302, f"http://{TOKEN}@evil.example/", "evil.example", id="userinfo-not-named"),
+            pytest.param(308, "/v4/blacklist/add", f"{WHERE} (another path)", id="relative"),
+        ],
+    )
+    def test_a_redirect_is_a_configuration_error_naming_the_target_host(self, status, location, target):
+        outcome = classify(status, b'{"result": true}', TOKEN, where=WHERE, location=location)
+        assert outcome.error is WooxyConfigurationError
+        assert outcome.errors == (
+            f"{WHERE} answered with a redirect to {target}, which is not followed: the access token goes to the "
+            "configured host only",
+            "check the connection's base URL",
+        )
+
+    @pytest.mark.parametrize("location", [None, "", "http://[::1", "//"])
+    def test_a_redirect_without_a_readable_target(self, location):
+        outcome = classify(302, b"", TOKEN, where=WHERE, location=location)
+        assert outcome.error is WooxyConfigurationError
+        assert outcome.errors[0].startswith(f"{WHERE} answered with a redirect without a readable target, ")
+
+    def test_a_page_is_quoted_on_one_line_to_120_characters(self):
         outcome = classify(500, b"  <html>\n<b>" + b"x" * 200 + b"</b>", TOKEN)
-        assert outcome.errors == (f"{NOT_JSON}{('<html> <b>' + 'x' * 108)!r}",)
-        outcome = classify(404, b"\xff" + b"x" * 300, TOKEN)
+        assert outcome.errors == (f"{NOT_JSON}{('<html> <b>' + 'x' * 110)!r}",)
+        outcome = classify(500, b"\xff" + b"x" * 300, TOKEN)
         assert outcome.errors[0] == NOT_JSON + repr("\ufffd" + "x" * 119)
+
+    def test_a_success_with_errors_keeps_them_masked_for_a_warning(self):
+        content = answer(True, errors=[f"token {TOKEN} is old", "a@example.com skipped"])
+        assert classify(200, content, TOKEN) == Outcome(
+            json.loads(content), None, ("token *** is old", "a***@e***.com skipped")
+        )
 
     @pytest.mark.parametrize(
         ("status", "content"),
@@ -159,6 +197,54 @@ class TestClassify:
 
         monkeypatch.setattr(transport, "AUTH_ERROR_MARKERS", ())
         assert classify(200, answer(errors=[api.AUTH_ERRORS["invalid_token"]]), TOKEN).error is WooxyRejectedError
+
+
+LONG_TOKEN = "Zx9Qw3Er7Ty1Ui5Op2As8Df4Gh6Jk0Lm"
+
+
+def token_pieces(token: str, size: int = 8) -> set[str]:
+    """Every run of ``size`` characters of the token: its prefixes, suffixes and middles of that length."""
+    return {token[i : i + size] for i in range(len(token) - size + 1)}
+
+
+class TestRedaction:
+    """The token is removed before a text is cut, so no cut leaves 8 or more of its characters."""
+
+    @pytest.mark.parametrize("token", [pytest.param(TOKEN, id="short"), pytest.param(LONG_TOKEN, id="long")])
+    @pytest.mark.parametrize("filler", [pytest.param(b"x", id="letters"), pytest.param(b" ", id="spaces")])
+    @pytest.mark.parametrize("status", [200, 404, 401, 502])
+    def test_a_page_echoing_the_token_at_every_offset_around_the_cut(self, token, filler, status):
+        for offset in range(60, 180):
+            for page in (
+                filler * offset + token.encode() + b"</html>",
+                token.encode() + filler * offset + token.encode(),  # an earlier echo shortens the text
+                filler * offset + token[:20].encode(),  # the page itself cut the token
+                filler * offset + token[-20:].encode(),
+            ):
+                text = " ".join(classify(status, page, token, where=WHERE).errors)
+                leaked = [piece for piece in token_pieces(token) if piece in text]
+                assert not leaked, (offset, page, text)
+
+    @pytest.mark.parametrize(
+        "echo",
+        [
+            pytest.param(LONG_TOKEN, id="whole"),
+            pytest.param(LONG_TOKEN[:10], id="prefix"),
+            pytest.param(LONG_TOKEN[-9:], id="suffix"),
+            pytest.param(LONG_TOKEN[5:14], id="middle"),
+        ],
+    )
+    def test_wooxys_texts_keep_no_piece_of_the_token(self, echo):
+        outcome = classify(200, answer(errors=[f"no matches found for access token {echo}"]), LONG_TOKEN)
+        assert outcome.errors == ("no matches found for access token ***",)
+
+    def test_anything_shaped_like_a_key_is_masked(self):
+        outcome = classify(404, b"<p>key ab12cd34ef56gh78ij90kl12 rejected at /v3/blacklist/add</p>", TOKEN)
+        assert outcome.errors[0] == f"{NOT_JSON}{'<p>key *** rejected at /v3/blacklist/add</p>'!r}"
+
+    def test_words_and_short_pieces_are_kept(self):
+        page = b"Internationalisation-and-localisation failed for t0ken- (HTTP 404)"
+        assert classify(404, page, TOKEN).errors[0] == f"{NOT_JSON}{page.decode()!r}"
 
 
 class TestRetryAfterSeconds:

@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow_provider_wooxy.exceptions import (
     WooxyAuthError,
     WooxyCertificateError,
+    WooxyConfigurationError,
     WooxyInputError,
     WooxyPermanentError,
     WooxyRejectedError,
@@ -244,9 +245,12 @@ class TestFailures:
 
     def test_non_json_success_is_a_failure(self, raw_answer, monkeypatch):
         # A 200 HTML page (a captive proxy, a wrong base URL) must never count as success.
-        set_conn(monkeypatch, connection_json(raw_answer(200, b"<html>Welcome</html>")))
-        with pytest.raises(WooxyRejectedError, match="not a Wooxy JSON answer"):
+        url = raw_answer(200, b"<html>Welcome</html>")
+        set_conn(monkeypatch, connection_json(url))
+        with pytest.raises(WooxyConfigurationError, match="not a Wooxy JSON answer") as info:
             WooxyHook().remove_email_blacklist("a@example.com")
+        assert not isinstance(info.value, WooxyRejectedError)  # never a refusal of the records: never bisected
+        assert f"{url.removeprefix('http://')} does not answer as Wooxy does" in str(info.value)
 
     def test_token_never_logged(self, sandbox: WooxySandbox, monkeypatch, logs):
         set_conn(monkeypatch, connection_json(sandbox.url, max_attempts=2))
@@ -287,8 +291,7 @@ class TestTransport:
         set_conn(
             monkeypatch, json.dumps({"conn_type": "wooxy", "host": "https://api.wooxy.com", "password": "t0ken-abc"})
         )
-        pool = WooxyHook()._pool
-        assert pool is not None
+        pool = WooxyHook()._route.pool
         assert pool.scheme == "https"
         assert pool.cert_reqs == "CERT_REQUIRED"
         assert pool.ca_certs  # a CA bundle: certifi's, or the environment's
@@ -297,8 +300,7 @@ class TestTransport:
         hook = WooxyHook()
         for _ in range(20):
             hook.remove_email_blacklist("a@example.com")
-        assert hook._pool is not None
-        assert hook._pool.num_connections == 1  # one TCP connection for 20 sequential requests
+        assert hook._route.pool.num_connections == 1  # one TCP connection for 20 sequential requests
 
     def test_proxy_settings_go_through_the_session(self, wooxy_conn: WooxySandbox, monkeypatch):
         monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
@@ -307,7 +309,8 @@ class TestTransport:
         )
         hook = WooxyHook()
         assert hook.session.proxies.get("https") == "http://proxy.invalid:3128"
-        assert hook._pool is None  # requests handles the proxy
+        route = hook._route  # the proxy's pool, tunnelling to exactly the configured origin
+        assert (route.pool.host, route.pool.port, route.pool.proxy.host) == ("api.wooxy.com", 443, "proxy.invalid")
 
     def test_gateway_refusal_page_is_an_auth_error(self, raw_answer, monkeypatch):
         # A 401/403 HTML page (an API gateway's, not Wooxy's JSON) is still about the credentials.
@@ -397,7 +400,7 @@ class TestTls:
         set_conn(monkeypatch, json.dumps({"conn_type": "wooxy", "password": TOKEN, **conn(tls_sandbox.port)}))
         hook = WooxyHook()
         assert hook.conn_params.base_url.startswith("https://")
-        assert hook._pool is not None and hook._pool.cert_reqs == "CERT_REQUIRED"
+        assert hook._route.pool.cert_reqs == "CERT_REQUIRED"
         hook.add_email_blacklist([{"email": "a@example.com", "rejectType": "hard"}])
         assert hook.find_email_blacklist("hard")["totalCount"] == 1
         assert tls_sandbox.email_addresses() == {"a@example.com"}
@@ -444,11 +447,11 @@ class TestProxy:
 
     def test_http_through_the_proxy(self, wooxy_conn: WooxySandbox, proxied):
         hook = WooxyHook()
-        assert hook._pool is None
+        assert hook._route.pool.proxy is not None
         hook.add_email_blacklist([{"email": "a@example.com", "rejectType": "hard"}])
         assert hook.find_email_blacklist("hard")["totalCount"] == 1
         assert wooxy_conn.email_addresses() == {"a@example.com"}
-        hook.session.close()  # proxy.py logs a connection's requests when it closes
+        hook.close()  # proxy.py logs a connection's requests when it closes
         # One line per connection, naming its first request: both went over the one kept-alive connection.
         line = f"POST 127.0.0.1:{wooxy_conn.port}/v3/blacklist/add - 200 OK"
         assert line in proxied.access_log(expect=line)
@@ -457,10 +460,10 @@ class TestProxy:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle)
         set_conn(monkeypatch, connection_json(tls_sandbox.url))
         hook = WooxyHook()
-        assert hook._pool is None
+        assert hook._route.pool.proxy is not None
         hook.add_phone_blacklist([{"phoneNumber": "+14155552671"}])
         assert tls_sandbox.phone_numbers() == {"+14155552671"}
-        hook.session.close()
+        hook.close()
         assert f"CONNECT 127.0.0.1:{tls_sandbox.port}" in proxied.access_log(expect="CONNECT")
 
     def test_untrusted_certificate_through_the_proxy_fails_at_once(
@@ -478,7 +481,7 @@ class TestProxy:
         hook = WooxyHook()
         hook.remove_email_blacklist("a@example.com")
         assert hook.retries == 2
-        hook.session.close()
+        hook.close()
         assert "/v3/blacklist/remove" in proxied.access_log(expect="/v3/blacklist/remove")
 
 
@@ -658,20 +661,25 @@ class TestAnswersThatAreNotWooxys:
             hook.remove_email_blacklist("a@example.com")
         assert hook.retries == 0
 
-    def test_an_undecodable_page_is_quoted_to_120_bytes(self, raw_answer, monkeypatch):
-        set_conn(monkeypatch, connection_json(raw_answer(404, b"\xff" + b"x" * 300)))
-        with pytest.raises(WooxyRejectedError) as info:
-            WooxyHook().remove_email_blacklist("a@example.com")
+    def test_an_undecodable_page_is_quoted_to_120_characters(self, raw_answer, monkeypatch):
+        url = raw_answer(404, b"\xff" + b"x" * 300)
+        set_conn(monkeypatch, connection_json(url))
+        hook = WooxyHook()
+        with pytest.raises(WooxyConfigurationError) as info:
+            hook.remove_email_blacklist("a@example.com")
         assert info.value.errors == [
             "response is not a Wooxy JSON answer: " + repr("\ufffd" + "x" * 119),
-            "check the connection's base URL",
+            f"{url.removeprefix('http://')} does not answer as Wooxy does: check the connection's base URL",
         ]
+        assert hook.retries == 0
 
     def test_a_redirect_is_not_followed(self, raw_answer, wooxy_conn: WooxySandbox, monkeypatch):
         # Following it would send the access token wherever the redirect points.
         url = raw_answer(307, b"", {"Location": f"{wooxy_conn.url}/v3/blacklist/remove"})
         set_conn(monkeypatch, connection_json(url))
-        with pytest.raises(WooxyRejectedError, match="check the connection's base URL"):
+        with pytest.raises(
+            WooxyConfigurationError, match=r"HTTP 307\): 127\.0\.0\.1:\d+ answered with a redirect to 127"
+        ):
             WooxyHook().remove_email_blacklist("a@example.com")
         assert wooxy_conn.stats()["total_requests"] == 0
 
@@ -720,7 +728,7 @@ class TestProxyRoute:
         sandbox.slow_seconds = 10.0
         sandbox.inject("slow")
         hook = WooxyHook()
-        assert hook._pool is None
+        assert hook._route.pool.proxy is not None
         with pytest.raises(WooxyTransientError, match=r"no response within 0.5 s"):
             hook.remove_email_blacklist("a@example.com")
 
@@ -731,7 +739,7 @@ class TestProxyRoute:
         waits: list[float] = []
         hook = WooxyHook(sleep=waits.append)
         hook.remove_email_blacklist("a@example.com")
-        assert hook._pool is None
+        assert hook._route.pool.proxy is not None
         assert len(waits) == 1 and waits[0] >= 7
 
 
