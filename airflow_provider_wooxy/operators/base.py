@@ -1,9 +1,10 @@
 """
 The base of every Wooxy operator (push, sync, export, look-up): :class:`WooxyOperator`.
 
-Importing it also installs Airflow's ``ObjectStoragePath`` as the engine's object storage
-(:func:`airflow_provider_wooxy.pipeline.storage.use_object_storage`), so that every path an operator hands the
-engine may be a URI opened through an Airflow connection.
+It also turns the operators' path arguments into the path objects the engine takes
+(:meth:`WooxyOperator.location`): a ``Path`` for a local path, Airflow's ``ObjectStoragePath`` under
+``storage_conn_id`` for a URI, so that every path an operator hands the engine may be a URI opened through an
+Airflow connection (the engine itself opens no URI: ``pipeline/storage.py``).
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS
 from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 from airflow_provider_wooxy.operators.arguments import check_max_concurrency
 from airflow_provider_wooxy.operators.lineage import WooxyLineageMixin
-from airflow_provider_wooxy.pipeline.storage import use_object_storage
+from airflow_provider_wooxy.pipeline.storage import storage_path
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
-
-use_object_storage(lambda uri, conn_id: ObjectStoragePath(uri, conn_id=conn_id))
 
 
 class WooxyOperator(WooxyLineageMixin, BaseOperator):
@@ -55,6 +54,16 @@ class WooxyOperator(WooxyLineageMixin, BaseOperator):
     @cached_property
     def hook(self) -> WooxyHook:
         return WooxyHook(wooxy_conn_id=self.wooxy_conn_id)
+
+    def location(self, path: Any) -> Any:
+        """
+        The path object the engine takes for the path argument ``path``: a ``Path`` for a local path, an
+        ``ObjectStoragePath`` under ``storage_conn_id`` for a URI (``s3://``, ``gs://``, ``file://``...), a path
+        object as it is.
+        """
+        if isinstance(path, str) and "://" in path:
+            return ObjectStoragePath(path, conn_id=self.storage_conn_id)
+        return storage_path(path)
 
     def _report_run(
         self, context: Context, summary: dict[str, Any], started: pendulum.DateTime, clock: float

@@ -84,7 +84,7 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
                 max_concurrency=self.max_concurrency,
                 max_invalid=self.max_invalid,
                 checkpoint_path=self.checkpoint_path,
-                storage_conn_id=self.storage_conn_id,
+                checkpoint_location=self.location(self.checkpoint_path) if self.checkpoint_path else None,
                 dry_run=self.is_dry_run,
                 allow_empty=self.allow_empty,
                 rejects_path=self.rejects_path,

@@ -14,7 +14,7 @@ from airflow_provider_wooxy.operators.base import WooxyOperator
 from airflow_provider_wooxy.operators.lineage import LineageDataset, file_dataset, wooxy_dataset
 from airflow_provider_wooxy.pipeline.export import DEFAULT_PAGE_SIZE, EmailExport, ExportSettings
 from airflow_provider_wooxy.pipeline.output import ExportError, export_format
-from airflow_provider_wooxy.pipeline.storage import check_file_location, storage_path
+from airflow_provider_wooxy.pipeline.storage import check_file_location
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -105,7 +105,7 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
         )
         self._export = EmailExport(self.hook.find_email_blacklist, settings, self.log)
         try:
-            summary = self._export.run(storage_path(self.output_path, self.storage_conn_id), fmt, gzipped)
+            summary = self._export.run(self.location(self.output_path), fmt, gzipped)
         finally:
             self._export = None
         summary["retries"] = self.hook.retries

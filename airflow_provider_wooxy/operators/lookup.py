@@ -17,7 +17,7 @@ from airflow_provider_wooxy.pipeline.lookup import check_numbers
 from airflow_provider_wooxy.pipeline.output import ExportError, export_format
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.sources import iter_input
-from airflow_provider_wooxy.pipeline.storage import check_file_location, storage_path
+from airflow_provider_wooxy.pipeline.storage import check_file_location
 from airflow_provider_wooxy.pipeline.validation import PhoneRecords
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
                 self.hook.find_phone_blacklist,
                 self._read_input(rejects),
                 numbers,
-                storage_path(self.output_path, self.storage_conn_id),
+                self.location(self.output_path),
                 fmt=fmt,
                 gzipped=gzipped,
                 rejects=rejects,
@@ -140,7 +140,7 @@ class WooxyCheckPhoneBlacklistOperator(WooxyOperator):
             sql=self.sql or None,
             connect=sql_connector(self.sql_conn_id),
             parameters=self.parameters,
-            conn_id=self.storage_conn_id,
+            open_path=self.location,
             field=self.field,
         )
         rejects.locate = getattr(items, "locate", None)

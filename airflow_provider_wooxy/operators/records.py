@@ -181,7 +181,7 @@ class WooxyInputOperator(WooxyOperator):
             connect=sql_connector(self.sql_conn_id),
             parameters=self.parameters,
             file_format=self.file_format,
-            conn_id=self.storage_conn_id,
+            open_path=self.location,
             field=field,
             allow_empty=self.allow_empty,
         )
@@ -197,7 +197,7 @@ class WooxyInputOperator(WooxyOperator):
     def _write_rejects(self, rejects: Rejects) -> None:
         """Write the rejected records to ``rejects_path`` (when given and there are any), then free them."""
         if self.rejects_path and rejects.count:
-            rejects.export(self.rejects_path, self.storage_conn_id)
+            rejects.export(self.location(self.rejects_path))
             self.log.info("Wrote %d rejected records to %s", rejects.count, self.rejects_path)
         rejects.close()
 

@@ -17,7 +17,7 @@ from airflow_provider_wooxy.operators.records import (
 )
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.rejects import Rejects
-from airflow_provider_wooxy.pipeline.storage import TABLE_SUFFIXES, check_file_location, storage_path
+from airflow_provider_wooxy.pipeline.storage import TABLE_SUFFIXES, check_file_location
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind
 from airflow_provider_wooxy.pipeline.sync.plan import check_max_removals
 from airflow_provider_wooxy.pipeline.sync.run import SyncRefused, SyncRun, SyncSettings
@@ -135,7 +135,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
             batch_size=self.batch_size,
             max_concurrency=self.max_concurrency,
             plan_path=self.plan_path or None,
-            plan_location=storage_path(self.plan_path, self.storage_conn_id) if self.plan_path else None,
+            plan_location=self.location(self.plan_path) if self.plan_path else None,
             field=field,
             source=self.input_source,
             allow_empty=self.allow_empty,
@@ -152,7 +152,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         parts = urlsplit(self.state_path)
         if parts.scheme == "file":
             return Path(parts.path)
-        return storage_path(self.state_path, self.storage_conn_id)
+        return self.location(self.state_path)
 
     def on_kill(self) -> None:
         """Airflow is stopping the task: finish the requests in flight, record them, and stop."""

@@ -27,16 +27,17 @@ class Checkpoint:
     The file is keyed by the input's fingerprint (its normalised records, the API method and the batch size):
     a checkpoint written for different input is ignored, never reused.
 
-    :param path: where the checkpoint lives (a local path or an object storage URI).
+    :param path: where the checkpoint lives (a local path or an object storage URI), as messages name it.
     :param fingerprint: identifies the input the batch numbers refer to.
-    :param conn_id: the object storage connection, if any.
+    :param location: the path object of ``path`` (the operator's, for an object storage URI); by default the
+        local path ``path``.
     :param min_interval: seconds between writes while sending (a final write always happens in :meth:`save`).
     """
 
-    def __init__(self, path: str, fingerprint: str, *, conn_id: str | None = None, min_interval: float = 5.0):
+    def __init__(self, path: str, fingerprint: str, *, location: Any = None, min_interval: float = 5.0):
         check_file_location("checkpoint_path", path)
         self.path = path
-        self.location = storage_path(path, conn_id)
+        self.location = storage_path(path if location is None else location)
         self.fingerprint = fingerprint
         self.min_interval = min_interval
         self.done: set[int] = set()

@@ -42,7 +42,10 @@ class PushSettings:
     max_concurrency: int
     max_invalid: int | None
     checkpoint_path: str | None
-    storage_conn_id: str | None
+    """The checkpoint file as the user wrote it: how messages name it; None: no checkpoint."""
+    checkpoint_location: Any
+    """The checkpoint file as a path object (the operator's, for an object storage URI); None: ``checkpoint_path``
+    as a local path."""
     dry_run: bool
     allow_empty: bool
     rejects_path: str | None
@@ -158,7 +161,7 @@ class Push(Stoppable):
         s = self.settings
         if not s.checkpoint_path:  # never set when streaming: the operator refuses that combination
             return None, set()
-        checkpoint = Checkpoint(s.checkpoint_path, fingerprint, conn_id=s.storage_conn_id)
+        checkpoint = Checkpoint(s.checkpoint_path, fingerprint, location=s.checkpoint_location)
         return checkpoint, checkpoint.resume(self.log)
 
     def _sender(self, to_send: int, checkpoint: Checkpoint | None) -> BatchSender:

@@ -70,13 +70,16 @@ class Rejects:
         more = f"; and {self.count - limit} more" if self.count > limit else ""
         return "; ".join(parts) + more
 
-    def export(self, path: str, conn_id: str | None = None) -> None:
-        """Write every reject, unmasked, as CSV (``.csv``) or JSON Lines (anything else), optionally gzipped."""
+    def export(self, path: Any) -> None:
+        """
+        Write every reject, unmasked, as CSV (``.csv``) or JSON Lines (anything else), optionally gzipped, to
+        ``path`` (a path object, or a local path).
+        """
         self._file.flush()
         self._file.seek(0)
-        location = storage_path(path, conn_id)
+        location = storage_path(path)
         location.parent.mkdir(parents=True, exist_ok=True)
-        lower = path.lower()
+        lower = str(location).lower()
         with location.open("wb") as raw:
             stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if lower.endswith(".gz") else raw  # type: ignore[assignment]
             text = io.TextIOWrapper(stream, encoding="utf-8", newline="")

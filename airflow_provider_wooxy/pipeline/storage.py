@@ -1,11 +1,13 @@
 """
-Where the engine's files live: a local path is a :class:`pathlib.Path`; an object storage URI (``s3://``,
-``gs://``, ``file://`` ...) is opened by the factory the caller installed with :func:`use_object_storage`.
+Where the engine's files live: a local path is a :class:`pathlib.Path`; anything on object storage (``s3://``,
+``gs://``, ``file://`` ...) comes from the caller as a path object (any object with ``open`` / ``exists`` /
+``read_text`` / ``write_text`` / ``mkdir`` / ``unlink`` / ``parent``, e.g. ``upath.UPath``), used as it is
+(:func:`storage_path`).
 
-The operators install Airflow's ``ObjectStoragePath`` (``operators/base.py``), so that URIs use Airflow
-connections; the engine itself imports nothing from Airflow. Outside Airflow, pass a path object instead of a
-string (any object with ``open`` / ``exists`` / ``read_text`` / ``write_text`` / ``mkdir`` / ``unlink`` /
-``parent``, e.g. ``upath.UPath``): it is used as it is.
+The operators make those path objects themselves, Airflow's ``ObjectStoragePath`` under their storage connection
+(``WooxyOperator.location`` in ``operators/base.py``), and hand them down as arguments; for an input glob or folder,
+whose files are only known once listed, they hand down that maker as a callable (``open_path``). The engine itself
+imports nothing from Airflow and keeps no object storage of its own: a URI string reaching it is refused.
 
 It also checks the files an operator writes or reads back (checkpoint, state, plan, rejects, export output) on the
 rendered argument before any request (:func:`check_file_location`), so that a wrong location is one clear error
@@ -22,21 +24,13 @@ from urllib.parse import unquote, urlsplit
 from airflow_provider_wooxy.exceptions import WooxyInputError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
-_object_storage: Callable[[str, str | None], Any] | None = None
+    from collections.abc import Iterator
 
 
-def use_object_storage(factory: Callable[[str, str | None], Any]) -> None:
-    """Open object storage URIs with ``factory(uri, conn_id)`` from now on (the operators install Airflow's)."""
-    global _object_storage
-    _object_storage = factory
-
-
-def storage_path(path: Any, conn_id: str | None = None) -> Any:
+def storage_path(path: Any) -> Any:
     """
-    The path object for ``path``: itself when it is one already, a ``Path`` for a local path, the installed
-    object storage's for a URI.
+    The path object for ``path``: itself when it is one already, a ``Path`` for a local path. A URI string raises
+    :class:`WooxyInputError`: object storage paths come from the caller as path objects.
 
     A plain path skips the object storage machinery (its first use loads every provider's filesystems, about
     0.2 s) for what is only a local file.
@@ -45,12 +39,10 @@ def storage_path(path: Any, conn_id: str | None = None) -> Any:
         return path
     if "://" not in path:
         return Path(path)
-    if _object_storage is None:
-        raise WooxyInputError(
-            f"cannot open {path}: object storage URIs are opened through Airflow's ObjectStoragePath, which the "
-            "operators install; outside Airflow, pass a path object (e.g. upath.UPath) instead of a string."
-        )
-    return _object_storage(path, conn_id)
+    raise WooxyInputError(
+        f"cannot open {path}: object storage URIs are opened through Airflow's ObjectStoragePath, which the "
+        "operators install; outside Airflow, pass a path object (e.g. upath.UPath) instead of a string."
+    )
 
 
 @contextlib.contextmanager

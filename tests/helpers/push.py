@@ -34,7 +34,7 @@ def make_push(method: str = EMAIL_LIST.add, *, hook: WooxyHook | None = None, **
         "max_concurrency": 10,
         "max_invalid": 0,
         "checkpoint_path": None,
-        "storage_conn_id": None,
+        "checkpoint_location": None,
         "dry_run": False,
         "allow_empty": False,
         "rejects_path": None,

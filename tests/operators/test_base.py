@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.sdk import ObjectStoragePath
+from upath import UPath
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.blacklist import (
@@ -45,3 +48,12 @@ class TestWooxyOperator:
     def test_connections_are_kept(self, operator: type[Any], kwargs: dict[str, Any]):
         built = operator(task_id="t", wooxy_conn_id="other", storage_conn_id="s3", **kwargs)
         assert (built.wooxy_conn_id, built.storage_conn_id, built.hook.wooxy_conn_id) == ("other", "s3", "other")
+
+    def test_location_is_the_path_object_the_engine_takes(self):
+        op = WooxyAddEmailBlacklistOperator(task_id="t", records=[], storage_conn_id="s3")
+        assert op.location("out/a.csv") == Path("out/a.csv")
+        uri = op.location("s3://bucket/a.csv")
+        assert isinstance(uri, ObjectStoragePath)
+        assert (uri.conn_id, uri.name) == ("s3", "a.csv")
+        given = UPath("memory://bucket/a.csv")
+        assert op.location(given) is given

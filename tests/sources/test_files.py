@@ -7,12 +7,12 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+from airflow.providers.common.compat.sdk import ObjectStoragePath
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator, WooxyAddPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.lookup import WooxyCheckPhoneBlacklistOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
-from airflow_provider_wooxy.pipeline.storage import storage_path
 from tests.helpers.sources import emails, spark_export
 
 if TYPE_CHECKING:
@@ -82,10 +82,10 @@ class TestManyFilesAsOneInput:
 
     def test_object_storage_glob(self, wooxy_conn: WooxySandbox, memory_storage: str):
         for i in range(3):
-            part = storage_path(f"{memory_storage}/unload/part-{i:05d}.csv")
+            part = ObjectStoragePath(f"{memory_storage}/unload/part-{i:05d}.csv")
             part.parent.mkdir(parents=True, exist_ok=True)
             part.write_text("phoneNumber\n" + "".join(f"+4479111{i:03d}{j:02d}\n" for j in range(5)))
-        storage_path(f"{memory_storage}/unload/_SUCCESS").write_text("")
+        ObjectStoragePath(f"{memory_storage}/unload/_SUCCESS").write_text("")
         op = WooxyAddPhoneBlacklistOperator(task_id="add", path=f"{memory_storage}/unload/")
         assert op.execute({})["sent"] == 15
 

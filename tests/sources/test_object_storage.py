@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from airflow.providers.common.compat.sdk import ObjectStoragePath
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
-from airflow_provider_wooxy.pipeline.storage import storage_path
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
 from airflow_provider_wooxy.pipeline.sync.state import open_state
 from airflow_provider_wooxy.sandbox import WooxySandbox
@@ -48,7 +48,7 @@ def parquet_bytes(addresses: list[str | None]) -> bytes:
 
 def managed(uri: str, sandbox: WooxySandbox) -> set[str]:
     """The sync state's entries in the bucket, as a new run would load them (snapshot + journal)."""
-    return set(open_state(storage_path(uri, S3_CONN_ID), EMAIL, sandbox.url).load().iter_lines())
+    return set(open_state(ObjectStoragePath(uri, conn_id=S3_CONN_ID), EMAIL, sandbox.url).load().iter_lines())
 
 
 def on_wooxy(sandbox: WooxySandbox) -> set[str]:
@@ -110,12 +110,12 @@ class TestSyncFilesInABucket:
         ).execute({})
         assert make()["added"] == 300
         assert managed(f"{PREFIX}/state/emails.state", wooxy_conn) == on_wooxy(wooxy_conn)
-        rejects = storage_path(f"{PREFIX}/rejects/run.csv", S3_CONN_ID).read_text()
+        rejects = ObjectStoragePath(f"{PREFIX}/rejects/run.csv", conn_id=S3_CONN_ID).read_text()
         assert "broken" in rejects and f"{PREFIX}/in/part-0.csv,301" in rejects
         put(s3, "in/part-0.csv", ("email\n" + "\n".join(emails(100)) + "\n").encode())
         with pytest.raises(WooxyInputError, match="removes 200 of 300"):
             make(plan_path=f"{PREFIX}/plans/plan.csv")
-        plan = storage_path(f"{PREFIX}/plans/plan.csv", S3_CONN_ID).read_text()
+        plan = ObjectStoragePath(f"{PREFIX}/plans/plan.csv", conn_id=S3_CONN_ID).read_text()
         assert "remove,user299@example.com,hard" in plan
         assert wooxy_conn.email_addresses() == set(emails(300))
 

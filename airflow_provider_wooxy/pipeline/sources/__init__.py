@@ -35,13 +35,16 @@ def iter_input(
     connect: Callable[[], Any] | None = None,
     parameters: Any = None,
     file_format: str | None = None,
-    conn_id: str | None = None,
+    open_path: Callable[[str], Any] = storage_path,
     field: str,
     allow_empty: bool = False,
 ) -> Iterable[Item]:
     """
     The items of whichever input the operator was given: exactly one of ``records``, ``path`` (a file, a glob or
     a folder: files.py) and ``sql`` (run on the DB-API connection ``connect()`` opens: sql.py).
+
+    ``open_path`` turns ``path``, and each file a glob or folder finds, into a path object to open: the operator's
+    (Airflow's ``ObjectStoragePath`` under its storage connection for a URI); by default local paths only.
     """
     given = [name for name, value in (("records", records), ("path", path), ("sql", sql)) if value not in (None, "")]
     if len(given) != 1:
@@ -57,11 +60,13 @@ def iter_input(
         return iter_sql_records(connect(), sql, parameters=parameters, field=field)
     path = str(path)
     if not is_many(path):
-        return iter_file_records(path, file_format=file_format, conn_id=conn_id, field=field)
-    paths = expand(path, lambda p: storage_path(p, conn_id))
+        return iter_file_records(path, file_format=file_format, open_path=open_path, field=field)
+    paths = expand(path, open_path)
     if not paths and not allow_empty:
         raise WooxyInputError(
             f"no data file matches {path} (markers such as _SUCCESS, hidden and empty files are skipped); "
             "set allow_empty=True if that can be normal."
         )
-    return FileItems(paths, lambda one: iter_file_records(one, file_format=file_format, conn_id=conn_id, field=field))
+    return FileItems(
+        paths, lambda one: iter_file_records(one, file_format=file_format, open_path=open_path, field=field)
+    )

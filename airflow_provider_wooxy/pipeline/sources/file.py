@@ -69,9 +69,9 @@ class _RawAdapter(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def _open_binary(path: str, conn_id: str | None) -> Iterator[IO[bytes]]:
+def _open_binary(path: str, open_path: Callable[[str], Any]) -> Iterator[IO[bytes]]:
     try:
-        raw: IO[bytes] = storage_path(path, conn_id).open("rb")
+        raw: IO[bytes] = open_path(path).open("rb")
     except FileNotFoundError:
         raise WooxyInputError(f"input file not found: {path}") from None
     except IsADirectoryError:
@@ -86,8 +86,8 @@ def _open_binary(path: str, conn_id: str | None) -> Iterator[IO[bytes]]:
 
 
 @contextlib.contextmanager
-def _open_text(path: str, conn_id: str | None, gzipped: bool, errors: str = "strict") -> Iterator[IO[str]]:
-    with _open_binary(path, conn_id) as raw:
+def _open_text(path: str, open_path: Callable[[str], Any], gzipped: bool, errors: str = "strict") -> Iterator[IO[str]]:
+    with _open_binary(path, open_path) as raw:
         # Object storage files come wrapped for lineage tracking, at a Python call per attribute access; one
         # large buffer in front keeps that to one call per megabyte instead of several per line. A local file
         # is buffered already.
@@ -97,27 +97,34 @@ def _open_text(path: str, conn_id: str | None, gzipped: bool, errors: str = "str
         yield io.TextIOWrapper(stream, encoding="utf-8-sig", errors=errors, newline="")
 
 
-def iter_file_records(path: str, *, file_format: str | None = None, conn_id: str | None = None, field: str) -> Items:
-    """Items from a CSV (with a header row), JSON array, JSON Lines or Parquet file, streamed."""
+def iter_file_records(
+    path: str, *, file_format: str | None = None, open_path: Callable[[str], Any] = storage_path, field: str
+) -> Items:
+    """
+    Items from a CSV (with a header row), JSON array, JSON Lines or Parquet file, streamed; ``open_path(path)`` is
+    the path object to open (the operator's for an object storage URI; by default a local path).
+    """
     fmt, gzipped = detect_format(path, file_format)
     if fmt == "parquet":
-        return Items(lambda: _parquet_file_chunks(path, conn_id, field))
-    return Items(lambda: _text_file_chunks(path, fmt, gzipped, conn_id, field))
+        return Items(lambda: _parquet_file_chunks(path, open_path, field))
+    return Items(lambda: _text_file_chunks(path, fmt, gzipped, open_path, field))
 
 
-def _parquet_file_chunks(path: str, conn_id: str | None, field: str) -> Iterator[Chunk]:
-    with _open_binary(path, conn_id) as raw:
+def _parquet_file_chunks(path: str, open_path: Callable[[str], Any], field: str) -> Iterator[Chunk]:
+    with _open_binary(path, open_path) as raw:
         yield from parquet_chunks(raw, path, field)
 
 
-def _text_file_chunks(path: str, fmt: str, gzipped: bool, conn_id: str | None, field: str) -> Iterator[Chunk]:
+def _text_file_chunks(
+    path: str, fmt: str, gzipped: bool, open_path: Callable[[str], Any], field: str
+) -> Iterator[Chunk]:
     readers: dict[str, Callable[[IO[str], str], Iterator[Chunk]]] = {
         "csv": csv_chunks,
         "json": lambda text, field: chunks_of(iter_json_array(text, field)),
         "jsonl": lambda text, field: chunks_of(iter_json_lines(text, field)),
     }
     try:
-        with _open_text(path, conn_id, gzipped) as text:
+        with _open_text(path, open_path, gzipped) as text:
             yield from readers[fmt](text, field)
     except CsvError as exc:
         raise WooxyInputError(f"{path} is not valid CSV near row {exc.row + 1}: {exc.reason}.") from None
@@ -125,7 +132,7 @@ def _text_file_chunks(path: str, fmt: str, gzipped: bool, conn_id: str | None, f
         raise WooxyInputError(f"{path}: {exc}") from None
     except MaybeDuplicate:
         try:
-            with _open_text(path, conn_id, gzipped) as text:
+            with _open_text(path, open_path, gzipped) as text:
                 for _ in iter_json_array(text, field, exact=True):
                     pass
         except WooxyInputError as exc:
@@ -134,16 +141,16 @@ def _text_file_chunks(path: str, fmt: str, gzipped: bool, conn_id: str | None, f
         raise WooxyInputError(f"{path} is not a readable gzip file ({exc}).") from None
     except UnicodeDecodeError as exc:
         # The decoder reads ahead of the rows handed out: read the file again to find the row the byte is in.
-        where = _bad_byte_place(path, conn_id, gzipped, fmt)
+        where = _bad_byte_place(path, open_path, gzipped, fmt)
         raise WooxyInputError(
             f"{path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} {where} cannot be decoded. "
             "Re-export it as UTF-8."
         ) from None
 
 
-def _bad_byte_place(path: str, conn_id: str | None, gzipped: bool, fmt: str) -> str:
+def _bad_byte_place(path: str, open_path: Callable[[str], Any], gzipped: bool, fmt: str) -> str:
     """Where the first byte that is not UTF-8 is: ``in data row 3`` (CSV, JSON Lines) or ``on line 7`` (JSON)."""
-    with _open_text(path, conn_id, gzipped, errors="surrogateescape") as text:
+    with _open_text(path, open_path, gzipped, errors="surrogateescape") as text:
         if fmt == "csv":
             for row, values in enumerate(csv.reader(text), start=0):
                 if any(_has_bad_byte(value) for value in values):

@@ -44,8 +44,8 @@ def is_data_file(name: str, size: int | None) -> bool:
 
 def expand(path: str, open_path: Callable[[str], Any]) -> list[str]:
     """
-    The data files a glob or folder names, in name order, as paths ``open_path`` (``storage.storage_path`` with
-    the storage connection) opens again.
+    The data files a glob or folder names, in name order, as paths ``open_path`` (the operator's path maker,
+    ``WooxyOperator.location``; ``storage.storage_path`` for local paths) opens again.
 
     A path that is neither is returned as it is. Raises :class:`WooxyInputError` when a folder does not exist.
     """

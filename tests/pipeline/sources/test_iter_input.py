@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
+import fsspec
 import pytest
+from upath import UPath
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.pipeline.sources import iter_input
@@ -51,6 +53,30 @@ class TestIterInput:
         with pytest.raises(WooxyInputError, match=r"no data file matches .*\*\.csv .*set allow_empty=True"):
             iter_input(path=f"{tmp_path}/*.csv", field="email")
         assert list(iter_input(path=f"{tmp_path}/*.csv", field="email", allow_empty=True)) == []
+
+    def test_object_storage_through_the_callers_path_maker(self):
+        """A URI is opened by ``open_path`` (the operator's), for each file a folder or a glob finds too."""
+        fs = fsspec.filesystem("memory")
+        fs.pipe_file("/wooxy-iter-input/in/a.csv", b"email\na@b.co\n")
+        fs.pipe_file("/wooxy-iter-input/in/_SUCCESS", b"")
+        opened: list[str] = []
+
+        def open_path(uri: str) -> UPath:
+            opened.append(uri)
+            return UPath(uri)
+
+        try:
+            for path in (
+                "memory://wooxy-iter-input/in/a.csv",
+                "memory://wooxy-iter-input/in/",
+                "memory://wooxy-iter-input/*/*.csv",
+            ):
+                assert list(iter_input(path=path, open_path=open_path, field="email")) == [(1, "a@b.co")]
+            assert opened.count("memory://wooxy-iter-input/in/a.csv") == 3
+            with pytest.raises(WooxyInputError, match=r"pass a path object \(e.g. upath.UPath\)"):
+                list(iter_input(path="memory://wooxy-iter-input/in/a.csv", field="email"))
+        finally:
+            fs.rm("/wooxy-iter-input", recursive=True)
 
     def test_a_query(self, tmp_path: Path):
         database = tmp_path / "w.db"
