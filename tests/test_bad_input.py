@@ -290,7 +290,7 @@ REFUSED = [
         Case(
             WooxyAddEmailBlacklistOperator,
             {"records": [ALICE]},
-            "base URL 'https://not a url' is not an http(s) URL",
+            "base URL 'https://not a url' holds whitespace or a control character",
             connection={"host": "not a url"},
         ),
         id="host-not-a-url",
