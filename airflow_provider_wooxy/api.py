@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import idna
+
 DEFAULT_BASE_URL = "https://api.wooxy.com"
 PATH_PREFIX = "/v3/"
 """Every method is ``POST {base URL}/v3/{method}`` with a JSON body."""
@@ -135,12 +137,44 @@ EMAIL_PATTERN = re.compile(rf"({_LOCAL})@({_DOMAIN})")
 NORMAL_EMAIL_PATTERN = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_LABEL.replace('A-Za-z', 'a-z')}\.)+[a-z]{{2,63}}")
 
 
+_CODE_POINT = re.compile(r"U\+[0-9A-F]{4,6}")
+_QUOTED_TAIL = re.compile(r"(?:\s+(?:of|in|label|at))*\s*$")
+
+
+class DomainError(ValueError):
+    """A domain that has no IDNA 2008 form; the message names the rule it breaks, never the domain."""
+
+
+def ascii_domain(domain: str) -> str:
+    """
+    ``domain`` as it is sent: its IDNA 2008 ASCII form (UTS 46 mapping, non-transitional: ``straße.de`` ->
+    ``xn--strae-oqa.de``, not IDNA 2003's ``strasse.de``), lower case. An ``xn--`` label must be a valid A-label.
+    Raises :class:`DomainError`.
+    """
+    try:
+        return idna.encode(domain, uts46=True, transitional=False).decode("ascii")
+    except UnicodeError as exc:  # idna.IDNAError and its subclasses
+        point = _CODE_POINT.search(str(exc))
+        # idna's texts quote the label (``... of 'label'``): the rule is kept, the label dropped.
+        rule = _QUOTED_TAIL.sub("", str(exc).split("'")[0])
+        detail = f"code point {point.group()} is not allowed" if point else rule[:1].lower() + rule[1:]
+        raise DomainError(f"the domain is not a valid internationalised domain name (IDNA 2008: {detail})") from None
+
+
 def is_valid_email(value: object) -> bool:
     """Whether ``value`` is an address as it is sent (normalised): the rule the sandbox applies too."""
     if not isinstance(value, str):
         return False
     match = EMAIL_PATTERN.fullmatch(value)
-    return match is not None and len(match.group(1)) <= 64 and len(value) <= 254
+    if match is None or len(match.group(1)) > 64 or len(value) > 254:
+        return False
+    domain = match.group(2)
+    if "xn--" in domain.lower():  # an A-label must decode (IDNA 2008), or it names no domain
+        try:
+            ascii_domain(domain)
+        except DomainError:
+            return False
+    return True
 
 
 # -- error texts (``{...}`` is what the API puts there) -------------------------------------------------------

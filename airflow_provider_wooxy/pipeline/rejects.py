@@ -18,6 +18,15 @@ if TYPE_CHECKING:
 SAMPLE_SIZE = 20
 
 
+def _encodable(text: str) -> str:
+    """``text`` as UTF-8 can hold it: a lone surrogate becomes its escape (``\\ud800``), so writing cannot fail."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
+
+
 class Rejects:
     """
     Every record that will not be sent because it is invalid, with its 1-based row and a reason.
@@ -41,8 +50,8 @@ class Rejects:
             json.dumps(
                 {
                     "row": row,
-                    "value": value if isinstance(value, str) else repr(value),
-                    "reason": reason,
+                    "value": _encodable(value if isinstance(value, str) else repr(value)),
+                    "reason": _encodable(reason),
                     "source": source,
                     **where,
                 }

@@ -2,39 +2,31 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from json.encoder import encode_basestring_ascii as _json_string
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneMetadata, national_significant_number
+from phonenumbers import NumberParseException, national_significant_number
 
 from airflow_provider_wooxy.api import EMAIL_PATTERN as _EMAIL
-from airflow_provider_wooxy.api import EMAIL_REJECT_TYPES, MAX_RAW_LOG_BYTES, PHONE_REJECT_TYPES
+from airflow_provider_wooxy.api import (
+    EMAIL_REJECT_TYPES,
+    MAX_RAW_LOG_BYTES,
+    PHONE_REJECT_TYPES,
+    DomainError,
+    ascii_domain,
+)
 from airflow_provider_wooxy.api import NORMAL_EMAIL_PATTERN as _NORMAL_EMAIL
+from airflow_provider_wooxy.pipeline.phone_validity import COUNTRY_CODES, country_validity
 
 _LETTERS = re.compile(r"[A-Za-z]")
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
 _MAIN_REGION = {
     code: region
     for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
     if (region := phonenumbers.region_code_for_country_code(code)) not in ("001", "ZZ")
 }
-# The number types libphonenumber tells apart. A number is valid for a region when its national significant number
-# matches the region's general description and at least one of these; mobile is not looked at when the region's
-# mobile and fixed-line patterns are the same (phonenumbers' _number_type_helper).
-_NUMBER_TYPES = (
-    "premium_rate",
-    "toll_free",
-    "shared_cost",
-    "voip",
-    "personal_number",
-    "pager",
-    "uan",
-    "voicemail",
-    "fixed_line",
-    "mobile",
-)
 
 
 class RecordError(ValueError):
@@ -51,23 +43,37 @@ def check_reject_type(value: object, allowed: tuple[str, ...], what: str = "reje
     return value
 
 
+def utf8(value: str, what: str) -> bytes:
+    """``value`` in UTF-8; a lone surrogate, which has no UTF-8 form (neither Wooxy nor a file can take it), is
+    the record's :class:`RecordError`."""
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RecordError(
+            f"{what} holds U+{ord(value[exc.start]):04X} at character {exc.start + 1}, a lone surrogate that has "
+            "no UTF-8 form (text decoded with errors='surrogateescape', or a broken \\u escape)"
+        ) from None
+
+
 def check_raw_log(value: object) -> str:
     if not isinstance(value, str):
         raise RecordError(f"rawLog must be a string, got {type(value).__name__}")
-    size = len(value.encode("utf-8"))
+    size = len(utf8(value, "rawLog"))
     if size > MAX_RAW_LOG_BYTES:
         raise RecordError(f"rawLog is {size} bytes in UTF-8; Wooxy accepts at most {MAX_RAW_LOG_BYTES}")
     return value
 
 
 def normalise_email(value: object) -> str:
-    """Return the address trimmed, with its domain lower-cased (IDN domains in their ASCII form)."""
+    """Return the address trimmed, with its domain lower-cased (IDN domains in their IDNA 2008 ASCII form)."""
     if isinstance(value, str):
         # An address in normal form is its own result: one regex match (no white space to trim, nothing to lower).
-        if _NORMAL_EMAIL.fullmatch(value) is not None and len(value) <= 254 and value.find("@") <= 64:
+        # An A-label (xn--) takes the slow path, which checks it decodes.
+        plain = "xn--" not in value and "XN--" not in value
+        if plain and _NORMAL_EMAIL.fullmatch(value) is not None and len(value) <= 254 and value.find("@") <= 64:
             return value
         address = value.strip()
-        match = _EMAIL.fullmatch(address)
+        match = _EMAIL.fullmatch(address) if plain else None
         # The common case in one regex: ASCII (the pattern allows nothing else) and well-formed.
         if match is not None and len(match.group(1)) <= 64 and len(address) <= 254:
             domain = match.group(2)
@@ -90,11 +96,11 @@ def _explain_email(value: object) -> str:
         raise RecordError('a quoted local part ("...") is not accepted: Wooxy\'s validator is not known to take one')
     if not local.isascii():
         raise RecordError("non-ASCII characters in the local part (before the '@') are not valid in RFC 2822")
-    if not domain.isascii():
+    if not domain.isascii() or "xn--" in domain.lower():
         try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise RecordError("the domain is not a valid internationalised domain name") from None
+            domain = ascii_domain(domain)
+        except DomainError as exc:
+            raise RecordError(str(exc)) from None
     domain = domain.lower()
     if len(local) > 64:
         raise RecordError("the local part (before the '@') is longer than 64 characters")
@@ -135,10 +141,25 @@ def _e164(text: str) -> bool:
         return False
     for size in (1, 2, 3):
         code = digits[:size]
-        if code in _COUNTRY_CODES:
-            check = _country_validity(code)
+        if code in COUNTRY_CODES:
+            check = country_validity(code)
             return check is not None and check.e164(digits[size:])
     return False
+
+
+def _check_phone_text(text: str) -> None:
+    """The reasons a number's text is refused before it is parsed."""
+    if not text.isascii():
+        utf8(text, "phone number")
+    # A tel: URI (RFC 3966) is read as its number; phonenumbers parses the URI, parameters included.
+    digits = text[4:].partition(";")[0] if text[:4].lower() == "tel:" else text
+    if _SCIENTIFIC.fullmatch(digits):
+        raise RecordError(
+            "phone number is in scientific notation (as Excel shows a long number): its last digits are lost; "
+            "re-export the column formatted as text"
+        )
+    if _LETTERS.search(digits):
+        raise RecordError("phone number contains letters (extensions and vanity numbers are not accepted)")
 
 
 def _parsed_phone(value: object, default_region: str | None) -> str:
@@ -148,8 +169,7 @@ def _parsed_phone(value: object, default_region: str | None) -> str:
     text = value.strip()
     if not text:
         raise RecordError("empty phone number")
-    if _LETTERS.search(text):
-        raise RecordError("phone number contains letters (extensions and vanity numbers are not accepted)")
+    _check_phone_text(text)
     try:
         number = phonenumbers.parse(text, default_region)
     except NumberParseException as exc:
@@ -162,113 +182,13 @@ def _parsed_phone(value: object, default_region: str | None) -> str:
     national = national_significant_number(number)
     country_code = number.country_code or 0
     code = str(country_code)
-    check = _country_validity(code) if code in _COUNTRY_CODES else None
+    check = country_validity(code) if code in COUNTRY_CODES else None
     if not (check.valid(national) if check is not None else phonenumbers.is_valid_number(number)):
         # The number's own country, from its country code: default_region only read national formats.
         region = _MAIN_REGION.get(country_code)
         country = f"+{country_code}, {region}" if region else f"+{country_code}"
         raise RecordError(f"not a valid phone number (country code {country})")
     return f"+{country_code}{national}"
-
-
-class CountryValidity:
-    """
-    ``phonenumbers.is_valid_number`` for the numbers of one country code, as a test on the national significant
-    number: valid for the code's main region (the common case, two regex matches), or else for the region that
-    ``is_valid_number`` would pick among the regions sharing the code (by their leading digits, else by validity).
-    tests/pipeline/test_validation.py holds it equal to phonenumbers for every country code.
-    """
-
-    def __init__(self, regions: tuple[str, ...]) -> None:
-        metadata = [m for m in map(PhoneMetadata.metadata_for_region, regions) if m is not None]
-        self._main = RegionValidity(metadata[0])
-        # is_valid_number's choice among the regions sharing the code (none to choose from when it has one).
-        self._shared = [
-            (re.compile(m.leading_digits) if m.leading_digits is not None else None, RegionValidity(m))
-            for m in (metadata if len(metadata) > 1 else ())
-        ]
-        # parse (E.164 input) strips or transforms a national prefix for parsing that matches the number's start.
-        self._prefix = re.compile(metadata[0].national_prefix_for_parsing or "(?!)")
-        self._transforms = bool(metadata[0].national_prefix_transform_rule)
-
-    def valid(self, national: str) -> bool:
-        if self._main(national):
-            return True
-        for leading, check in self._shared:
-            if leading is None:
-                if check(national):
-                    return True
-            elif leading.match(national):
-                return check(national)
-        return False
-
-    def e164(self, national: str) -> bool:
-        """Valid, and read by parse from ``+<code><national>`` with ``national`` untouched."""
-        if not 2 <= len(national) <= 17:  # phonenumbers' bounds on a national significant number
-            return False
-        found = self._prefix.match(national)
-        if found is not None:
-            groups = found.groups()
-            if found.end() or any(g is not None for g in groups) or (self._transforms and not groups):
-                return False
-        return self.valid(national)
-
-
-_COUNTRY_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
-
-
-@functools.cache
-def _country_validity(code: str) -> CountryValidity | None:
-    """The checks of a country code (its digits), made on first use; None for the non-geographic codes."""
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[int(code)]
-    if regions[0] in ("001", "ZZ") or PhoneMetadata.metadata_for_region(regions[0]) is None:
-        return None  # is_valid_number decides, and their E.164 text takes the parse
-    return CountryValidity(regions)
-
-
-class RegionValidity:
-    """
-    Whether a national significant number is valid for one region, by libphonenumber's rules and metadata.
-
-    ``phonenumbers.is_valid_number_for_region`` works out the number's type, trying up to ten type patterns in
-    turn (~6.5 us for a UK mobile). Validity only needs to know that some type matches, so the type patterns
-    allowing a given length are joined into one regex, compiled once per length: two regex matches (~0.6 us).
-    tests/pipeline/test_validation.py holds it equal to phonenumbers for every region.
-    """
-
-    def __init__(self, metadata: PhoneMetadata) -> None:
-        general = metadata.general_desc
-        self._general = (
-            re.compile(general.national_number_pattern) if general and general.national_number_pattern else None
-        )
-        self._general_lengths = frozenset(general.possible_length) if general else frozenset()
-        self._types = [
-            (frozenset(desc.possible_length), desc.national_number_pattern)
-            for name in _NUMBER_TYPES
-            if not (name == "mobile" and metadata.same_mobile_and_fixed_line_pattern)
-            and (desc := getattr(metadata, name)) is not None
-            and desc.national_number_pattern
-        ]
-        self._by_length: dict[int, tuple[re.Pattern[str], re.Pattern[str]] | None] = {}
-
-    def _patterns(self, length: int) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
-        try:
-            return self._by_length[length]
-        except KeyError:
-            alternatives = [pattern for lengths, pattern in self._types if not lengths or length in lengths]
-            usable = self._general is not None and (not self._general_lengths or length in self._general_lengths)
-            joined = "|".join(f"(?:{a})" for a in alternatives)
-            patterns = (self._general, re.compile(joined)) if self._general and usable and alternatives else None
-            self._by_length[length] = patterns
-            return patterns
-
-    def __call__(self, national: str) -> bool:
-        patterns = self._patterns(len(national))
-        return (
-            patterns is not None
-            and patterns[0].fullmatch(national) is not None
-            and patterns[1].fullmatch(national) is not None
-        )
 
 
 def _not_a_string(what: str, value: object) -> str:

@@ -102,3 +102,12 @@ class TestExport:
         rejects.export(str(tmp_path / "a.jsonl"))
         rejects.export(str(tmp_path / "b.jsonl"))
         assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "b.jsonl").read_text() != ""
+
+    @pytest.mark.parametrize("name", [pytest.param("r.csv", id="csv"), pytest.param("r.jsonl", id="jsonl")])
+    def test_a_value_with_no_utf8_form_is_written_escaped(self, rejects: Rejects, tmp_path: Path, name):
+        rejects.add(3, "a\ud800@example.com", "reason quoting \udc80")
+        rejects.export(str(tmp_path / name))
+        text = (tmp_path / name).read_text(encoding="utf-8")  # strict: the file is UTF-8
+        row = next(csv.DictReader(io.StringIO(text))) if name.endswith(".csv") else json.loads(text)
+        assert row["value"].encode("utf-8", "surrogatepass") in (b"a\\ud800@example.com", b"a\xed\xa0\x80@example.com")
+        assert rejects.sample[0]["value"] == "a***@e***.com"

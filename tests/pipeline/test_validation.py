@@ -1,84 +1,29 @@
-"""Phone validity as libphonenumber defines it: our fast check against phonenumbers itself, for every region."""
+"""Normalisation and validation of addresses, numbers and records: the fast paths against the slow ones."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType, is_valid_number_for_region
+from phonenumbers import PhoneNumberFormat
 
+from airflow_provider_wooxy.api import is_valid_email
 from airflow_provider_wooxy.pipeline.validation import (
-    _MAIN_REGION,
     _NORMAL_EMAIL,
+    EmailRecords,
+    PhoneRecords,
     RecordError,
-    RegionValidity,
     _e164,
     _explain_email,
     _parsed_phone,
     normalise_email,
     normalise_phone,
 )
-
-MAIN_REGIONS = sorted(set(_MAIN_REGION.values()))
-TYPES = [value for name, value in vars(PhoneNumberType).items() if name.isupper() and name != "UNKNOWN"]
-
-
-def example_numbers(region: str) -> list[str]:
-    """The national significant numbers of the region's example numbers, one per type it has."""
-    found = []
-    for kind in TYPES:
-        example = phonenumbers.example_number_for_type(region, kind)
-        if example is not None:
-            found.append(phonenumbers.national_significant_number(example))
-    return found
-
-
-def library_says(region: str, national: str) -> bool:
-    number = phonenumbers.PhoneNumber(
-        country_code=phonenumbers.country_code_for_region(region), national_number=int(national)
-    )
-    zeros = len(national) - len(str(int(national)))
-    if zeros:
-        # An NSN with leading zeros (Italy and others) keeps them this way, as phonenumbers.parse sets them.
-        number.italian_leading_zero = True
-        if zeros > 1:
-            number.number_of_leading_zeros = zeros
-    assert phonenumbers.national_significant_number(number) == national  # the same digits reach both checks
-    return is_valid_number_for_region(number, region)
-
-
-def variants(national: str) -> set[str]:
-    """The number, every single-digit change of it, and the number one digit shorter and longer."""
-    found = {national, national[:-1], national + "0", national + "9"}
-    for position in range(len(national)):
-        for digit in "0123456789":
-            found.add(national[:position] + digit + national[position + 1 :])
-    return {v for v in found if len(v) >= 2}
-
-
-@pytest.mark.parametrize("region", MAIN_REGIONS)
-def test_region_validity_equals_phonenumbers_around_every_example(region: str) -> None:
-    check = RegionValidity(PhoneMetadata.metadata_for_region(region))
-    valid = 0
-    for example in example_numbers(region):
-        for national in variants(example):
-            expected = library_says(region, national)
-            assert check(national) is expected, (region, national)
-            valid += expected
-    if example_numbers(region):
-        assert valid, f"no valid number checked for {region}: the comparison would prove nothing"
-
-
-@settings(max_examples=3000, deadline=None)
-@given(region=st.sampled_from(MAIN_REGIONS), digits=st.text("0123456789", min_size=2, max_size=17))
-def test_region_validity_equals_phonenumbers_for_any_digits(region: str, digits: str) -> None:
-    examples = example_numbers(region)
-    # Half the time, start from an example's leading digits so that the draw lands near valid ranges.
-    national = (examples[len(digits) % len(examples)][: len(digits) // 2] + digits)[:17] if examples else digits
-    assert RegionValidity(PhoneMetadata.metadata_for_region(region))(national) is library_says(region, national)
+from tests.helpers.phones import MAIN_REGIONS, example_numbers, variants
 
 
 @pytest.mark.parametrize(
@@ -259,3 +204,88 @@ class TestEmailNormalForm:
             normal
         )
         assert email_outcome(normalise_email, address) == email_outcome(_explain_email, address)
+
+
+class TestIdna2008:
+    """Domains in their IDNA 2008 form (UTS 46, non-transitional), as Wooxy's own rule reads them."""
+
+    @pytest.mark.parametrize(
+        ("address", "sent"),
+        [
+            pytest.param("user@straße.de", "user@xn--strae-oqa.de", id="sharp-s-kept"),
+            pytest.param("user@strasse.de", "user@strasse.de", id="ss-is-another-domain"),
+            pytest.param("user@ς.gr", "user@xn--3xa.gr", id="final-sigma-kept"),
+            pytest.param("user@bücher.de", "user@xn--bcher-kva.de", id="umlaut"),
+            pytest.param("User@XN--STRAE-OQA.DE", "User@xn--strae-oqa.de", id="a-label-lower-cased"),
+            pytest.param("user@xn--strae-oqa.de", "user@xn--strae-oqa.de", id="a-label-as-sent"),
+        ],
+    )
+    def test_the_domain_is_sent_in_its_idna_2008_form(self, address: str, sent: str) -> None:
+        assert normalise_email(address) == sent
+        assert is_valid_email(sent)
+
+    @pytest.mark.parametrize(
+        ("address", "reason"),
+        [
+            pytest.param("user@xn--zz.de", "invalid A-label", id="a-label-that-decodes-to-nothing"),
+            pytest.param("user@xn--strae-.de", "must not end with a hyphen", id="a-label-ending-in-hyphen"),
+            pytest.param("user@exa\u2488mple.de", "code point U+2488 is not allowed", id="disallowed-code-point"),
+        ],
+    )
+    def test_a_domain_idna_2008_refuses_is_a_reject_with_the_reason(self, address: str, reason: str) -> None:
+        with pytest.raises(RecordError, match=re.escape(reason)) as info:
+            normalise_email(address)
+        assert "IDNA 2008" in str(info.value)
+        assert not is_valid_email(address)  # the sandbox (Wooxy's rule) refuses it too
+
+    def test_straße_and_strasse_are_two_keys(self) -> None:
+        build = EmailRecords()
+        assert build("user@straße.de")[0] != build("user@strasse.de")[0]
+
+
+class TestCharacters:
+    """A character with no UTF-8 form is the record's reject, never an error further on."""
+
+    @pytest.mark.parametrize(
+        ("item", "reason"),
+        [
+            pytest.param({"email": "a@example.com", "rawLog": "x\ud800"}, "rawLog holds U+D800 at character 2"),
+            pytest.param({"email": "a@example.com", "rejectType": "\udcff"}, "rejectType '\\udcff' is not one of"),
+            pytest.param("\ud800@example.com", "non-ASCII characters in the local part", id="local-part"),
+            pytest.param("a@exam\ud800ple.com", "code point U+D800 is not allowed", id="domain"),
+        ],
+    )
+    def test_a_lone_surrogate_in_an_email_record(self, item: object, reason: str) -> None:
+        with pytest.raises(RecordError, match=re.escape(reason)):
+            EmailRecords()(item)
+
+    def test_a_lone_surrogate_in_a_phone_number(self) -> None:
+        with pytest.raises(RecordError, match="phone number holds U\\+D800 at character 1"):
+            PhoneRecords()("\ud800+447911123456")
+
+
+class TestPhoneSpellings:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            pytest.param("tel:+44-7911-123456", id="rfc-3966"),
+            pytest.param("TEL:+44-7911-123456", id="upper-case-scheme"),
+            pytest.param("tel:7911-123456;phone-context=+44", id="phone-context"),
+        ],
+    )
+    def test_a_tel_uri_is_read_as_its_number(self, text: str) -> None:
+        assert normalise_phone(text, None) == "+447911123456"
+
+    @pytest.mark.parametrize(
+        ("text", "reason"),
+        [
+            pytest.param("tel:+44-7911-123456;ext=12", "has an extension", id="tel-extension"),
+            pytest.param("tel:1-800-FLOWERS", "contains letters", id="tel-vanity"),
+            pytest.param("4.47911E+11", "scientific notation", id="excel-scientific"),
+            pytest.param("4,47911E+11", "scientific notation", id="excel-scientific-decimal-comma"),
+            pytest.param("447911e11", "scientific notation", id="lower-case-exponent"),
+        ],
+    )
+    def test_refused_with_its_own_reason(self, text: str, reason: str) -> None:
+        with pytest.raises(RecordError, match=reason):
+            normalise_phone(text, "GB")

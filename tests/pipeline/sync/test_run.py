@@ -75,6 +75,15 @@ class TestSyncRun:
         assert (summary["received"], summary["valid"], summary["duplicates"]) == (8, 6, 2)
         assert (summary["to_add"], summary["unchanged"]) == (1, 5)
 
+    def test_idna_2008_keeps_strasse_and_strasse_with_sharp_s_apart(self, wooxy_conn: WooxySandbox, tmp_path: Path):
+        state = tmp_path / "emails.state"
+        addresses = ["user@straße.de", "user@strasse.de"]
+        first = run(state, wooxy_conn, addresses)
+        assert (first["valid"], first["duplicates"], first["added"], first["managed_after"]) == (2, 0, 2, 2)
+        assert on_wooxy(wooxy_conn) == {"user@xn--strae-oqa.de", "user@strasse.de"}
+        again = run(state, wooxy_conn, list(reversed(addresses)))
+        assert (again["unchanged"], again["to_add"], again["to_remove"]) == (2, 0, 0)
+
     def test_an_invalid_row_keeps_its_managed_entry(self, wooxy_conn: WooxySandbox, tmp_path: Path):
         state = tmp_path / "emails.state"
         run(state, wooxy_conn, emails(3))
