@@ -73,11 +73,12 @@ class TestReadingAQuery:
         assert items[1] == "447911000001"  # a bigint as its digits, then normalised like text
 
     def test_column_names_folded_by_the_database(self, postgres: Postgres):
-        # Snowflake answers upper-case names: field= matches them without case.
-        items = list(
-            iter_sql_records(postgres.connect(), 'SELECT email AS "EMAIL" FROM unsubscribes LIMIT 2', field="email")
-        )
+        # Snowflake answers upper-case names: field= names them as they come, or the query quotes them.
+        sql = 'SELECT email AS "EMAIL" FROM unsubscribes LIMIT 2'
+        items = list(iter_sql_records(postgres.connect(), sql, field="EMAIL"))
         assert [item for _, item in items] == ["user1@example.com", "user2@example.com"]
+        with pytest.raises(WooxyInputError, match="rename it to 'email' or set field='EMAIL'"):
+            list(iter_sql_records(postgres.connect(), sql, field="email"))
 
 
 class TestSqlInputOperators:

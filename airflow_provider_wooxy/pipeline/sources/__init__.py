@@ -53,7 +53,7 @@ def iter_input(
             f"(a query), got {' and '.join(given) or 'none'}."
         )
     if records is not None:
-        return iter_xcom_records(records)
+        return iter_xcom_records(records, field)
     if sql:
         if connect is None:
             raise WooxyInputError("sql= needs sql_conn_id=, the connection to run the query on.")

@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, cast
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.masking import looks_personal, mask_value
 from airflow_provider_wooxy.pipeline.sources.chunks import CHUNK_ROWS, Chunk, TextChunk
+from airflow_provider_wooxy.pipeline.sources.columns import columns_read
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
 if TYPE_CHECKING:
@@ -23,9 +24,6 @@ if TYPE_CHECKING:
 
 _BLOCK = 1 << 16
 """Characters of a one-column CSV split into lines at once (a megabyte held 10 MB more in a streaming push)."""
-
-_EXTRA = ("rejectType", "rawLog")
-"""The columns read beside the address when the header has them."""
 
 
 class CsvError(Exception):
@@ -118,8 +116,9 @@ def _resumed(rest: str, text: IO[str]) -> Iterator[str]:
 
 def csv_row_chunks(reader: Iterator[list[str]], header: list[str], field: str, row: int) -> Iterator[Chunk]:
     """The rows of a CSV (``reader`` past the ``header``), ``CHUNK_ROWS`` at a time, numbered after ``row``."""
-    index = header.index(field)
-    extra = [(i, name) for i, name in enumerate(header) if name in _EXTRA]
+    found = columns_read(header, field, "the CSV header")
+    index = found.pop(field)
+    extra = [(i, name) for name, i in found.items()]
     width = len(header)
     start = row + 1
     items: list[object] = []
@@ -158,15 +157,9 @@ def _ragged(values: list[str], width: int) -> RecordError:
 
 
 def check_header(header: list[str], field: str) -> None:
-    """A usable header: the ``field`` column present, no column that is read named twice; else one clear error."""
-    for name in (field, *_EXTRA):
-        columns = [str(i) for i, found in enumerate(header, start=1) if found == name]
-        if len(columns) > 1:
-            raise WooxyInputError(
-                f"the CSV header names the column {name!r} {len(columns)} times (columns {', '.join(columns)}): "
-                "which one to read is ambiguous; rename or drop the extra columns."
-            )
-    if field in header:
+    """A usable header: the ``field`` column present, the columns read found by columns.py's rule; else one clear
+    error."""
+    if field in columns_read(header, field, "the CSV header"):
         return
     if header[0].startswith(("[", "{")):
         raise WooxyInputError("the file looks like JSON, not CSV: set file_format='json' (or 'jsonl').")

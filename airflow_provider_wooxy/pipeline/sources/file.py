@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.pipeline.sources.chunks import Items, chunks_of
+from airflow_provider_wooxy.pipeline.sources.columns import checked_keys
 from airflow_provider_wooxy.pipeline.sources.delimited import CsvError, csv_chunks
 from airflow_provider_wooxy.pipeline.sources.json_records import MaybeDuplicate, iter_json_array, iter_json_lines
 from airflow_provider_wooxy.pipeline.sources.parquet import parquet_chunks
@@ -120,8 +121,8 @@ def _text_file_chunks(
 ) -> Iterator[Chunk]:
     readers: dict[str, Callable[[IO[str], str], Iterator[Chunk]]] = {
         "csv": csv_chunks,
-        "json": lambda text, field: chunks_of(iter_json_array(text, field)),
-        "jsonl": lambda text, field: chunks_of(iter_json_lines(text, field)),
+        "json": lambda text, field: chunks_of(checked_keys(iter_json_array(text, field), field)),
+        "jsonl": lambda text, field: chunks_of(checked_keys(iter_json_lines(text, field), field)),
     }
     try:
         with _open_text(path, open_path, gzipped) as text:

@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.pipeline.sources.chunks import Chunk
+from airflow_provider_wooxy.pipeline.sources.columns import columns_read
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 
 BATCH_ROWS = 8_192
-_EXTRA = ("rejectType", "rawLog")
 
 
 def cell_text(value: object) -> object:
@@ -96,13 +96,14 @@ def _parquet_file(stream: IO[bytes], name: str, pq: Any, pa: Any) -> Any:
 def _columns_read(columns: list[str], field: str) -> list[str]:
     """The columns read beside ``field`` (``rejectType`` / ``rawLog`` when present); raises
     :class:`WooxyInputError` naming the file's columns when ``field`` is not one of them."""
-    if field not in columns:
-        found = ", ".join(repr(column) for column in columns[:20]) or "none"
+    found = columns_read(columns, field, "the Parquet file")
+    if field not in found:
+        listed = ", ".join(repr(column) for column in columns[:20]) or "none"
         raise WooxyInputError(
-            f"Parquet file has no {field!r} column (columns found: {found}); set field= to the column holding the "
+            f"Parquet file has no {field!r} column (columns found: {listed}); set field= to the column holding the "
             "address."
         )
-    return [column for column in _EXTRA if column in columns and column != field]
+    return [column for column in found if column != field]
 
 
 def _cells(

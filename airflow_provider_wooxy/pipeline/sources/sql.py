@@ -5,10 +5,10 @@ With psycopg2 or psycopg (PostgreSQL, Redshift) the query runs in a server-side 
 result stays on the server and arrives ``fetch_rows`` at a time; other drivers stream as far as their cursor
 does. The operator gets the connection from a common.sql ``DbApiHook``; this module sees only DB-API.
 
-Rows are numbered by their position in the result (1-based). ``field`` names the column holding the address
-(matched exactly, else case-insensitively, for databases such as Snowflake that fold names to upper case);
-``rejectType`` and ``rawLog`` columns are passed on when present. A null address is a reject of its row; a
-number (an integer phone column) is read as its digits, as for Parquet.
+Rows are numbered by their position in the result (1-based). ``field`` names the column holding the address;
+``rejectType`` and ``rawLog`` columns are passed on when present. Columns are found by columns.py's rule, as in
+every source: a database that folds names to upper case (Snowflake) needs them quoted (``AS "email"``). A null
+address is a reject of its row; a number (an integer phone column) is read as its digits, as for Parquet.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.pipeline.sources.columns import columns_read
 from airflow_provider_wooxy.pipeline.sources.parquet import cell_text
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 
 FETCH_ROWS = 10_000
-_EXTRA = ("rejectType", "rawLog")
 _NAMED_CURSOR_DRIVERS = ("psycopg2", "psycopg")
 
 
@@ -95,13 +95,6 @@ def _batches(cursor: Any, first: list[Any], fetch_rows: int, *, ahead: bool) -> 
     finally:
         stop.set()
         thread.join()
-
-
-def _column(names: list[str], wanted: str) -> int | None:
-    if wanted in names:
-        return names.index(wanted)
-    folded = [i for i, name in enumerate(names) if name.lower() == wanted.lower()]
-    return folded[0] if len(folded) == 1 else None
 
 
 def iter_sql_records(
@@ -172,13 +165,14 @@ def _result_names(cursor: Any) -> list[str]:
 
 
 def _columns_read(names: list[str], field: str) -> tuple[int, list[tuple[int, str]]]:
-    """The index of the ``field`` column and the ``(index, name)`` of the extra columns present; raises
-    :class:`WooxyInputError` naming the result's columns when there is no ``field`` column."""
-    index = _column(names, field)
-    if index is None:
-        found = ", ".join(repr(name) for name in names[:20]) or "none"
+    """The index of the ``field`` column and the ``(index, name)`` of the extra columns present (columns.py's
+    rule); raises :class:`WooxyInputError` naming the result's columns when there is no ``field`` column."""
+    found = columns_read(names, field, "the query's result")
+    if field not in found:
+        listed = ", ".join(repr(name) for name in names[:20]) or "none"
         raise WooxyInputError(
-            f"the query's result has no {field!r} column (columns found: {found}); set field= to the column "
+            f"the query's result has no {field!r} column (columns found: {listed}); set field= to the column "
             "holding the address."
         )
-    return index, [(i, wanted) for wanted in _EXTRA if (i := _column(names, wanted)) is not None and i != index]
+    index = found.pop(field)
+    return index, [(i, name) for name, i in found.items()]

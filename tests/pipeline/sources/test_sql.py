@@ -104,16 +104,16 @@ class TestReadingAQuery:
         assert as_text(items)[:3] == [(1, "447911000006"), (2, "null in column 'phone'"), (3, "447911000008")]
 
     def test_reject_type_and_raw_log_columns_come_with_the_address(self, database: Path):
-        sql = 'SELECT email AS "EMAIL", reject_type AS "rejectType", id AS rawlog FROM u WHERE id <= 2 ORDER BY id'
+        sql = 'SELECT email, reject_type AS "rejectType", id AS "rawLog" FROM u WHERE id <= 2 ORDER BY id'
         items = list(iter_sql_records(sqlite3.connect(database), sql, field="email"))
         assert items == [
             (1, {"email": "user1@example.com", "rejectType": "complaint", "rawLog": 1}),
             (2, {"email": "user2@example.com", "rejectType": None, "rawLog": 2}),
         ]
 
-    def test_a_column_named_exactly_wins_over_one_named_without_case(self, database: Path):
-        sql = 'SELECT id AS "EMAIL", email FROM u WHERE id = 1'
-        assert list(iter_sql_records(sqlite3.connect(database), sql, field="email")) == [(1, "user1@example.com")]
+    def test_an_upper_case_column_is_read_when_field_names_it(self, database: Path):
+        sql = 'SELECT email AS "EMAIL" FROM u WHERE id = 1'
+        assert list(iter_sql_records(sqlite3.connect(database), sql, field="EMAIL")) == [(1, "user1@example.com")]
 
 
 class TestAQueryThatCannotBeRead:
@@ -128,7 +128,36 @@ class TestAQueryThatCannotBeRead:
                 id="missing-column",
             ),
             pytest.param(
-                'SELECT email AS "Email", email AS "EMAIL" FROM u', "has no 'email' column", id="ambiguous-case"
+                'SELECT email AS "Email", email AS "EMAIL" FROM u',
+                r"has 2 columns that match 'email' \('Email', 'EMAIL'\) \(columns 1, 2\): which one to read is "
+                r"ambiguous",
+                id="ambiguous-case",
+            ),
+            pytest.param(
+                "SELECT email, id AS email FROM u",
+                r"names the column 'email' 2 times \(columns 1, 2\): which one to read is ambiguous",
+                id="same-name-twice",
+            ),
+            pytest.param(
+                'SELECT id AS "EMAIL", email FROM u',
+                r"has 2 columns that match 'email' \('EMAIL', 'email'\)",
+                id="exact-and-loose",
+            ),
+            pytest.param(
+                "SELECT email, reject_type AS rejectType, reject_type AS RejectType FROM u",
+                r"has 2 columns that match 'rejectType'",
+                id="two-reject-types",
+            ),
+            pytest.param(
+                'SELECT email AS "EMAIL", reject_type FROM u',
+                r"has no 'email' column but 'EMAIL', which matches it only when case and '_' / '-' are ignored: "
+                r"rename it to 'email' or set field='EMAIL'\.$",
+                id="loose-address",
+            ),
+            pytest.param(
+                "SELECT email, reject_type FROM u",
+                r"has no 'rejectType' column but 'reject_type', .* rename it to 'rejectType'\.$",
+                id="loose-reject-type",
             ),
             pytest.param("UPDATE u SET id = id", r"the query returned no result set \(is it a SELECT\?\)", id="update"),
         ],

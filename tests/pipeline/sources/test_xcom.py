@@ -18,7 +18,7 @@ class TestXcomRecords:
         ],
     )
     def test_items_are_numbered_from_one(self, records: object):
-        assert list(iter_xcom_records(records)) == [(1, "a@b.co"), (2, {"email": "c@d.co"})]
+        assert list(iter_xcom_records(records, "email")) == [(1, "a@b.co"), (2, {"email": "c@d.co"})]
 
     @pytest.mark.parametrize(
         ("records", "message"),
@@ -31,4 +31,4 @@ class TestXcomRecords:
     )
     def test_not_a_list(self, records: object, message: str):
         with pytest.raises(WooxyInputError, match=f"records must be a list of addresses or of objects, {message}"):
-            list(iter_xcom_records(records))
+            list(iter_xcom_records(records, "email"))
