@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from collections.abc import Generator, Iterator
 
 _BLOCK = 1 << 16
+FIELD_LIMIT = 1 << 17
+"""The longest field read (128 Ki characters, the csv module's default limit): an address is at most 254
+characters and a rawLog 1024 bytes, so a longer field is a file that is not the CSV it seems."""
 """Characters of a one-column CSV split into lines at once (a megabyte held 10 MB more in a streaming push)."""
 
 
@@ -42,7 +45,7 @@ def csv_chunks(text: IO[str], field: str) -> Iterator[Chunk]:
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        raise CsvError(0, str(exc)) from None
+        raise CsvError(0, _csv_reason(exc)) from None
     if header is None:
         return
     header = [name.strip() for name in header]
@@ -71,26 +74,33 @@ def _plain_chunks(text: IO[str]) -> Generator[Chunk, None, tuple[int, str | None
     first block the csv module reads otherwise, with the unread text from the start of that block.
     """
     row = 0
-    carry = ""
+    carry: list[str] = []  # a line not ended yet, in parts: joined once it ends, so a long line costs linear time
+    carried = 0
     while block := text.read(_BLOCK):
         while block[-1] == "\r":  # a CR LF must not be cut in two (nor the last of several CRs from its LF)
             more = text.read(1)
             if not more:
                 break
             block += more
-        block = carry + block
         # What the csv module reads otherwise than one value per line: a quote, the delimiter, NUL, a lone CR (a
-        # substring test runs at memory speed; a regex would take longer than the split).
+        # substring test runs at memory speed; a regex would take longer than the split). Only the new block is
+        # looked at: the carried parts were looked at when they came.
         if '"' in block or "," in block or "\x00" in block:
-            return row, block
+            return row, "".join(carry) + block
         if "\r" in block:
             if block.count("\r") != block.count("\r\n"):
-                return row, block
+                return row, "".join(carry) + block
             block = block.replace("\r\n", "\n")
         end = block.rfind("\n") + 1
-        block, carry = block[:end], block[end:]
-        if not block:
+        line = carried + (block.find("\n") if end else len(block))  # the carried line, with this block's part
+        if line > FIELD_LIMIT:  # a block is shorter than the limit: only a carried line can be longer
+            raise CsvError(row, _too_long(line))
+        if not end:
+            carry.append(block)
+            carried = line
             continue
+        block, rest = "".join(carry) + block[:end], block[end:]
+        carry, carried = ([rest], len(rest)) if rest else ([], 0)
         values = cast("list[object]", block.split("\n"))
         values.pop()  # after the last newline
         rows = range(row + 1, row + 1 + len(values))
@@ -101,8 +111,21 @@ def _plain_chunks(text: IO[str]) -> Generator[Chunk, None, tuple[int, str | None
         row += len(values)
     if carry:  # a last line without a newline
         row += 1
-        yield Chunk(range(row, row + 1), [carry])
+        yield Chunk(range(row, row + 1), ["".join(carry)])
     return row, None
+
+
+def _too_long(size: int | None = None) -> str:
+    more = f" ({size} or more)" if size else ""
+    return (
+        f"a field is longer than {FIELD_LIMIT} characters{more}: no address, reject type or rawLog is that long; "
+        "check that the file is CSV with commas between fields"
+    )
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    """The csv module's error, in words a person can act on where it has a plainer one."""
+    return _too_long() if "field larger than field limit" in str(exc) else str(exc)
 
 
 def _resumed(rest: str, text: IO[str]) -> Iterator[str]:
@@ -140,7 +163,7 @@ def csv_row_chunks(reader: Iterator[list[str]], header: list[str], field: str, r
     except csv.Error as exc:
         if items:  # the rows read before the error are handed out first, as a row-by-row reader would
             yield Chunk(range(start, start + len(items)), items)
-        raise CsvError(start + len(items) - 1, str(exc)) from None
+        raise CsvError(start + len(items) - 1, _csv_reason(exc)) from None
     except Exception:  # a byte that is not UTF-8, a broken gzip stream: the same
         if items:
             yield Chunk(range(start, start + len(items)), items)

@@ -44,6 +44,32 @@ class TestOneColumn:
         assert pairs("") == []
 
 
+class TestLongLines:
+    def test_a_line_longer_than_the_field_limit_is_refused_naming_its_row(self):
+        text = "email\na@b.co\n" + "x" * (delimited.FIELD_LIMIT + 1) + "\nc@d.co\n"
+        with pytest.raises(CsvError) as info:
+            pairs(text)
+        assert info.value.row == 1  # the last good row: the long one is row 2
+        assert f"a field is longer than {delimited.FIELD_LIMIT} characters" in info.value.reason
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            pytest.param('"{}"', id="quoted"),
+            pytest.param("{},hard", id="with-a-comma"),
+        ],
+    )
+    def test_a_field_the_csv_module_finds_too_long_gets_the_same_words(self, line: str):
+        text = "email,rejectType\n" + line.format("x" * (delimited.FIELD_LIMIT + 1)) + "\n"
+        with pytest.raises(CsvError, match=f"a field is longer than {delimited.FIELD_LIMIT} characters"):
+            pairs(text.replace(",rejectType", "") if line.startswith('"') else text)
+
+    def test_a_long_line_under_the_limit_is_read_whole_across_blocks(self):
+        long = "y" * 1000 + "@example.com"
+        with mock.patch.object(delimited, "_BLOCK", 7):
+            assert pairs(f"email\na@b.co\n{long}\nc@d.co") == [(1, "a@b.co"), (2, long), (3, "c@d.co")]
+
+
 class TestRows:
     def test_reject_type_and_raw_log_come_with_the_address(self):
         text = "id,email,rejectType,rawLog\n1,a@b.co,complaint,log 1\n"
