@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
+import subprocess
+import sys
 
 import pytest
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.pipeline.sources.file import iter_file_records
-from airflow_provider_wooxy.pipeline.sources.json_records import MaybeDuplicate, iter_json_array, iter_json_lines
+from airflow_provider_wooxy.pipeline.sources.json_records import (
+    MAX_DEPTH,
+    MaybeDuplicate,
+    Nesting,
+    iter_json_array,
+    iter_json_lines,
+)
 from airflow_provider_wooxy.pipeline.validation import RecordError
 
 
@@ -127,3 +136,73 @@ class TestJsonLines:
         path = tmp_path / "in.ndjson.gz"
         path.write_bytes(gzip.compress(b'"a@b.co"\n{"email": "c@d.co"}\n'))
         assert read(path) == [(1, "a@b.co"), (2, {"email": "c@d.co"})]
+
+
+NESTED = [
+    pytest.param('[{"a": "[[[[{{{{"}, ["x", {"b": [1, 2]}]]', id="brackets-in-strings"),
+    pytest.param('[{"a": "say \\"[[[[\\" and \\\\"}, [[["x"]]]]', id="escaped-quotes-and-backslashes"),
+    pytest.param("[" * MAX_DEPTH + "]" * MAX_DEPTH, id="at-the-limit"),
+    pytest.param("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), id="over-the-limit"),
+    pytest.param('["' + "\\\\" * 5 + '", ' + '"\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["]', id="backslash-runs"),
+]
+
+
+def true_depth(text: str) -> int:
+    """The depth as json itself builds it."""
+
+    def depth(value: object) -> int:
+        if isinstance(value, list):
+            return 1 + max(map(depth, value), default=0)
+        if isinstance(value, dict):
+            return 1 + max(map(depth, value.values()), default=0)
+        return 0
+
+    return depth(json.loads(text))
+
+
+class TestNesting:
+    @pytest.mark.parametrize("text", NESTED)
+    def test_split_anywhere_it_finds_what_json_finds(self, text: str):
+        within = true_depth(text) <= MAX_DEPTH
+        for cut in range(len(text) + 1):
+            for second in (cut, min(cut + 3, len(text))):
+                nesting = Nesting()
+                parts = [text[:cut], text[cut:second], text[second:]]
+                passed = [nesting.feed(part) == len(part) for part in parts]
+                assert all(passed) is within, (cut, second)
+
+    def test_a_deep_array_is_refused_naming_its_element_after_the_ones_before(self, tmp_path):
+        path = tmp_path / "in.json"
+        path.write_text('[{"email": "a@b.co"}, "c@d.co", ' + "[" * 200_000 + "]" * 200_000 + "]")
+        items = iter_file_records(str(path), field="email")
+        with pytest.raises(
+            WooxyInputError, match=f"in.json: element 3 of the JSON array nests deeper than {MAX_DEPTH}"
+        ):
+            list(items)
+
+    def test_a_deep_line_is_a_reject_of_its_row(self):
+        text = '{"email": "a@b.co"}\n' + "[" * 100_000 + "]" * 100_000 + '\n{"email": "c@d.co"}\n'
+        assert as_text(iter_json_lines(io.StringIO(text), "email")) == [
+            (1, {"email": "a@b.co"}),
+            (2, f"the line nests deeper than {MAX_DEPTH} levels: records are flat objects"),
+            (3, {"email": "c@d.co"}),
+        ]
+
+    @pytest.mark.parametrize("suffix", [pytest.param(".json", id="json"), pytest.param(".jsonl", id="jsonl")])
+    def test_a_400_kb_nested_file_stays_under_600_mb(self, tmp_path, suffix: str):
+        path = tmp_path / f"in{suffix}"
+        path.write_text("[" * 200_000 + "]" * 200_000 + "\n")
+        script = (
+            "import resource, sys\n"
+            "from airflow_provider_wooxy.pipeline.sources.file import iter_file_records\n"
+            "error = 'none'\n"
+            "try:\n"
+            "    for chunk in iter_file_records(sys.argv[1], field='email'): pass\n"
+            "except Exception as exc:\n"
+            "    error = type(exc).__name__\n"
+            "print('RESULT', error, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True)
+        _, error, peak = done.stdout.splitlines()[-1].split()
+        assert error == ("WooxyInputError" if suffix == ".json" else "none")  # a line is a reject, not an error
+        assert int(peak) < 600
