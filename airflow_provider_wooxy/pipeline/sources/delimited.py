@@ -82,15 +82,11 @@ def _plain_chunks(text: IO[str]) -> Generator[Chunk, None, tuple[int, str | None
             if not more:
                 break
             block += more
-        # What the csv module reads otherwise than one value per line: a quote, the delimiter, NUL, a lone CR (a
-        # substring test runs at memory speed; a regex would take longer than the split). Only the new block is
-        # looked at: the carried parts were looked at when they came.
-        if '"' in block or "," in block or "\x00" in block:
+        # Only the new block is looked at: the carried parts were looked at when they came.
+        plain = _plain_lines(block)
+        if plain is None:
             return row, "".join(carry) + block
-        if "\r" in block:
-            if block.count("\r") != block.count("\r\n"):
-                return row, "".join(carry) + block
-            block = block.replace("\r\n", "\n")
+        block = plain
         end = block.rfind("\n") + 1
         line = carried + (block.find("\n") if end else len(block))  # the carried line, with this block's part
         if line > FIELD_LIMIT:  # a block is shorter than the limit: only a carried line can be longer
@@ -113,6 +109,20 @@ def _plain_chunks(text: IO[str]) -> Generator[Chunk, None, tuple[int, str | None
         row += 1
         yield Chunk(range(row, row + 1), ["".join(carry)])
     return row, None
+
+
+def _plain_lines(block: str) -> str | None:
+    """
+    ``block`` with CR LF as LF, or None when the csv module reads it otherwise than one value per line: a quote,
+    the delimiter, NUL, a lone CR (a substring test runs at memory speed; a regex would take longer than the split).
+    """
+    if '"' in block or "," in block or "\x00" in block:
+        return None
+    if "\r" in block:
+        if block.count("\r") != block.count("\r\n"):
+            return None
+        return block.replace("\r\n", "\n")
+    return block
 
 
 def _too_long(size: int | None = None) -> str:
