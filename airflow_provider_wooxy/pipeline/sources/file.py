@@ -94,8 +94,28 @@ def _open_text(path: str, open_path: Callable[[str], Any], gzipped: bool, errors
         # is buffered already.
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(_RawAdapter(raw), _BUFFER)
         stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if gzipped else buffered  # type: ignore[assignment]
+        encoding = _wide_encoding(stream.peek(64)[:64]) if errors == "strict" else None  # type: ignore[attr-defined]
+        if encoding:
+            raise WooxyInputError(f"the file is {encoding} text, not UTF-8: re-export it as UTF-8.")
         # utf-8-sig drops a byte-order mark; newline="" lets the csv module see quoted line breaks.
         yield io.TextIOWrapper(stream, encoding="utf-8-sig", errors=errors, newline="")
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """``UTF-16`` or ``UTF-32`` when a file starts as one (its byte-order mark, or NULs between ASCII characters:
+    UTF-8 would decode those NULs without a word), else None."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    head = head[: len(head) // 4 * 4]
+    if not head or head[0] and head[1]:  # an ASCII file's first two bytes are both characters
+        return None
+    for size, name in ((4, "UTF-32"), (2, "UTF-16")):
+        for first in range(size):  # where each character's one non-NUL byte is: little- or big-endian
+            if all(head[i] == 0 for i in range(len(head)) if i % size != first) and all(head[first::size]):
+                return name
+    return None
 
 
 def iter_file_records(

@@ -106,3 +106,31 @@ class TestProblemsNameTheFile:
         path.write_bytes(data)
         with pytest.raises(WooxyInputError, match=f"{name} is not UTF-8 text: byte 0x[ef][46] {where} cannot be"):
             read(path)
+
+
+class TestWideEncodings:
+    @pytest.mark.parametrize(
+        ("encoding", "name"),
+        [
+            pytest.param("utf-16-le", "UTF-16", id="utf-16-le-no-bom"),
+            pytest.param("utf-16-be", "UTF-16", id="utf-16-be-no-bom"),
+            pytest.param("utf-16", "UTF-16", id="utf-16-bom"),
+            pytest.param("utf-32-le", "UTF-32", id="utf-32-le-no-bom"),
+            pytest.param("utf-32", "UTF-32", id="utf-32-bom"),
+        ],
+    )
+    @pytest.mark.parametrize("suffix", [pytest.param(".csv", id="csv"), pytest.param(".jsonl", id="jsonl")])
+    def test_named_with_what_to_do(self, tmp_path, encoding: str, name: str, suffix: str):
+        path = tmp_path / f"in{suffix}"
+        text = "email\na@b.co\n" if suffix == ".csv" else '{"email": "a@b.co"}\n'
+        path.write_bytes(text.encode(encoding))
+        with pytest.raises(
+            WooxyInputError, match=f"in{suffix}: the file is {name} text, not UTF-8: re-export it as UTF-8"
+        ):
+            list(iter_file_records(str(path), field="email"))
+
+    def test_a_gzipped_one_too(self, tmp_path):
+        path = tmp_path / "in.csv.gz"
+        path.write_bytes(gzip.compress("email\na@b.co\n".encode("utf-16-le")))
+        with pytest.raises(WooxyInputError, match="UTF-16 text, not UTF-8"):
+            list(iter_file_records(str(path), field="email"))
