@@ -10,7 +10,9 @@ is found; docs/bad-input.md says what a user sees for each kind.
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import re
 import traceback
@@ -207,6 +209,94 @@ REFUSED = [
         ),
         id="duplicated-json-key-array",
     ),
+    # -- the column the user meant (pipeline/sources/columns.py) -----------------------------------------------
+    pytest.param(
+        Case(
+            WooxyAddEmailBlacklistOperator,
+            {"path": _file("in.csv", f"email,RejectType\n{ALICE},complaint\n")},
+            "the CSV header has no 'rejectType' column but 'RejectType', which matches it only when case and '_' / '-' "
+            "are ignored: rename it to 'rejectType'",
+        ),
+        id="loose-reject-type-csv",
+    ),
+    pytest.param(
+        Case(
+            WooxySyncEmailBlacklistOperator,
+            {"path": _file("in.json", json.dumps([{"email": ALICE, "REJECTTYPE": "complaint"}]))},
+            "row 1: the object has no 'rejectType' key but 'REJECTTYPE'",
+        ),
+        id="loose-reject-type-json-sync",
+    ),
+    pytest.param(
+        Case(
+            WooxyAddEmailBlacklistOperator,
+            {"records": [{"email": ALICE, "reject_type": "complaint"}]},
+            "no 'rejectType' key but 'reject_type'",
+        ),
+        id="loose-reject-type-xcom",
+    ),
+    pytest.param(
+        Case(
+            WooxyAddEmailBlacklistOperator,
+            {"path": _file("in.jsonl", json.dumps({"email": ALICE, "rejectType": "hard", "RejectType": "complaint"}))},
+            "has 2 keys that match 'rejectType' ('rejectType', 'RejectType'): which one to read is ambiguous",
+        ),
+        id="two-reject-types-jsonl",
+    ),
+    pytest.param(
+        Case(
+            WooxyAddEmailBlacklistOperator,
+            {"path": _file("in.csv", f"Email,email\n{ALICE},{BOB}\n")},
+            "has 2 columns that match 'email' ('Email', 'email') (columns 1, 2)",
+        ),
+        id="address-column-in-two-cases",
+    ),
+    # -- bounded cost and encodings ----------------------------------------------------------------------------
+    pytest.param(
+        Case(
+            WooxyAddEmailBlacklistOperator,
+            {"path": _file("in.json", "[" * 200_000 + "]" * 200_000)},
+            "in.json: element 1 of the JSON array nests deeper than 32 levels",
+        ),
+        id="deeply-nested-json",
+    ),
+    pytest.param(
+        Case(
+            WooxyAddEmailBlacklistOperator,
+            {"path": _file("in.csv", "email\n" + "x" * 300_000 + "\n")},
+            "in.csv is not valid CSV near row 1: a field is longer than 131072 characters",
+        ),
+        id="csv-line-over-the-field-limit",
+    ),
+    pytest.param(
+        Case(
+            WooxyAddEmailBlacklistOperator,
+            {"path": _file("in.csv", f"email\n{ALICE}\n".encode("utf-16-le"))},
+            "in.csv: the file is UTF-16 text, not UTF-8: re-export it as UTF-8",
+        ),
+        id="utf-16-without-bom",
+    ),
+    pytest.param(
+        Case(
+            WooxyAddPhoneBlacklistOperator,
+            {"path": _file("in.csv", f"phoneNumber\n{PHONE}\n".encode("utf-32-be"))},
+            "the file is UTF-32 text",
+        ),
+        id="utf-32-without-bom",
+    ),
+    # -- templated arguments that render to another type -----------------------------------------------------
+    pytest.param(
+        Case(WooxySyncEmailBlacklistOperator, {"records": [ALICE], "state_path": 5}, "state_path must be text"),
+        id="state-path-int",
+    ),
+    pytest.param(
+        Case(
+            WooxyAddEmailBlacklistOperator,
+            {"path": ["a.csv", "b.csv"]},
+            "path must be text (a file, glob, folder or URI), got list",
+        ),
+        id="path-list",
+    ),
     # -- exact rows -----------------------------------------------------------------------------------------------
     pytest.param(
         Case(
@@ -350,6 +440,11 @@ REPORTED = [
         {"records": [{"email": ALICE, "rejectType": PHONE}, QUOTED]},
         id="remove-email",
     ),
+    pytest.param(
+        WooxyAddPhoneBlacklistOperator,
+        {"records": ["4.47911E+11", {"phoneNumber": PHONE_AS_NUMBER}, US_PHONE]},
+        id="excel-scientific",
+    ),
 ]
 
 
@@ -425,6 +520,8 @@ EDGE_ADDRESSES = [
     "alice@example.c",
     f"{'a' * 65}@example.com",
     "alice smith@example.com",
+    "user@straße.de",
+    "user@xn--zz.de",
 ]
 
 
@@ -482,3 +579,57 @@ class TestTheApiEchoes:
         assert fragment in printed
         assert leaks(printed + logs()) == []
         assert "4420794600189999" not in printed
+
+
+SURROGATES = "\n".join(
+    [
+        json.dumps({"email": BOB}),
+        json.dumps({"email": "al\ud800ice@example.com"}),  # json.dumps writes the lone surrogate as \ud800
+        json.dumps({"email": ALICE, "rawLog": "bounce \udc80"}),
+        json.dumps({"email": ALICE, "rejectType": "\ud83d"}),
+    ]
+)
+
+
+class TestCharactersWithNoUtf8Form:
+    @pytest.mark.parametrize(
+        "operator",
+        [
+            pytest.param(WooxyAddEmailBlacklistOperator, id="push"),
+            pytest.param(WooxySyncEmailBlacklistOperator, id="sync"),
+        ],
+    )
+    def test_each_is_a_reject_with_its_row_and_the_rejects_csv_is_written(
+        self, operator: type, wooxy_conn: WooxySandbox, tmp_path: Path, logs
+    ):
+        path = tmp_path / "in.jsonl"
+        path.write_text(SURROGATES + "\n")
+        rejects = tmp_path / "rejects.csv"
+        case = Case(operator, {"path": str(path), "max_invalid": 3, "rejects_path": str(rejects)}, "")
+        summary = case.build(tmp_path).execute({})
+        assert (summary["invalid"], wooxy_conn.email_addresses()) == (3, {BOB})
+        reasons = {r["row"]: r["reason"] for r in summary["rejects_sample"]}
+        assert "non-ASCII characters in the local part" in reasons[2]
+        assert reasons[3].startswith("rawLog holds U+DC80 at character 8")
+        assert reasons[4].startswith("rejectType '\\ud83d' is not one of")
+        written = list(csv.DictReader(io.StringIO(rejects.read_text(encoding="utf-8"))))
+        assert [row["row"] for row in written] == ["2", "3", "4"]
+        assert written[0]["value"] == "al\\ud800ice@example.com"
+        assert leaks(json.dumps(summary) + logs()) == []
+
+    def test_the_rejects_file_is_written_when_the_run_fails(self, wooxy_conn: WooxySandbox, tmp_path: Path):
+        path = tmp_path / "in.jsonl"
+        path.write_text(SURROGATES + "\n")
+        rejects = tmp_path / "rejects.csv"
+        operator = WooxyAddEmailBlacklistOperator(task_id="add", path=str(path), rejects_path=str(rejects))
+        with pytest.raises(WooxyInputError, match="3 of 4 records are invalid, more than max_invalid=0"):
+            operator.execute({})
+        assert wooxy_conn.stats()["total_requests"] == 0
+        assert len(list(csv.DictReader(io.StringIO(rejects.read_text(encoding="utf-8"))))) == 3
+
+
+class TestPhoneSpellings:
+    def test_a_tel_uri_is_sent_as_its_number(self, wooxy_conn: WooxySandbox):
+        summary = WooxyAddPhoneBlacklistOperator(task_id="add", records=["tel:+44-7911-123456"]).execute({})
+        assert summary["sent"] == 1
+        assert "+447911123456" in wooxy_conn.phone_numbers()

@@ -17,6 +17,7 @@ naming the argument.
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -65,6 +66,16 @@ TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")
 """What a rejects or plan file may be called: CSV, or JSON Lines (``.json`` too, as before), optionally ``.gz``."""
 
 
+def check_rendered(argument: str, value: object, what: str, *, path_object: bool = False) -> None:
+    """
+    Raise :class:`WooxyInputError` naming ``argument`` and the type it got when ``value`` is not text (or, with
+    ``path_object``, a path object): a templated argument may render to anything (``{{ 5 }}``, a list).
+    """
+    if isinstance(value, str) or (path_object and (isinstance(value, os.PathLike) or hasattr(value, "open"))):
+        return
+    raise WooxyInputError(f"{argument} must be text ({what}), got {type(value).__name__}.")
+
+
 def check_file_location(argument: str, path: str | None, *, suffixes: tuple[str, ...] | None = None) -> None:
     """
     Raise :class:`WooxyInputError` when ``path`` (the value of ``argument``) cannot be a file: a folder (a local one
@@ -74,6 +85,7 @@ def check_file_location(argument: str, path: str | None, *, suffixes: tuple[str,
     """
     if not path:
         return
+    check_rendered(argument, path, "a path or URI", path_object=True)
     text = str(path)
     if text.endswith("/") or _local_folder(text):
         raise WooxyInputError(

@@ -19,7 +19,7 @@ from airflow_provider_wooxy.pipeline.sources.file import iter_file_records
 from airflow_provider_wooxy.pipeline.sources.files import FileItems, expand, is_many
 from airflow_provider_wooxy.pipeline.sources.sql import iter_sql_records
 from airflow_provider_wooxy.pipeline.sources.xcom import iter_xcom_records
-from airflow_provider_wooxy.pipeline.storage import storage_path
+from airflow_provider_wooxy.pipeline.storage import check_rendered, storage_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -54,10 +54,14 @@ def iter_input(
         )
     if records is not None:
         return iter_xcom_records(records, field)
+    for argument, value, what in (("sql", sql, "a query"), ("file_format", file_format, "csv, json, jsonl or parquet")):
+        if value is not None:
+            check_rendered(argument, value, what)
     if sql:
         if connect is None:
             raise WooxyInputError("sql= needs sql_conn_id=, the connection to run the query on.")
         return iter_sql_records(connect(), sql, parameters=parameters, field=field)
+    check_rendered("path", path, "a file, glob, folder or URI", path_object=True)
     path = str(path)
     if not is_many(path):
         return iter_file_records(path, file_format=file_format, open_path=open_path, field=field)

@@ -109,7 +109,7 @@ def _wide_encoding(head: bytes) -> str | None:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "UTF-16"
     head = head[: len(head) // 4 * 4]
-    if not head or head[0] and head[1]:  # an ASCII file's first two bytes are both characters
+    if not head or (head[0] and head[1]):  # an ASCII file's first two bytes are both characters
         return None
     for size, name in ((4, "UTF-32"), (2, "UTF-16")):
         for first in range(size):  # where each character's one non-NUL byte is: little- or big-endian
