@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks import intake
+from benchmarks import intake, long_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -77,6 +77,7 @@ def scenarios(smoke: bool) -> list[Scenario]:
             Scenario("email_export", "email_export", 3_000, 0.01),
             Scenario("intake_email", "intake_email", 2_000, 0.0),
             Scenario("intake_phone", "intake_phone", 2_000, 0.0),
+            Scenario("csv_long_line_1mb", "long_line", 1, 0.0, note="records: MB on one line"),
         ]
     return [
         Scenario("email_add", "email_add", 200_000, 0.05, naive_requests=40, note="CSV"),
@@ -96,6 +97,10 @@ def scenarios(smoke: bool) -> list[Scenario]:
         Scenario("email_export", "email_export", 100_000, 0.05, note="pages of 100, to CSV"),
         Scenario("intake_email_1m", "intake_email", 1_000_000, 0.0, note="normal-form emails"),
         Scenario("intake_phone_1m", "intake_phone", 1_000_000, 0.0, note="E.164 phones"),
+        *(
+            Scenario(f"csv_long_line_{mb}mb", "long_line", mb, 0.0, note="one line vs JSON Lines")
+            for mb in (12, 50, 200)
+        ),
     ]
 
 
@@ -229,6 +234,10 @@ def measure_intake(scenario: Scenario, path: Path, repeats: int) -> dict[str, An
 
 
 def measure(scenario: Scenario, directory: Path, repeats: int) -> dict[str, Any]:
+    if scenario.op == "long_line":  # its own files: one line of ``records`` MB, as CSV and as JSON Lines
+        return {"scenario": scenario.name, "note": scenario.note, "repeats": repeats, "long_line": True} | (
+            long_line.measure(scenario.records, repeats)
+        )
     path = make_input(directory, scenario)
     if scenario.intake:
         return measure_intake(scenario, path, repeats)
@@ -299,7 +308,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for row in rows:
-        if row.get("intake"):
+        if row.get("intake") or row.get("long_line"):
             continue
         lines.append(
             f"| {row['scenario']} | {row['records']:,} | {row['latency_ms']:g} | {fmt(row['ceiling'], ',.0f')} "
@@ -322,6 +331,19 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {row['validate_ratio']:.1f} | {row['validate_us_per_row']:.2f} | {row['sync_seconds']:.3f} "
             f"| {row['sync_ratio']:.1f} | {row['load_seconds']:.3f} | {row['plan_ratio']:.1f} |"
             for row in intakes
+        ]
+    long_lines = [row for row in rows if row.get("long_line")]
+    if long_lines:
+        lines += [
+            "",
+            "| one long line | MB | CSV (s) | JSON Lines (s) | CSV / JSON Lines | the CSV | peak RSS CSV / JSONL |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {row['scenario']} | {row['megabytes']} | {row['csv_seconds']:.3f} | {row['jsonl_seconds']:.3f} "
+            f"| {row['ratio']:.2f} | {row['csv_outcome']} "
+            f"| {row['csv_peak_rss_mb']:.0f} / {row['jsonl_peak_rss_mb']:.0f} MB |"
+            for row in long_lines
         ]
     return "\n".join(lines)
 
@@ -348,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     if {"memory_100k", "memory_1m"} <= memory.keys():
         extra = (memory["memory_1m"]["peak_rss_mb"] - memory["memory_100k"]["peak_rss_mb"]) * 2**20 / 900_000
         print(f"\nmemory: {extra:.0f} bytes per extra record (1,000,000 vs 100,000 rows)")
-    sent = [row for row in rows if not row.get("intake")]
+    sent = [row for row in rows if not row.get("intake") and not row.get("long_line")]
     if sent:
         over = sum(row["over_limit"] for row in sent)
         most = max(row["max_in_flight"] for row in sent)

@@ -36,7 +36,12 @@ def test_harness_smoke_run(tmp_path):
         "email_export",
         "intake_email",
         "intake_phone",
+        "csv_long_line_1mb",
     }
+    long_line = rows.pop("csv_long_line_1mb")
+    assert long_line["csv_seconds"] > 0 and long_line["jsonl_seconds"] > 0
+    assert long_line["csv_outcome"].startswith("refused: a field is longer than")
+    assert "| one long line | MB |" in done.stdout
     for name in ("intake_email", "intake_phone"):
         intake = rows.pop(name)
         assert intake["rows"] == 2_000, name
