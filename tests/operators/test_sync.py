@@ -430,7 +430,8 @@ class TestSyncStateErrors:
             sync(state, emails(300), max_concurrency=1)
         journal = state.with_name("emails.state.journal")
         journal.write_bytes(journal.read_bytes() + b"garbage\n")
-        with pytest.raises(WooxyInputError, match="is corrupt at line 102"):
+        # line 1: the header; then the failed run's intent (290 adds), then the 100 adds it saw accepted
+        with pytest.raises(WooxyInputError, match="is corrupt at line 392"):
             sync(state, emails(300))
 
 
@@ -556,7 +557,8 @@ class TestSyncObjectStorage:
         assert parts  # the accepted requests went to a journal object when the run failed
         sandbox.recover()
         summary = make(emails(500))
-        assert (summary["to_add"], summary["added"]) == (100, 100)  # 100 were recorded by the failed attempt
+        # 100 were recorded by the failed attempt; the other 100 it intended are in doubt, so they are sent again
+        assert (summary["to_add"], summary["resent"], summary["added"]) == (0, 100, 100)
         assert not [p for p in base.iterdir() if ".journal." in p.name]  # folded into the new snapshot
         with pytest.raises(WooxyInputError, match="removes 100 of 500"):
             make(emails(400), plan_path=str(base / "plan.csv"))

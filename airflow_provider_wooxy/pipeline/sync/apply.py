@@ -75,6 +75,9 @@ class PlanApplier(Stoppable):
         report = self.report
         started = time.monotonic()
         self.state.begin()
+        # Write-ahead: what this run may send is in the journal before any request (see the state's docstring).
+        if self.stopped is None:  # a stopped run sends nothing: no intent
+            self.state.record_intent((payload for _, payload in plan.adds()), plan.remove_payloads())
         try:
             if plan.to_add or plan.resent:
                 sender = self._sender_for(add_method, b"+", plan.to_add + plan.resent)

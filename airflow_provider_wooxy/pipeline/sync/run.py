@@ -102,6 +102,12 @@ class SyncRun(Stoppable):
                 state.snapshot_entries,
                 f", {state.journal_ops} requests recorded by an unfinished run" if state.journal_ops else "",
             )
+            if state.doubtful:
+                self.log.warning(
+                    "An earlier run of this sync stopped before it knew the outcome of %d requests: their entries "
+                    "are managed, added again if the input holds them and removed if it does not.",
+                    len(state.doubtful),
+                )
             tally = Tally()
             # Addresses named by invalid rows: their managed entries are kept, not removed.
             held: set[str] = set()
@@ -172,16 +178,20 @@ class SyncRun(Stoppable):
         return FirstPass.for_run(self.state, getattr(builder, "reject_type", None))
 
     def _readd(self, drift: DriftReport | None) -> Callable[[str], bool] | None:
-        """The plan's re-add predicate: every managed entry the input holds (resync), or the missing ones."""
+        """
+        The plan's re-add predicate: every managed entry the input holds (resync), the missing ones, and those an
+        interrupted run left in doubt (:attr:`~.state.SyncState.doubtful`).
+        """
         resync, missing = self.settings.resync, drift.missing if drift is not None else set()
-        if not resync and not missing:
+        doubtful = self.state.doubtful
+        if not resync and not missing and not doubtful:
             return None
 
         def readd(ident: str) -> bool:
             if ident in missing:
                 self._repaired += 1
                 return True
-            return resync
+            return resync or ident in doubtful
 
         return readd
 

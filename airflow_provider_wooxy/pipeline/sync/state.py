@@ -7,11 +7,17 @@ Layout, next to each other:
 * the **snapshot**, ``state_path``: a JSON header line, then one entry per line (``address<TAB>reject type`` for
   emails, an E.164 number for phones), grouped by partition (:mod:`.snapshot` says the format). It is only ever
   replaced whole (:mod:`.stores`: an atomic rename, or one PUT).
-* the **journal**, beside it: while a run sends, every request Wooxy accepts is appended at once (``+`` and the
-  add's JSON record, ``-`` and the remove's). Loading replays it over the snapshot of the same generation; a partial
-  last line (the process died mid-write) is ignored, which at worst re-sends one idempotent request. A run that
-  finishes writes a new snapshot (new generation) and deletes the journal; a journal of an older generation is
-  stale and ignored.
+* the **journal**, beside it: before its first request a run writes its **intent** there (``?+`` and each add's
+  JSON record, ``?-`` and each remove's), and while it sends, every request Wooxy accepts is appended at once (``+``
+  and the add's JSON record, ``-`` and the remove's). Loading replays it over the snapshot of the same generation;
+  a partial last line (the process died mid-write) is ignored, which at worst re-sends one idempotent request. A
+  run that finishes writes a new snapshot (new generation) and deletes the journal; a journal of an older
+  generation is stale and ignored.
+* an intended request that no later record confirms is **in doubt** (:attr:`SyncState.doubtful`): the run died or
+  failed before Wooxy answered it, or (object storage) before its record was flushed. An add in doubt counts as
+  managed, so that it is removed once the input drops it; an entry in doubt that the input still holds is added
+  again (the plan's ``readd``). So no kill, at any moment, makes the provider forget an entry it may have added,
+  or believe listed one it may have removed.
 
 While a run holds a state, its entries are not in memory: loading puts the snapshot's lines, and the journal's
 records, into partitions on disk (:mod:`.partitions`). :meth:`SyncState.partition` reads one back, the plan and the
@@ -105,6 +111,8 @@ class SyncState:
         self.journal_add_digest = 0
         self.journal_remove_digest = 0
         self.journal_ops = 0
+        self.doubtful: set[str] = set()
+        """Identities of intended requests no record confirms (see the module's docstring); empty after a commit."""
         self._lock = threading.Lock()
         self._files = PartitionFiles()
 
@@ -243,6 +251,9 @@ class SyncState:
                         self._apply_journal_line(raw[:-1], part, number)
 
     def _apply_journal_line(self, line: bytes, part: Any, number: int) -> None:
+        intended = line[:1] == _INTENT
+        if intended:
+            line = line[1:]
         sign, payload = line[:1], line[1:]
         try:
             entry = self.kind.line_of_payload(payload)
@@ -253,12 +264,19 @@ class SyncState:
                 f"the journal {part} of {self.display} is corrupt at line {number}: restore it, or delete it and "
                 "run again (requests it recorded are re-sent or forgotten)."
             )
+        ident = self.kind.identity(entry)
+        if intended:  # possibly sent: an add counts as managed; either is in doubt until a record confirms it
+            self.doubtful.add(ident)
+            if sign == b"+":
+                self._spilled(sign, entry)
+            return
+        self.journal_ops += 1
+        self.doubtful.discard(ident)
         self._spilled(sign, entry)
         if sign == b"+":
             self.journal_add_digest = (self.journal_add_digest + item_digest(payload)) % DIGEST_MOD
         else:
             self.journal_remove_digest = (self.journal_remove_digest + item_digest(payload)) % DIGEST_MOD
-        self.journal_ops += 1
 
     def _spilled(self, sign: bytes, line: str) -> None:
         """Add one journal record (``+`` or ``-`` and the state line) to its partition."""
@@ -319,6 +337,23 @@ class SyncState:
             self._write_snapshot(())
             self.exists = True
 
+    def record_intent(self, adds: Iterable[bytes], removes: Iterable[bytes]) -> None:
+        """
+        Before the first request: put the run's intended adds and removes (their payloads) into the journal, and
+        make sure they reached it (object storage flushes now), so that a kill during sending cannot hide them.
+        """
+        with self._lock:
+            for sign, payloads in ((b"+", adds), (b"-", removes)):
+                chunk: list[bytes] = []
+                for payload in payloads:
+                    chunk.append(_INTENT + sign + payload + b"\n")
+                    if len(chunk) >= _INTENT_CHUNK:
+                        self.store.append(chunk, self.generation)
+                        chunk = []
+                if chunk:
+                    self.store.append(chunk, self.generation)
+            self.store.flush()
+
     def record(self, sign: bytes, payloads: Iterable[bytes]) -> None:
         """Record requests Wooxy accepted (``b"+"`` adds, ``b"-"`` removes); thread-safe."""
         lines = [sign + payload + b"\n" for payload in payloads]
@@ -344,6 +379,7 @@ class SyncState:
                 part.unlink()
         self.journal_ops = 0
         self.journal_add_digest = self.journal_remove_digest = 0
+        self.doubtful.clear()
 
     def _write_snapshot(self, groups: Iterable[Iterable[str]]) -> None:
         """
@@ -366,6 +402,12 @@ class SyncState:
             self.store.put_snapshot(header, body.file)
         self.snapshot_digest = body.digest
         self.snapshot_entries = self.managed = body.count
+
+
+_INTENT = b"?"
+"""The first byte of a journal line that records an intended request, not an accepted one."""
+_INTENT_CHUNK = 10_000
+"""Intent lines handed to the store at once."""
 
 
 def open_state(location: Any, kind: ListKind, base_url: str, **kwargs: Any) -> SyncState:

@@ -58,6 +58,10 @@ class Store:
         """Put what is pending into the journal and release it (the caller holds its lock)."""
         raise NotImplementedError
 
+    def flush(self) -> None:
+        """Put what is pending into the journal now (the caller holds its lock): a run's intent, before sending."""
+        raise NotImplementedError
+
     def put_snapshot(self, header: dict[str, Any], body: IO[bytes]) -> None:
         """Replace the snapshot whole: the header line, then ``body`` (the entry lines)."""
         raise NotImplementedError
@@ -99,6 +103,9 @@ class LocalStore(Store):
             self._journal = self._open_journal(generation)
         self._journal.write(b"".join(lines))
         self._journal.flush()  # in the OS's hands now: a killed process cannot lose it
+
+    def flush(self) -> None:
+        pass  # every append is flushed already
 
     def _open_journal(self, generation: str | None) -> IO[bytes]:
         path = self._journal_path
@@ -176,6 +183,9 @@ class ObjectStorageStore(Store):
             handle.write(b"".join(self._pending))
         self._pending.clear()
         self._last_flush = time.monotonic()
+
+    def flush(self) -> None:
+        self._flush_part()
 
     def close_journal(self) -> None:
         self._flush_part()

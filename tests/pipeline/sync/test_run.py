@@ -68,6 +68,26 @@ class TestSyncRun:
         assert (second["added"], second["removed"], second["managed_after"]) == (10, 10, 250)
         assert on_wooxy(wooxy_conn) == set(emails(250, start=10))
 
+    def test_entries_in_doubt_are_added_again_if_wanted_and_removed_if_not(
+        self, wooxy_conn: WooxySandbox, tmp_path: Path
+    ):
+        """A run died after its intent: nobody knows which of its requests Wooxy applied."""
+        state = tmp_path / "s.state"
+        run(state, wooxy_conn, emails(3))
+        dying = open_state(state, EMAIL, wooxy_conn.url).load()
+        dying.begin()
+        intent = [json.dumps({"email": a, "rejectType": "hard"}).encode() for a in emails(2, start=3)]
+        dying.record_intent(intent, [json.dumps({"email": "user0@example.com", "rejectType": "hard"}).encode()])
+        dying.close()
+        wooxy_conn.remove_emails(["user0@example.com"])  # what Wooxy did before the kill: the remove, one add
+        wooxy_conn.add_emails([("user3@example.com", "hard")])
+        # The next input drops user3 (possibly added: managed, so removed), keeps user4 (possibly added: sent
+        # again) and holds user0 again (possibly removed: sent again).
+        summary = run(state, wooxy_conn, [*emails(3), "user4@example.com"])
+        assert (summary["resent"], summary["to_remove"], summary["to_add"]) == (2, 1, 0)
+        assert on_wooxy(wooxy_conn) == {*emails(3), "user4@example.com"}
+        assert open_state(state, EMAIL, wooxy_conn.url).load().doubtful == set()
+
     def test_duplicates_are_counted_once_and_not_valid(self, wooxy_conn: WooxySandbox, tmp_path: Path):
         state = tmp_path / "emails.state"
         run(state, wooxy_conn, emails(5))

@@ -13,7 +13,7 @@ from upath import UPath
 
 from airflow_provider_wooxy.pipeline.sync.entries import PHONE
 from airflow_provider_wooxy.pipeline.sync.state import StateError
-from tests.helpers.sync import add, fresh, managed
+from tests.helpers.sync import add, committed, fresh, managed
 
 
 @pytest.fixture(params=["local", "object-storage"])
@@ -43,6 +43,38 @@ class TestSyncState:
         assert (committed.journal_ops, committed.last_plan_id) == (0, "plan-1")
         # Identities compare addresses case-insensitively.
         assert "b@example.com\tcomplaint" in managed(committed)
+
+    def test_an_intent_no_record_confirms_is_in_doubt_and_an_add_in_doubt_is_managed(self, location):
+        committed(location, ["kept@example.com", "gone@example.com"])
+        state = fresh(location)
+        state.begin()
+        state.record_intent([add("new@example.com"), add("sent@example.com")], [add("gone@example.com")])
+        state.record(b"+", [add("sent@example.com")])
+        state.close()  # the run dies here: the new add and the remove were never confirmed
+        replayed = fresh(location)
+        assert set(managed(replayed)) == {
+            "kept@example.com\thard",
+            "gone@example.com\thard",  # possibly still listed: still managed
+            "new@example.com\thard",  # possibly added: managed, so a later run removes it if the input drops it
+            "sent@example.com\thard",
+        }
+        assert replayed.doubtful == {"new@example.com\thard", "gone@example.com\thard"}
+        assert replayed.journal_ops == 1  # confirmed requests only
+        replayed.commit(None)
+        assert fresh(location).doubtful == set()
+
+    def test_intents_and_records_replay_in_their_order(self, location):
+        """A confirmed remove, then a later attempt's add that died in flight: the entry is managed, in doubt."""
+        committed(location, ["back@example.com"])
+        state = fresh(location)
+        state.begin()
+        state.record_intent([], [add("back@example.com")])
+        state.record(b"-", [add("back@example.com")])
+        state.record_intent([add("back@example.com")], [])
+        state.close()
+        replayed = fresh(location)
+        assert set(managed(replayed)) == {"back@example.com\thard"}
+        assert replayed.doubtful == {"back@example.com\thard"}
 
     def test_the_journal_is_digested_and_partition_text_replays_it(self, tmp_path: Path):
         path = tmp_path / "s.state"
