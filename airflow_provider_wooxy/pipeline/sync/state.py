@@ -13,11 +13,9 @@ Layout, next to each other:
   a partial last line (the process died mid-write) is ignored, which at worst re-sends one idempotent request. A
   run that finishes writes a new snapshot (new generation) and deletes the journal; a journal of an older
   generation is stale and ignored.
-* an intended request that no later record confirms is **in doubt** (:attr:`SyncState.doubtful`): the run died or
-  failed before Wooxy answered it, or (object storage) before its record was flushed. An add in doubt counts as
-  managed, so that it is removed once the input drops it; an entry in doubt that the input still holds is added
-  again (the plan's ``readd``). So no kill, at any moment, makes the provider forget an entry it may have added,
-  or believe listed one it may have removed.
+* an intended request no later record confirms is **in doubt** (:attr:`SyncState.doubtful`; the run died first).
+  An add in doubt counts as managed (removed once the input drops it), and an entry in doubt the input still holds
+  is added again (the plan's ``readd``): no kill forgets an add or believes listed an entry it may have removed.
 
 While a run holds a state, its entries are not in memory: loading puts the snapshot's lines, and the journal's
 records, into partitions on disk (:mod:`.partitions`). :meth:`SyncState.partition` reads one back, the plan and the
@@ -40,6 +38,7 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_wooxy.pipeline.sync.journal import intent_chunks, read_record
 from airflow_provider_wooxy.pipeline.sync.partitions import PartitionFiles, partition_of, partitions_for
 from airflow_provider_wooxy.pipeline.sync.snapshot import (
     DIGEST_MOD,
@@ -251,32 +250,27 @@ class SyncState:
                         self._apply_journal_line(raw[:-1], part, number)
 
     def _apply_journal_line(self, line: bytes, part: Any, number: int) -> None:
-        intended = line[:1] == _INTENT
-        if intended:
-            line = line[1:]
-        sign, payload = line[:1], line[1:]
-        try:
-            entry = self.kind.line_of_payload(payload)
-        except (ValueError, KeyError, TypeError):
-            entry = None
-        if sign not in (b"+", b"-") or entry is None:
+        record = read_record(line, self.kind)
+        if record is None:
             raise StateError(
                 f"the journal {part} of {self.display} is corrupt at line {number}: restore it, or delete it and "
                 "run again (requests it recorded are re-sent or forgotten)."
             )
-        ident = self.kind.identity(entry)
-        if intended:  # possibly sent: an add counts as managed; either is in doubt until a record confirms it
+        sign = b"+" if record.added else b"-"
+        ident = self.kind.identity(record.entry)
+        if record.intended:  # possibly sent: an add counts as managed; either is in doubt until a record confirms it
             self.doubtful.add(ident)
-            if sign == b"+":
-                self._spilled(sign, entry)
+            if record.added:
+                self._spilled(sign, record.entry)
             return
         self.journal_ops += 1
         self.doubtful.discard(ident)
-        self._spilled(sign, entry)
-        if sign == b"+":
-            self.journal_add_digest = (self.journal_add_digest + item_digest(payload)) % DIGEST_MOD
+        self._spilled(sign, record.entry)
+        digest = item_digest(record.payload)
+        if record.added:
+            self.journal_add_digest = (self.journal_add_digest + digest) % DIGEST_MOD
         else:
-            self.journal_remove_digest = (self.journal_remove_digest + item_digest(payload)) % DIGEST_MOD
+            self.journal_remove_digest = (self.journal_remove_digest + digest) % DIGEST_MOD
 
     def _spilled(self, sign: bytes, line: str) -> None:
         """Add one journal record (``+`` or ``-`` and the state line) to its partition."""
@@ -343,15 +337,8 @@ class SyncState:
         make sure they reached it (object storage flushes now), so that a kill during sending cannot hide them.
         """
         with self._lock:
-            for sign, payloads in ((b"+", adds), (b"-", removes)):
-                chunk: list[bytes] = []
-                for payload in payloads:
-                    chunk.append(_INTENT + sign + payload + b"\n")
-                    if len(chunk) >= _INTENT_CHUNK:
-                        self.store.append(chunk, self.generation)
-                        chunk = []
-                if chunk:
-                    self.store.append(chunk, self.generation)
+            for chunk in intent_chunks(adds, removes):
+                self.store.append(chunk, self.generation)
             self.store.flush()
 
     def record(self, sign: bytes, payloads: Iterable[bytes]) -> None:
@@ -402,12 +389,6 @@ class SyncState:
             self.store.put_snapshot(header, body.file)
         self.snapshot_digest = body.digest
         self.snapshot_entries = self.managed = body.count
-
-
-_INTENT = b"?"
-"""The first byte of a journal line that records an intended request, not an accepted one."""
-_INTENT_CHUNK = 10_000
-"""Intent lines handed to the store at once."""
 
 
 def open_state(location: Any, kind: ListKind, base_url: str, **kwargs: Any) -> SyncState:
