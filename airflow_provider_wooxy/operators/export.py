@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
-from airflow_provider_wooxy.api import EMAIL_LIST, EMAIL_REJECT_TYPES
+from airflow_provider_wooxy.api import EMAIL_LIST, EMAIL_REJECT_TYPES, MAX_ANSWER_BYTES, MAX_PAGE_SIZE
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import output_path_argument
 from airflow_provider_wooxy.operators.base import WooxyOperator
@@ -39,7 +39,8 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
     :param path: deprecated name of ``output_path``.
     :param reject_types: the reject types to export, in this order; default all three. (templated)
     :param with_raw_log: also export each entry's ``rawLog``.
-    :param page_size: rows asked for per request (the API may serve fewer: paging follows what it serves).
+    :param page_size: rows asked for per request, 1 to 1,500 (the API may serve fewer: paging follows what it
+        serves); a larger page could exceed the 16 MiB an answer may hold.
     :param max_concurrency: pages in flight at once, 1 to 10. ``pool_slots`` defaults to it.
     :param storage_conn_id: the Airflow connection for an object storage ``path``.
     :param wooxy_conn_id: the Wooxy connection.
@@ -61,8 +62,11 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
         path: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(page_size, int) or page_size < 1:
-            raise WooxyInputError(f"page_size must be a whole number >= 1, got {page_size!r}.")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise WooxyInputError(
+                f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, got {page_size!r}: a larger page "
+                f"could exceed the {MAX_ANSWER_BYTES // (1024 * 1024)} MiB an answer may hold."
+            )
         super().__init__(**kwargs)
         self.output_path = output_path_argument(output_path, path)
         self.reject_types = reject_types
