@@ -28,7 +28,9 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
 
     Rows: ``email``, ``rejectType``, ``createdAt``, ``expireAt`` (when Wooxy gives one) and ``rawLog`` (with
     ``with_raw_log=True``). The file is streamed as pages arrive: memory stays flat in the list's size. The task
-    returns counts per reject type, never addresses. A failed export deletes its partial file.
+    returns counts per reject type, never addresses. The file appears whole or not at all: it is
+    written under a temporary name beside ``output_path`` and moved into place at the end (a failed or killed
+    export leaves no partial file).
 
     The list is read with offset paging: an entry added or removed while the export runs can make another entry
     be seen twice (removed from the file: ``duplicates`` in the summary) or missed (the reject type is then named
