@@ -37,10 +37,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_wooxy.api import EMAIL_LIST, MAX_ANSWER_BYTES, MAX_CONCURRENT_REQUESTS, MAX_PAGE_SIZE
+from airflow_provider_wooxy.pipeline.atomic import output_file
 from airflow_provider_wooxy.pipeline.output import EntryWriter, ExportError
 from airflow_provider_wooxy.pipeline.paging import PageWalk, check_page, in_order
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
-from airflow_provider_wooxy.pipeline.storage import output_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS, PHONE_FIND
 from airflow_provider_wooxy.exceptions import WooxyPagingError
 from airflow_provider_wooxy.masking import mask_value
+from airflow_provider_wooxy.pipeline.atomic import output_file
 from airflow_provider_wooxy.pipeline.intake import Tally, validated
 from airflow_provider_wooxy.pipeline.output import EntryWriter
 from airflow_provider_wooxy.pipeline.paging import check_page, in_order
-from airflow_provider_wooxy.pipeline.storage import output_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping

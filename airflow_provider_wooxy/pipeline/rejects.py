@@ -10,7 +10,8 @@ import tempfile
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.masking import mask_in, mask_value, scrub
-from airflow_provider_wooxy.pipeline.storage import output_file, storage_path
+from airflow_provider_wooxy.pipeline.atomic import output_file
+from airflow_provider_wooxy.pipeline.storage import storage_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -19,13 +19,13 @@ from airflow.providers.common.compat.sdk import ObjectStoragePath
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
-from airflow_provider_wooxy.pipeline import storage
+from airflow_provider_wooxy.pipeline import atomic
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
 from airflow_provider_wooxy.pipeline.sync.state import open_state
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.helpers.sandbox import TOKEN, connection_json
 from tests.helpers.tasks import kill_after_removes
-from tests.pipeline.test_storage import write_then_fail
+from tests.pipeline.test_atomic import write_then_fail
 from tests.sources.services import BUCKET, S3_CONN_ID
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ class TestOutputsAppearWhole:
 
     def test_while_it_is_written_the_final_key_does_not_exist(self, s3: S3):
         location = ObjectStoragePath(f"{PREFIX}/plans/plan.jsonl", conn_id=S3_CONN_ID)
-        with storage.output_file(location) as stream:
+        with atomic.output_file(location) as stream:
             stream.write(b"{}\n")
             stream.flush()
             assert "plans/plan.jsonl" not in keys(s3, "plans/")

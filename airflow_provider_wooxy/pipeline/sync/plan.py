@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from airflow_provider_wooxy.pipeline.atomic import output_file
 from airflow_provider_wooxy.pipeline.intake import FirstSeen
-from airflow_provider_wooxy.pipeline.storage import output_file
 from airflow_provider_wooxy.pipeline.sync.partitions import partition_indexes, spread_over, utf8_each
 from airflow_provider_wooxy.pipeline.sync.snapshot import DIGEST_MOD, item_digest
 
