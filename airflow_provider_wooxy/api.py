@@ -32,12 +32,19 @@ MAX_ANSWER_BYTES = 16 * 1024 * 1024
 The largest answer body the hook reads (16 MiB); a longer one is an error, so no server can fill a worker's memory.
 
 The largest answer the provider asks for is a find page: 100 rows by default (the export's and the drift check's
-``page_size``, the look-up's 100 entries per number). A row is at most about 8 KiB: a ``rawLog`` of
-:data:`MAX_RAW_LOG_BYTES` bytes JSON-escaped (up to 6 bytes per byte, ``\\u00XX``: 6 KiB), an address of up to 254
-characters (escaped: about 0.5 KiB) and the reject type and dates. A default page is therefore under 1 MiB, and
-16 MiB leaves room for an export ``page_size`` of 2,000 rows of the worst kind (about 100,000 rows without
-``rawLog``), while 10 requests in flight hold at most 160 MiB. Adds and removes answer a few hundred bytes.
+``page_size``, the look-up's 100 entries per number), at most :data:`MAX_PAGE_SIZE` rows of at most
+:data:`MAX_FIND_ROW_BYTES` each: 15 MiB, under the cap whatever the rows hold. 10 requests in flight hold at most
+160 MiB. Adds and removes answer a few hundred bytes.
 """
+MAX_FIND_ROW_BYTES = 10 * 1024
+"""
+The largest find row, JSON-encoded (10 KiB): a ``rawLog`` of :data:`MAX_RAW_LOG_BYTES` bytes escaped (at most
+6 bytes per byte, ``\\u00XX``: 6 KiB), an address of up to 254 characters escaped (at most 12 bytes per character, a
+surrogate pair: about 3 KiB), the reject type and the dates.
+"""
+MAX_PAGE_SIZE = 1_500
+"""The largest ``page_size`` an export or a drift check may ask for: :data:`MAX_PAGE_SIZE` rows of
+:data:`MAX_FIND_ROW_BYTES` (15 MiB) stay under :data:`MAX_ANSWER_BYTES`."""
 
 EMAIL_ADD = "blacklist/add"
 EMAIL_REMOVE = "blacklist/remove"

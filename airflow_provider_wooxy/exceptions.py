@@ -99,3 +99,10 @@ class WooxyRejectedError(WooxyPermanentError):
 
 class WooxyInputError(AirflowFailException):
     """The operator's input or arguments are unusable; nothing was sent."""
+
+
+class WooxyPagingError(WooxyPermanentError):
+    """
+    The pages of a find contradict each other (an ignored ``offset``, an empty page before ``totalCount``, more
+    requests or rows than ``totalCount`` allows): the server cannot be trusted to list the whole list. Never retried.
+    """

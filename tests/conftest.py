@@ -31,11 +31,15 @@ if not AIRFLOW_V_3_0_PLUS:
     ExecutorSafeguard._sentinel = SimpleNamespace(callers={})
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
     import trustme
 
+    from tests.helpers.servers import Answer
+
 from tests.helpers.sandbox import TOKEN, connection_json
+from tests.helpers.servers import HostileServer
 
 SLOW_SUITES = ("e2e", "dag")
 """Marks whose tests start Airflow processes: they get a longer per-test timeout than pyproject's default."""
@@ -58,6 +62,24 @@ def wooxy_conn(sandbox: WooxySandbox, monkeypatch: pytest.MonkeyPatch) -> WooxyS
     """``wooxy_default`` pointing at the sandbox, with short backoffs so retries do not slow the suite."""
     monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(sandbox.url))
     return sandbox
+
+
+@pytest.fixture
+def hostile(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., HostileServer]]:
+    """
+    Starts a hostile server on loopback (``hostile(answer)``, tests/helpers/servers.py) and points ``wooxy_default``
+    at it (extras as keywords); stops every one at the end.
+    """
+    servers: list[HostileServer] = []
+
+    def start(answer: Callable[[str, Any], Answer], **extra: object) -> HostileServer:
+        servers.append(HostileServer(answer))
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", connection_json(servers[-1].url, **extra))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture

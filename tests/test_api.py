@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -47,3 +49,17 @@ def test_the_sandbox_enforces_the_apis_limits_with_its_texts(records, error):
             timeout=10,
         )
     assert answer.json() == {"result": False, "errors": [error]}
+
+
+def test_the_largest_page_stays_under_the_answer_cap():
+    """The worst find row (every rawLog byte and address character escaped as long as JSON allows) fits the bound."""
+    worst = {
+        "email": "\U0001f600" * 254,
+        "type": "list-unsubscribe",
+        "createdAt": "2026-12-31T23:59:59.999999+00:00",
+        "expireAt": "2026-12-31T23:59:59.999999+00:00",
+        "rawLog": "\x01" * api.MAX_RAW_LOG_BYTES,
+    }
+    assert len(json.dumps(worst).encode()) + 1 <= api.MAX_FIND_ROW_BYTES  # the comma between rows
+    envelope = len(json.dumps({"result": True, "data": [], "totalCount": 10**12, "offset": 10**12, "limit": 1500}))
+    assert api.MAX_PAGE_SIZE * api.MAX_FIND_ROW_BYTES + envelope <= api.MAX_ANSWER_BYTES

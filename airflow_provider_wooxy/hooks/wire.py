@@ -17,6 +17,7 @@ import http.client
 import io
 import threading
 import time
+import zlib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import requests
@@ -106,26 +107,73 @@ def exchange(
 
 
 def _read(response: urllib3.BaseHTTPResponse, method: str, settings: ConnectionSettings) -> bytes:
-    """The answer's body, or an error when it is longer than :data:`MAX_ANSWER_BYTES`."""
+    """
+    The answer's body, or an error when it is longer than :data:`MAX_ANSWER_BYTES`, compressed or decoded.
+
+    The body is read as it came (``decode_content=False``) and decoded here, at most one byte past the limit: a
+    small compressed answer that decodes to gigabytes never takes more. (urllib3 before 2.6 decodes each read's
+    compressed bytes whole, so its own decoding would hold the expansion of up to 16 MiB of compressed bytes.)
+    """
     headers = response.headers
     length = headers.get("Content-Length", "")
-    if length.isdigit() and "Content-Encoding" not in headers:  # the common case: the length bounds the read
-        too_large = int(length) > MAX_ANSWER_BYTES
-        content = b"" if too_large else response.read()
-    else:  # chunked, until the connection closes, or compressed: read one byte past the limit at most
-        content = response.read(MAX_ANSWER_BYTES + 1)
-        too_large = len(content) > MAX_ANSWER_BYTES
-    if too_large:
+    encoding = headers.get("Content-Encoding", "identity").strip().lower()
+    if length.isdigit() and int(length) > MAX_ANSWER_BYTES:  # the length bounds the read, compressed or not
+        raise _too_large(response, method, settings)
+    content = response.read(MAX_ANSWER_BYTES + 1, decode_content=False)
+    if encoding in _DECODERS:
+        try:
+            content = _decode(content, _DECODERS[encoding])
+        except zlib.error as exc:
+            raise WooxyConfigurationError(
+                method,
+                [
+                    f"the answer from {settings.netloc} is not valid {encoding} ({exc})",
+                    "check the connection's base URL",
+                ],
+                response.status,
+            ) from None
+    elif encoding != "identity":
         raise WooxyConfigurationError(
             method,
             [
-                f"the answer from {settings.netloc} is larger than {MAX_ANSWER_BYTES:,} bytes, more than any Wooxy "
-                "answer the provider asks for (it was not read further)",
+                f"the answer from {settings.netloc} is encoded as {encoding!r}, which the provider did not ask for",
                 "check the connection's base URL",
             ],
             response.status,
         )
+    if len(content) > MAX_ANSWER_BYTES:
+        raise _too_large(response, method, settings)
     return content
+
+
+ACCEPT_ENCODING = "gzip, deflate"
+"""The encodings the hook asks for: those :func:`_read` decodes under the size limit."""
+_DECODERS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
+"""zlib's ``wbits`` per encoding: gzip's header, zlib's (a raw deflate stream is tried when that fails)."""
+
+
+def _decode(data: bytes, wbits: int) -> bytes:
+    """``data`` decoded, at most one byte past :data:`MAX_ANSWER_BYTES` (the rest is never expanded)."""
+    try:
+        return zlib.decompressobj(wbits).decompress(data, MAX_ANSWER_BYTES + 1)
+    except zlib.error:
+        if wbits != 15:
+            raise
+        return zlib.decompressobj(-15).decompress(data, MAX_ANSWER_BYTES + 1)  # deflate without zlib's header
+
+
+def _too_large(
+    response: urllib3.BaseHTTPResponse, method: str, settings: ConnectionSettings
+) -> WooxyConfigurationError:
+    return WooxyConfigurationError(
+        method,
+        [
+            f"the answer from {settings.netloc} is larger than {MAX_ANSWER_BYTES:,} bytes, more than any Wooxy "
+            "answer the provider asks for (it was not read further)",
+            "check the connection's base URL",
+        ],
+        response.status,
+    )
 
 
 class _DeadlineReader(io.RawIOBase):

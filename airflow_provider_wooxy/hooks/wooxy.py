@@ -34,7 +34,7 @@ from airflow_provider_wooxy.compat import mask_secret
 from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyTransientError
 from airflow_provider_wooxy.hooks.connection import ConnectionSettings, connection_settings
 from airflow_provider_wooxy.hooks.transport import classify, raise_transport_error, retry_after_seconds
-from airflow_provider_wooxy.hooks.wire import Route, exchange, open_route
+from airflow_provider_wooxy.hooks.wire import ACCEPT_ENCODING, Route, exchange, open_route
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -128,7 +128,12 @@ class WooxyHook(BaseHook):
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers.update(
-            {TOKEN_HEADER: params.token, "Content-Type": "application/json", "Accept": "application/json"}
+            {
+                TOKEN_HEADER: params.token,
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,  # what the hook decodes under the size limit
+            }
         )
         # Read proxy and CA-bundle settings from the environment once, not on every request.
         env = session.merge_environment_settings(params.base_url, {}, None, None, None)

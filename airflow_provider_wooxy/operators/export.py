@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
-from airflow_provider_wooxy.api import EMAIL_LIST, EMAIL_REJECT_TYPES
+from airflow_provider_wooxy.api import EMAIL_LIST, EMAIL_REJECT_TYPES, MAX_ANSWER_BYTES, MAX_PAGE_SIZE
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.arguments import output_path_argument
 from airflow_provider_wooxy.operators.base import WooxyOperator
@@ -28,7 +28,9 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
 
     Rows: ``email``, ``rejectType``, ``createdAt``, ``expireAt`` (when Wooxy gives one) and ``rawLog`` (with
     ``with_raw_log=True``). The file is streamed as pages arrive: memory stays flat in the list's size. The task
-    returns counts per reject type, never addresses. A failed export deletes its partial file.
+    returns counts per reject type, never addresses. The file appears whole or not at all: it is
+    written under a temporary name beside ``output_path`` and moved into place at the end (a failed or killed
+    export leaves no partial file).
 
     The list is read with offset paging: an entry added or removed while the export runs can make another entry
     be seen twice (removed from the file: ``duplicates`` in the summary) or missed (the reject type is then named
@@ -39,7 +41,8 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
     :param path: deprecated name of ``output_path``.
     :param reject_types: the reject types to export, in this order; default all three. (templated)
     :param with_raw_log: also export each entry's ``rawLog``.
-    :param page_size: rows asked for per request (the API may serve fewer: paging follows what it serves).
+    :param page_size: rows asked for per request, 1 to 1,500 (the API may serve fewer: paging follows what it
+        serves); a larger page could exceed the 16 MiB an answer may hold.
     :param max_concurrency: pages in flight at once, 1 to 10. ``pool_slots`` defaults to it.
     :param storage_conn_id: the Airflow connection for an object storage ``path``.
     :param wooxy_conn_id: the Wooxy connection.
@@ -61,8 +64,11 @@ class WooxyExportEmailBlacklistOperator(WooxyOperator):
         path: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(page_size, int) or page_size < 1:
-            raise WooxyInputError(f"page_size must be a whole number >= 1, got {page_size!r}.")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise WooxyInputError(
+                f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, got {page_size!r}: a larger page "
+                f"could exceed the {MAX_ANSWER_BYTES // (1024 * 1024)} MiB an answer may hold."
+            )
         super().__init__(**kwargs)
         self.output_path = output_path_argument(output_path, path)
         self.reject_types = reject_types

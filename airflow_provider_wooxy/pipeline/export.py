@@ -4,8 +4,11 @@ Exporting the email blacklist: page through ``blacklist/find`` and stream every 
 Paging follows what the API answered, not what was asked: the API may return fewer rows than ``limit`` (a
 server-side cap), so the first page of a reject type tells the page size actually served, and every later page
 starts where the rows received so far end. A page that comes back short before the list's end is completed by
-another request from where it stopped; an empty page ends its span, so a list that shrinks while it is read cannot
-loop forever. When ``totalCount`` grows while paging, the export follows it to the new end.
+another request from where it stopped; an empty page ends its span when the list shrank below its offset (and is an
+error while the same answer's ``totalCount`` says there is more). When ``totalCount`` grows while paging, the export
+follows it to the new end, within a tolerance: the checks of :mod:`~airflow_provider_wooxy.pipeline.paging`
+(:class:`~airflow_provider_wooxy.pipeline.paging.PageWalk`) end an export whose server ignores ``offset`` or whose
+``totalCount`` lies, within a bounded number of requests.
 
 Up to ``max_concurrency`` pages are in flight; pages are written in offset order (a small reorder buffer, at most
 two pages per request in flight), so the file follows the API's order and memory stays flat in the list's size.
@@ -33,11 +36,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_wooxy.api import EMAIL_LIST, MAX_CONCURRENT_REQUESTS
+from airflow_provider_wooxy.api import EMAIL_LIST, MAX_ANSWER_BYTES, MAX_CONCURRENT_REQUESTS, MAX_PAGE_SIZE
+from airflow_provider_wooxy.pipeline.atomic import output_file
 from airflow_provider_wooxy.pipeline.output import EntryWriter, ExportError
-from airflow_provider_wooxy.pipeline.paging import in_order
+from airflow_provider_wooxy.pipeline.paging import PageWalk, check_page, in_order
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
-from airflow_provider_wooxy.pipeline.storage import output_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -162,8 +165,11 @@ class RejectTypePager(Stoppable):
     ) -> None:
         if max_concurrency < 1:
             raise ExportError(f"max_concurrency must be >= 1, got {max_concurrency}.")
-        if page_size < 1:
-            raise ExportError(f"page_size must be >= 1, got {page_size}.")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ExportError(
+                f"page_size must be 1 to {MAX_PAGE_SIZE}, got {page_size}: a larger page could exceed the "
+                f"{MAX_ANSWER_BYTES // (1024 * 1024)} MiB an answer may hold."
+            )
         self._find = find
         self._write = write
         self.max_concurrency = max_concurrency
@@ -179,7 +185,7 @@ class RejectTypePager(Stoppable):
                 report.types[reject_type] = self._export_type(pool, reject_type)
         return report
 
-    def _fetch(self, reject_type: str, offset: int, limit: int) -> tuple[list[Mapping[str, Any]], int]:
+    def fetch(self, reject_type: str, offset: int, limit: int) -> tuple[list[Mapping[str, Any]], int]:
         answer = self._find(reject_type, with_raw_log=self.with_raw_log, offset=offset, limit=limit)
         data, total = answer.get("data"), answer.get("totalCount")
         if not isinstance(data, list) or not isinstance(total, int):
@@ -192,60 +198,79 @@ class RejectTypePager(Stoppable):
     def _export_type(self, pool: ThreadPoolExecutor, reject_type: str) -> TypeReport:
         report = TypeReport()
         dedupe = _Deduper(self.dedupe_window)
-
         is_new, with_raw_log = dedupe.is_new, self.with_raw_log
+        what = f"reject type {reject_type}"
 
-        def emit(rows: list[Mapping[str, Any]]) -> None:
-            fresh = [entry(row, reject_type, with_raw_log) for row in rows if is_new(str(row.get("email")))]
+        def emit(offset: int, rows: list[Mapping[str, Any]], walk: PageWalk | None) -> None:
+            keys = [str(row.get("email")) for row in rows]
+            fresh = [entry(row, reject_type, with_raw_log) for row, key in zip(rows, keys, strict=True) if is_new(key)]
             report.duplicates += len(rows) - len(fresh)
+            if walk is not None:
+                walk.rows(offset, keys, len(rows) - len(fresh))
             if fresh:
                 self._write(fresh)
                 report.exported += len(fresh)
 
         # The first page alone: it tells the total and the page size the API really serves.
-        first, total = self._fetch(reject_type, 0, self.page_size)
+        first, total = self.fetch(reject_type, 0, self.page_size)
+        check_page(EMAIL_LIST.find, what, 0, len(first), total)
         report.pages = 1
         report.total_at_start = report.total_at_end = total
-        emit(first)
         if not first or len(first) >= total:
+            emit(0, first, None)
             return report
-        step = len(first)
-        latest_total = [total]  # the newest totalCount, set by whichever page answered last
-        planned_end = step  # offsets below this are covered by spans already asked for
-
-        def span(start: int) -> tuple[list[Mapping[str, Any]], int]:
-            """The rows of offsets ``[start, start + step)``: more requests when the API serves a short page."""
-            rows: list[Mapping[str, Any]] = []
-            offset, end, requests = start, start + step, 0
-            while True:
-                page, latest_total[0] = self._fetch(reject_type, offset, min(self.page_size, end - offset))
-                requests += 1
-                rows.extend(page)
-                offset += len(page)
-                # Short but not at the list's end: the API served less than asked; ask again from where it stopped.
-                # An empty page ends the span, so a list that shrinks while it is read cannot loop forever.
-                if not page or offset >= end or offset >= latest_total[0]:
-                    return rows, requests
-
-        def next_span() -> Callable[[], tuple[list[Mapping[str, Any]], int]] | None:
-            nonlocal planned_end
-            if self.stopped or planned_end >= latest_total[0]:  # the newest total: follows a list that grows
-                return None
-            start, planned_end = planned_end, planned_end + step
-            return functools.partial(span, start)
-
+        walk = PageWalk(EMAIL_LIST.find, what, total, len(first))
+        emit(0, first, walk)
+        spans = _Spans(self, reject_type, walk, step=len(first), total=total)
         window = 2 * self.max_concurrency  # spans asked for ahead of the write position: bounds the reorder buffer
-        for rows, requests in in_order(pool, next_span, max_in_flight=self.max_concurrency, window=window):
+        for start, rows, requests in in_order(pool, spans.next, max_in_flight=self.max_concurrency, window=window):
             report.pages += requests
-            emit(rows)
+            emit(start, rows, walk)
             if self._on_page is not None:
                 self._on_page(reject_type, report)
             if self.stopped:
                 break
-        report.total_at_end = latest_total[0]
+        report.total_at_end = spans.latest_total
         if self.stopped:
             raise ExportError(f"the export was stopped: {self.stopped}")
         return report
+
+
+class _Spans:
+    """
+    The spans of one reject type after its first page: offsets ``[start, start + step)``, planned up to the newest
+    ``totalCount`` (so a list that grows is followed), each checked by the walk.
+    """
+
+    def __init__(self, pager: RejectTypePager, reject_type: str, walk: PageWalk, *, step: int, total: int) -> None:
+        self._pager = pager
+        self._reject_type = reject_type
+        self._walk = walk
+        self._step = step
+        self.latest_total = total  # the newest totalCount, set by whichever page answered last
+        self._planned_end = step  # offsets below this are covered by spans already asked for
+
+    def next(self) -> Callable[[], tuple[int, list[Mapping[str, Any]], int]] | None:
+        if self._pager.stopped or self._planned_end >= self.latest_total:
+            return None
+        start, self._planned_end = self._planned_end, self._planned_end + self._step
+        return functools.partial(self._span, start)
+
+    def _span(self, start: int) -> tuple[int, list[Mapping[str, Any]], int]:
+        """The rows of offsets ``[start, start + step)``: more requests when the API serves a short page."""
+        rows: list[Mapping[str, Any]] = []
+        offset, end, requests = start, start + self._step, 0
+        while True:
+            limit = min(self._pager.page_size, end - offset)
+            page, total = self._pager.fetch(self._reject_type, offset, limit)
+            requests += 1
+            self._walk.answered(offset, len(page), total)  # an empty page here is the list's end, or an error
+            self.latest_total = total
+            rows.extend(page)
+            offset += len(page)
+            # Short but not at the list's end: the API served less than asked; ask again from where it stopped.
+            if not page or offset >= end or offset >= total:
+                return start, rows, requests
 
 
 @dataclass

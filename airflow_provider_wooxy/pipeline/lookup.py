@@ -12,11 +12,13 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS
+from airflow_provider_wooxy.api import MAX_CONCURRENT_REQUESTS, PHONE_FIND
+from airflow_provider_wooxy.exceptions import WooxyPagingError
+from airflow_provider_wooxy.masking import mask_value
+from airflow_provider_wooxy.pipeline.atomic import output_file
 from airflow_provider_wooxy.pipeline.intake import Tally, validated
 from airflow_provider_wooxy.pipeline.output import EntryWriter
-from airflow_provider_wooxy.pipeline.paging import in_order
-from airflow_provider_wooxy.pipeline.storage import output_file
+from airflow_provider_wooxy.pipeline.paging import check_page, in_order
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -64,8 +66,25 @@ def look_up(
 
 
 def _find(find: FindNumber, row: int, number: str) -> tuple[int, str, list[Mapping[str, Any]]]:
-    data = find(number, limit=_ENTRIES_PER_NUMBER).get("data")
-    return row, number, [entry for entry in data if isinstance(entry, dict)] if isinstance(data, list) else []
+    answer = find(number, limit=_ENTRIES_PER_NUMBER)
+    data, total = answer.get("data"), answer.get("totalCount")
+    entries: list[Mapping[str, Any]] = (
+        [entry for entry in data if isinstance(entry, dict)] if isinstance(data, list) else []
+    )
+    if isinstance(total, int) and not isinstance(total, bool):
+        # One page answers a number (its entries are one per reject type): a count beyond it is a server that lies.
+        what = f"phone number {mask_value(number)}"
+        check_page(PHONE_FIND, what, 0, len(entries), total)
+        if total > len(entries):
+            raise WooxyPagingError(
+                PHONE_FIND,
+                [
+                    f"{what}: {len(entries)} entries served where the same answer's totalCount is {total}; one page "
+                    f"of {_ENTRIES_PER_NUMBER} holds every entry of a number, so the server's count cannot be trusted",
+                    "check the connection's base URL",
+                ],
+            )
+    return row, number, entries
 
 
 def check_numbers(

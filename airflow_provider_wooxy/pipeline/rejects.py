@@ -10,6 +10,7 @@ import tempfile
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.masking import mask_in, mask_value, scrub
+from airflow_provider_wooxy.pipeline.atomic import output_file
 from airflow_provider_wooxy.pipeline.storage import storage_path
 
 if TYPE_CHECKING:
@@ -87,9 +88,8 @@ class Rejects:
         self._file.flush()
         self._file.seek(0)
         location = storage_path(path)
-        location.parent.mkdir(parents=True, exist_ok=True)
         lower = str(location).lower()
-        with location.open("wb") as raw:
+        with output_file(location) as raw:  # whole or not at all
             stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if lower.endswith(".gz") else raw  # type: ignore[assignment]
             text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
             if lower.removesuffix(".gz").endswith(".csv"):

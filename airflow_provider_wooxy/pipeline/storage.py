@@ -16,16 +16,12 @@ naming the argument.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from airflow_provider_wooxy.exceptions import WooxyInputError
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 
 def storage_path(path: Any) -> Any:
@@ -44,22 +40,6 @@ def storage_path(path: Any) -> Any:
         f"cannot open {path}: object storage URIs are opened through Airflow's ObjectStoragePath, which the "
         "operators install; outside Airflow, pass a path object (e.g. upath.UPath) instead of a string."
     )
-
-
-@contextlib.contextmanager
-def output_file(location: Any) -> Iterator[IO[bytes]]:
-    """
-    Open ``location`` (a path object) for writing, its folder created; if the block fails, the partial file is
-    removed, so that it cannot pass for a whole one.
-    """
-    location.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with location.open("wb") as stream:
-            yield stream
-    except BaseException:
-        if location.exists():
-            location.unlink()
-        raise
 
 
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
 import pytest
+
+from tests.helpers.servers import HostileServer, fixed
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -18,31 +18,15 @@ def raw_answer() -> Iterator[Callable[..., str]]:
     A local HTTP server that answers every POST with one fixed status, body and headers (what a gateway, a proxy
     error page or a misconfigured URL sends instead of Wooxy's JSON); returns its base URL.
     """
-    servers: list[ThreadingHTTPServer] = []
+    servers: list[HostileServer] = []
 
     def start(status: int, body: bytes, headers: dict[str, str] | None = None) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{server.server_address[1]}"
+        servers.append(HostileServer(fixed(status, body, headers)))
+        return servers[-1].url
 
     yield start
     for server in servers:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
@@ -274,5 +275,75 @@ class TestAnswerSize:
         result = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"endless answer: child's peak RSS {result['peak_kb'] / 1024:.0f} MB, server sent {sent[0] >> 20} MB")
         assert result["error"].startswith("WooxyConfigurationError: Wooxy blacklist/remove failed (HTTP 200)")
+        assert "is larger than 16,777,216 bytes" in result["error"]
+        assert result["peak_kb"] < 600 * 1024
+
+
+class TestCompressedAnswers:
+    """Compressed answers are decoded by the hook, at most one byte past the limit, on every urllib3 (2.4 too)."""
+
+    @staticmethod
+    def answering(serve, body: bytes, encoding: str) -> str:
+        def answer(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Encoding", encoding)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+
+        return f"http://127.0.0.1:{serve(answer)}"
+
+    @pytest.mark.parametrize(
+        ("encoding", "compress"),
+        [
+            pytest.param("gzip", lambda data: zlib.compress(data, wbits=31), id="gzip"),
+            pytest.param("deflate", zlib.compress, id="deflate-zlib"),
+            pytest.param("deflate", lambda data: zlib.compress(data, wbits=-15), id="deflate-raw"),
+        ],
+    )
+    def test_decoded(self, serve, monkeypatch, encoding, compress):
+        set_conn(monkeypatch, connection_json(self.answering(serve, compress(b'{"result": true}'), encoding)))
+        assert WooxyHook().remove_email_blacklist("a@example.com")["result"] is True
+
+    @pytest.mark.parametrize(
+        ("body", "encoding", "message"),
+        [
+            pytest.param(b"\x1f\x8b not gzip", "gzip", "is not valid gzip", id="broken-gzip"),
+            pytest.param(b'{"result": true}', "br", "is encoded as 'br', which the provider did not ask for", id="br"),
+        ],
+    )
+    def test_refused(self, serve, monkeypatch, body, encoding, message):
+        set_conn(monkeypatch, connection_json(self.answering(serve, body, encoding)))
+        with pytest.raises(WooxyConfigurationError, match=message):
+            WooxyHook().remove_email_blacklist("a@example.com")
+
+    def test_a_compression_bomb_keeps_the_workers_memory_flat(self, serve, monkeypatch):
+        """1 MiB of gzip that decodes to 1 GiB: under urllib3 2.4 its own decoding took the child to 2.2 GB."""
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        bomb = b"".join(packer.compress(b"\0" * (1 << 20)) for _ in range(1024)) + packer.flush()
+        url = self.answering(serve, bomb, "gzip")
+        child = (
+            "import json\n"
+            "from airflow_provider_wooxy.hooks.wooxy import WooxyHook\n"
+            "try:\n"
+            "    WooxyHook().remove_email_blacklist('a@example.com')\n"
+            "    error = None\n"
+            "except Exception as exc:\n"
+            "    error = f'{type(exc).__name__}: {exc}'\n"
+            "status = open('/proc/self/status').read()\n"
+            "peak = next(int(line.split()[1]) for line in status.splitlines() if line.startswith('VmHWM:'))\n"
+            "print(json.dumps({'peak_kb': peak, 'error': error}))\n"
+        )
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
+            "AIRFLOW_CONN_WOOXY_DEFAULT": connection_json(url, timeout=60),
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=300, check=True
+        )
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"gzip bomb (urllib3 {urllib3.__version__}): child's peak RSS {result['peak_kb'] / 1024:.0f} MB")
         assert "is larger than 16,777,216 bytes" in result["error"]
         assert result["peak_kb"] < 600 * 1024

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_wooxy.exceptions import WooxyAuthError, WooxyInputError, WooxyRejectedError
+from airflow_provider_wooxy.exceptions import (
+    WooxyAuthError,
+    WooxyConfigurationError,
+    WooxyInputError,
+    WooxyRejectedError,
+)
 from airflow_provider_wooxy.operators.blacklist import (
     WooxyAddEmailBlacklistOperator,
     WooxyAddPhoneBlacklistOperator,
@@ -17,6 +22,7 @@ from airflow_provider_wooxy.operators.blacklist import (
 )
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.helpers.sandbox import assert_within_limit, connection_json, run_held
+from tests.helpers.servers import fixed
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -351,3 +357,36 @@ class TestProgress:
         assert 2 <= len(lines) <= summary["send_seconds"] / 0.25 + 1
         assert "/ 100 records accepted" in lines[-1]
         assert "records/s" in lines[-1] and "retries" in lines[-1]
+
+
+class TestAWrongHost:
+    """A base URL that is not Wooxy's fails the push fast, through the operator, and names the host."""
+
+    @pytest.mark.parametrize(
+        ("status", "body", "headers", "message"),
+        [
+            pytest.param(
+                200,
+                b"<html>Welcome</html>",
+                {"Content-Type": "text/html"},
+                "does not answer as Wooxy does",
+                id="html-200",
+            ),
+            pytest.param(
+                301,
+                b"",
+                {"Location": "https://www.example.com/"},
+                "answered with a redirect to www.example.com",
+                id="redirect-301",
+            ),
+        ],
+    )
+    def test_fails_within_max_attempts_times_max_concurrency_requests(self, hostile, status, body, headers, message):
+        server = hostile(fixed(status, body, headers), max_attempts=3)
+        op = WooxyAddEmailBlacklistOperator(task_id="add", records=emails(1_000), max_concurrency=4, max_invalid=1_000)
+        with pytest.raises(WooxyConfigurationError) as info:
+            op.execute({})
+        text = str(info.value)
+        assert message in text and "check the connection's base URL" in text
+        assert server.url.removeprefix("http://") in text  # names the host
+        assert 1 <= len(server.requests) <= 3 * 4  # max_attempts x max_concurrency, never a bisection

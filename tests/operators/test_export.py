@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 import fsspec
 import pytest
 
-from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyTransientError
+from airflow_provider_wooxy.api import MAX_PAGE_SIZE
+from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyPagingError, WooxyTransientError
 from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
 from tests.helpers.sandbox import TOKEN, connection_json
+from tests.helpers.servers import LyingList
 
 if TYPE_CHECKING:
     from airflow_provider_wooxy.sandbox import WooxySandbox
@@ -246,11 +248,32 @@ class TestWooxyExportEmailBlacklistOperator:
             pytest.param({"max_concurrency": 11}, id="concurrency-over-10"),
             pytest.param({"max_concurrency": 0}, id="concurrency-0"),
             pytest.param({"page_size": 0}, id="page-size-0"),
+            pytest.param({"page_size": MAX_PAGE_SIZE + 1}, id="page-size-over-the-answer-cap"),
+            pytest.param({"page_size": True}, id="page-size-bool"),
         ],
     )
     def test_bad_constructor_arguments(self, kwargs):
         with pytest.raises(WooxyInputError):
             WooxyExportEmailBlacklistOperator(task_id="export", output_path="out.csv", **kwargs)
+
+    def test_the_largest_page_size(self):
+        with pytest.raises(WooxyInputError, match="from 1 to 1500, got 1501: a larger page could exceed the 16 MiB"):
+            WooxyExportEmailBlacklistOperator(task_id="export", output_path="out.csv", page_size=1501)
+        assert WooxyExportEmailBlacklistOperator(task_id="e", output_path="o.csv", page_size=1500).page_size == 1500
+
+    @pytest.mark.parametrize(
+        ("server", "message"),
+        [
+            pytest.param(LyingList(100_000, ignore_offset=True), "repeats the one before it", id="ignored-offset"),
+            pytest.param(LyingList(300, total=10**9), r"an empty page at offset \d+ while", id="lying-count"),
+        ],
+    )
+    def test_a_server_that_lies_fails_the_task_and_leaves_no_file(self, hostile, tmp_path, server, message):
+        lies = hostile(server, max_attempts=1)
+        with pytest.raises(WooxyPagingError, match=message):
+            export(tmp_path / "out.csv", reject_types=["hard"])
+        assert not (tmp_path / "out.csv").exists()
+        assert len(lies.requests) <= 1 + 3 + 2 * 10
 
     def test_empty_list(self, wooxy_conn: WooxySandbox, tmp_path):
         summary = export(tmp_path / "out.csv")

@@ -14,8 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_wooxy.api import EMAIL_FIND
+from airflow_provider_wooxy.exceptions import WooxyPagingError, WooxyTransientError
+from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 from airflow_provider_wooxy.pipeline.export import EmailExport, ExportSettings, RejectTypePager
 from airflow_provider_wooxy.pipeline.output import ExportError
+from airflow_provider_wooxy.pipeline.paging import REQUEST_MARGIN, total_tolerance
+from tests.helpers.servers import LyingList
 
 
 class ListServer:
@@ -71,12 +75,12 @@ class TestRejectTypePager:
         assert report.types["hard"].duplicates == 0
         assert len(server.calls) > 10  # the short pages cost extra requests
 
-    def test_a_stale_total_cannot_make_it_loop(self):
-        """The count says 5000 but only 1000 rows exist: empty pages end the export."""
+    def test_a_stale_total_is_an_error_not_a_loop(self):
+        """The count says 5000 but only 1000 rows exist: the first empty page below the count ends the export."""
         server = ListServer(EMAILS, stale_total=5000)
-        written, _ = run(server, max_concurrency=4)
-        assert [row["email"] for row in written] == EMAILS
-        assert len(server.calls) <= 5000 // 100 + 1
+        with pytest.raises(WooxyPagingError, match=r"an empty page at offset \d+ while the same answer's totalCount"):
+            run(server, max_concurrency=4)
+        assert len(server.calls) <= 1000 // 100 + 2 * 4  # the pages before, and those in flight or ahead
 
     def test_stop(self):
         server = ListServer(EMAILS)
@@ -113,10 +117,22 @@ class TestRejectTypePager:
         sizes=st.lists(st.integers(1, 120), min_size=1, max_size=8),
         max_concurrency=st.integers(1, 10),
     )
-    def test_any_serving_gives_every_entry_once(self, size, page_size, sizes, max_concurrency):
+    def test_any_serving_gives_every_entry_once_or_a_bounded_error(self, size, page_size, sizes, max_concurrency):
+        """Short pages cost requests: past twice the pages the count allows (plus a margin), the export stops."""
         emails = [f"u{i}@example.com" for i in range(size)]
         server = ListServer(emails, sizes=sizes)
-        written, report = run(server, page_size=page_size, max_concurrency=max_concurrency)
+        step = min(page_size, sizes[0])
+        bound = 2 * -(-(size + total_tolerance(size)) // step) + REQUEST_MARGIN + max_concurrency
+        try:
+            written, report = run(server, page_size=page_size, max_concurrency=max_concurrency)
+        except WooxyPagingError as exc:
+            message = str(exc)
+            assert len(server.calls) <= bound
+        else:
+            message = ""
+        if message:
+            assert "requests where a totalCount of" in message
+            return
         assert [row["email"] for row in written] == emails
         assert report.types["hard"].exported == size
 
@@ -126,6 +142,64 @@ class TestRejectTypePager:
     def test_bad_arguments(self, kwargs):
         with pytest.raises(ExportError):
             RejectTypePager(ListServer([]), print, **kwargs)
+
+
+def one_row_pages(reject_type: str, email: str | None = None, *, with_raw_log=False, offset=0, limit=20):
+    """A server that serves 100 rows at first, then one row per request, whatever was asked (of 1000)."""
+    served = limit if offset == 0 else 1
+    rows = [{"email": f"u{i}@example.com", "type": reject_type} for i in range(offset, min(offset + served, 1000))]
+    return {"result": True, "data": rows, "totalCount": 1000}
+
+
+class TestAServerThatLies:
+    """Over real HTTP through the hook, against a hostile server: each lie ends the export within bounded requests."""
+
+    @pytest.mark.parametrize(
+        ("server", "error", "message", "most"),
+        [
+            pytest.param(
+                LyingList(100_000, ignore_offset=True),
+                WooxyPagingError,
+                "the page at offset 100 repeats the one before it: the server ignores offset",
+                1 + 2 * 10,
+                id="ignored-offset",
+            ),
+            pytest.param(
+                LyingList(1_000, total=10**9),
+                WooxyPagingError,
+                r"an empty page at offset \d+ while the same answer's totalCount is 1000000000",
+                1 + 9 + 2 * 10,
+                id="a-count-of-a-billion",
+            ),
+            pytest.param(
+                LyingList(100_000, grow=1_000),
+                WooxyTransientError,
+                r"totalCount moved from 101000 to 11\d{4} while the list was read, more than the 10100 entries",
+                1 + 11 + 2 * 10,
+                id="a-count-that-runs-away",
+            ),
+        ],
+    )
+    def test_ends_with_a_clear_error(self, hostile, server, error, message, most):
+        lies = hostile(server, max_attempts=1)
+        with pytest.raises(error, match=message) as info:
+            run(WooxyHook().find_email_blacklist, max_concurrency=10)
+        assert str(info.value).startswith("Wooxy blacklist/find failed: reject type hard: ")
+        assert len(lies.requests) <= most
+
+    def test_more_requests_than_the_count_allows(self):
+        calls = []
+
+        def find(*args, **kwargs):
+            calls.append(kwargs["offset"])
+            return one_row_pages(*args, **kwargs)
+
+        with pytest.raises(
+            WooxyPagingError,
+            match=r"\d+ requests where a totalCount of 1000 allows at most 50: the server serves pages far shorter",
+        ):
+            run(find, max_concurrency=3)
+        assert len(calls) <= 51 + 3
 
 
 def test_random_sizes_seeded():

@@ -8,9 +8,12 @@ import time
 
 import pytest
 
+from airflow_provider_wooxy.exceptions import WooxyPagingError
+from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 from airflow_provider_wooxy.pipeline.lookup import check_numbers, look_up
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.validation import PhoneRecords
+from tests.helpers.servers import LyingList
 
 
 class SlowFind:
@@ -29,8 +32,8 @@ class SlowFind:
         time.sleep(pause)
         with self._lock:
             self.in_flight -= 1
-        listed = int(phone_number[-1]) % 2 == 0
-        return {"data": [{"phoneNumber": phone_number, "rejectType": "import"}] if listed else [], "totalCount": 1}
+        data = [{"phoneNumber": phone_number, "rejectType": "import"}] if int(phone_number[-1]) % 2 == 0 else []
+        return {"data": data, "totalCount": len(data)}
 
 
 class TestLookUp:
@@ -78,3 +81,33 @@ class TestCheckNumbers:
         with pytest.raises(RuntimeError, match="went away"):
             check_numbers(broken, iter([(1, "+447911123410")]), PhoneRecords(), out, fmt="csv", rejects=Rejects())
         assert not out.exists()
+
+
+class TestAServerThatLies:
+    """Over real HTTP through the hook: a count the page contradicts ends the look-up, the number masked."""
+
+    @pytest.mark.parametrize(
+        ("total", "message"),
+        [
+            pytest.param(5, "1 entries served where the same answer's totalCount is 5", id="more-than-served"),
+            pytest.param(None, None, id="consistent"),
+        ],
+    )
+    def test_a_count_beyond_the_page(self, hostile, tmp_path, total, message):
+        server = hostile(LyingList(0, total=total))
+        numbers = [(row, f"+4479111234{row:02d}") for row in range(1, 31)]
+        if message is None:
+            assert len(list(look_up(WooxyHook().find_phone_blacklist, numbers, max_concurrency=3))) == 30
+            return
+        with pytest.raises(WooxyPagingError, match=message) as info:
+            list(look_up(WooxyHook().find_phone_blacklist, numbers, max_concurrency=3))
+        assert not any(number in str(info.value) for _, number in numbers)
+        assert "phone number +4****" in str(info.value)  # masked
+        assert len(server.requests) <= 1 + 2 * 3
+
+    def test_an_empty_page_below_the_count(self):
+        def find(phone_number, reject_type=None, *, offset=0, limit=20):
+            return {"result": True, "data": [], "totalCount": 2}
+
+        with pytest.raises(WooxyPagingError, match="an empty page at offset 0 while the same answer's totalCount is 2"):
+            list(look_up(find, [(1, "+447911123410")]))

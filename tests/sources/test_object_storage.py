@@ -19,11 +19,13 @@ from airflow.providers.common.compat.sdk import ObjectStoragePath
 from airflow_provider_wooxy.exceptions import WooxyInputError
 from airflow_provider_wooxy.operators.blacklist import WooxyAddEmailBlacklistOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
+from airflow_provider_wooxy.pipeline import atomic
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL
 from airflow_provider_wooxy.pipeline.sync.state import open_state
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.helpers.sandbox import TOKEN, connection_json
 from tests.helpers.tasks import kill_after_removes
+from tests.pipeline.test_atomic import write_then_fail
 from tests.sources.services import BUCKET, S3_CONN_ID
 
 if TYPE_CHECKING:
@@ -157,3 +159,41 @@ class TestSyncFilesInABucket:
             assert on_wooxy(sandbox) == {f"{a}\thard" for a in desired}
             assert managed(state, sandbox) == {f"{a}\thard" for a in desired}  # exact after the retry
             assert summary["requests"] <= 130  # never more than the whole change
+
+
+def keys(s3: S3, prefix: str) -> list[str]:
+    listing = s3.client().list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+    return sorted(entry["Key"] for entry in listing.get("Contents", []))
+
+
+class TestOutputsAppearWhole:
+    """Uploaded under a temporary key beside the output, copied into place, the temporary key deleted."""
+
+    def test_an_export_to_a_bucket(self, wooxy_conn: WooxySandbox, s3: S3):
+        from airflow_provider_wooxy.operators.export import WooxyExportEmailBlacklistOperator
+
+        wooxy_conn.add_emails([(e, "hard") for e in emails(30)])
+        put(s3, "exports/.out.csv.wooxy-tmp-0123456789ab", b"a killed run's upload")
+        op = WooxyExportEmailBlacklistOperator(
+            task_id="export", output_path=f"{PREFIX}/exports/out.csv", reject_types=["hard"], storage_conn_id=S3_CONN_ID
+        )
+        assert op.execute({})["exported"] == 30
+        assert keys(s3, "exports/") == ["exports/out.csv"]  # the leftover removed, no temporary key kept
+        body = s3.client().get_object(Bucket=BUCKET, Key="exports/out.csv")["Body"].read().decode()
+        assert len(body.splitlines()) == 31
+
+    def test_a_failure_leaves_the_old_object_and_no_temporary_key(self, s3: S3):
+        put(s3, "exports/out.csv", b"old\n")
+        location = ObjectStoragePath(f"{PREFIX}/exports/out.csv", conn_id=S3_CONN_ID)
+        with pytest.raises(RuntimeError, match="went away"):
+            write_then_fail(location)
+        assert keys(s3, "exports/") == ["exports/out.csv"]
+        assert s3.client().get_object(Bucket=BUCKET, Key="exports/out.csv")["Body"].read() == b"old\n"
+
+    def test_while_it_is_written_the_final_key_does_not_exist(self, s3: S3):
+        location = ObjectStoragePath(f"{PREFIX}/plans/plan.jsonl", conn_id=S3_CONN_ID)
+        with atomic.output_file(location) as stream:
+            stream.write(b"{}\n")
+            stream.flush()
+            assert "plans/plan.jsonl" not in keys(s3, "plans/")
+        assert keys(s3, "plans/") == ["plans/plan.jsonl"]

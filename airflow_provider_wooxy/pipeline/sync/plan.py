@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from airflow_provider_wooxy.pipeline.atomic import output_file
 from airflow_provider_wooxy.pipeline.intake import FirstSeen
 from airflow_provider_wooxy.pipeline.sync.partitions import partition_indexes, spread_over, utf8_each
 from airflow_provider_wooxy.pipeline.sync.snapshot import DIGEST_MOD, item_digest
@@ -307,9 +308,8 @@ def plan_id(state: SyncState, add_digest: int, remove_digest: int) -> str:
 
 
 def save_plan(location: Any, name: str, plan: Plan, extra: dict[str, Any]) -> None:
-    """Write the plan (:func:`write_plan`) to ``location``, a path object, its folder created."""
-    location.parent.mkdir(parents=True, exist_ok=True)
-    with location.open("wb") as stream:
+    """Write the plan (:func:`write_plan`) to ``location``, a path object, whole or not at all (``output_file``)."""
+    with output_file(location) as stream:
         write_plan(stream, name, plan, extra)
 
 

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_wooxy.exceptions import WooxyPagingError
 from airflow_provider_wooxy.hooks.wooxy import WooxyHook
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE
 from airflow_provider_wooxy.pipeline.sync.plan import make_plan
 from airflow_provider_wooxy.pipeline.sync.verify import DriftCheck, VerifyStopped, _expired, _reservoir, check_sample
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.helpers.sandbox import assert_within_limit, connection_json
+from tests.helpers.servers import LyingList
 from tests.helpers.sync import records, state_with
 
 NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
@@ -71,6 +73,19 @@ class TestEmailCheck:
         # after it: with 10 pages in flight that can happen at several places. Hidden entries are re-added, harmless.
         assert len(drift.missing) <= 10 * 10
         assert drift.missing <= set(lines(addresses(1000)))
+
+    @pytest.mark.parametrize(
+        ("server", "message"),
+        [
+            pytest.param(LyingList(50_000, ignore_offset=True), "repeats the one before it", id="ignored-offset"),
+            pytest.param(LyingList(500, total=10**9), r"an empty page at offset \d+ while", id="lying-count"),
+        ],
+    )
+    def test_a_server_that_lies_ends_the_check(self, hostile, server, message):
+        lies = hostile(server, max_attempts=1)
+        with pytest.raises(WooxyPagingError, match=message):
+            DriftCheck(EMAIL, WooxyHook().find_email_blacklist).run(lambda: iter(lines(addresses(10))))
+        assert len(lies.requests) <= 1 + 5 + 2 * 10  # the pages before the lie shows, and those in flight or ahead
 
     def test_stopped_before_paging(self, hook: WooxyHook):
         check = DriftCheck(EMAIL, hook.find_email_blacklist)
