@@ -64,6 +64,10 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         lost (removed outside the sync, expired): emails by paging the managed reject types, phones by looking up
         ``verify_sample`` numbers. A dry run only reports. See docs/drift.md.
     :param verify_sample: phones: how many managed numbers ``verify`` looks up, at random (``None``: every one).
+    :param claim_existing: take ownership of new entries that Wooxy lists already (Wooxy's own, another tool's or
+        another sync's), as if this sync had added them: it then removes them once the input drops them. By default
+        (False) each new entry is looked up first, and those listed already are kept as known, never added or
+        removed (``already_listed``). Only for a first sync that replaces another tool. See docs/sync.md.
     """
 
     template_fields: Sequence[str] = (
@@ -87,6 +91,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         resync: bool = False,
         verify: bool = False,
         verify_sample: int | None = DEFAULT_SAMPLE,
+        claim_existing: bool = False,
         **kwargs: Any,
     ) -> None:
         try:
@@ -98,7 +103,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         self.state_path = state_path
         self.plan_path = plan_path
         self.approved_plan_id = approved_plan_id
-        self.resync, self.verify = resync, verify
+        self.resync, self.verify, self.claim_existing = resync, verify, claim_existing
         self._run: SyncRun | None = None  # while running, for on_kill
 
     # -- the data flow ---------------------------------------------------------------------------------------
@@ -145,6 +150,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
             resync=self.resync,
             verify=self.verify,
             verify_sample=self.verify_sample,
+            claim_existing=bool(self.claim_existing),
         )
 
     def _state_location(self) -> Any:

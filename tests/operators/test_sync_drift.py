@@ -113,7 +113,8 @@ class TestVerifyEmail:
         before = dict(wooxy_conn.stats()["requests"])
         plan_path = tmp_path / "plan.jsonl"
         summary = sync(state, [*emails(150), "new@example.com"], verify=True, dry_run=True, plan_path=str(plan_path))
-        assert sent_since(wooxy_conn, before) == {"blacklist/find": 2}
+        # verify pages the hard list (2); the new address is looked up (the list's size, then the address)
+        assert sent_since(wooxy_conn, before) == {"blacklist/find": 4}
         assert (summary["missing_on_wooxy"], summary["resent"], summary["repaired"], summary["to_add"]) == (4, 4, 0, 1)
         assert (summary["added"], summary["requests"]) == (0, 0)
         lines = [json.loads(line) for line in plan_path.read_text().splitlines()]
@@ -235,7 +236,8 @@ class TestResync:
         summary = sync(state, [*emails(250), "new@example.com"], resync=True)
         assert (summary["resent"], summary["to_add"], summary["added"]) == (250, 1, 251)
         assert "verified" not in summary
-        assert sent_since(wooxy_conn, before) == {"blacklist/add": 3}
+        # the new address is looked up first (the list's size, then the address)
+        assert sent_since(wooxy_conn, before) == {"blacklist/find": 2, "blacklist/add": 3}
         assert on_wooxy(wooxy_conn) == {(a, "hard") for a in [*emails(250), "new@example.com"]}
 
     def test_resync_repairs_the_phone_list(self, wooxy_conn: WooxySandbox, state: Path):

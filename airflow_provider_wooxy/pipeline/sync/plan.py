@@ -28,6 +28,7 @@ import math
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from airflow_provider_wooxy.pipeline.atomic import output_file
@@ -36,7 +37,7 @@ from airflow_provider_wooxy.pipeline.sync.partitions import partition_indexes, s
 from airflow_provider_wooxy.pipeline.sync.snapshot import DIGEST_MOD, item_digest
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
     from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
@@ -83,7 +84,14 @@ class Plan:
     kept_invalid: int = 0
     resent: int = 0
     """Managed entries the input still holds whose add is sent again (``readd``), spooled with the adds."""
+    already_listed: int = 0
+    """New entries of the input that Wooxy lists already (someone else's): never added, managed or removed."""
+    listed: dict[str, str] = field(default_factory=dict)
+    """identity -> state line of those entries: what the state keeps as known but not managed."""
     plan_id: str = ""
+    snapshot_digest: int = 0
+    add_digest: int = 0
+    remove_digest: int = 0
     # Lives as long as the plan: removed by close().
     _scratch: tempfile.TemporaryDirectory[str] = field(
         default_factory=lambda: tempfile.TemporaryDirectory(prefix="wooxy-plan-")
@@ -116,6 +124,35 @@ class Plan:
         for line in self._removal_lines():
             yield remove_payload(line.decode())
 
+    def new_entries(self) -> Iterator[str]:
+        """The state line of every add that is not a re-add: the entries new to the state."""
+        line_of = self.kind.line_of_payload
+        for path in sorted(Path(self._scratch.name).glob("adds.[0-9][0-9][0-9][0-9]")):
+            with path.open("rb") as lines:
+                for line in lines:
+                    yield line_of(line[line.index(b"\t") + 1 : -1])
+
+    def drop_listed(self, listed: set[str]) -> None:
+        """Take the new entries whose identity is in ``listed`` (Wooxy lists them) out of the adds; new id."""
+        if not listed:
+            return
+        identity, line_of = self.kind.identity, self.kind.line_of_payload
+        for path in sorted(Path(self._scratch.name).glob("adds.[0-9][0-9][0-9][0-9]")):
+            kept = path.with_name(path.name + ".kept")
+            with path.open("rb") as lines, kept.open("wb") as out:
+                for line in lines:
+                    payload = line[line.index(b"\t") + 1 : -1]
+                    entry = line_of(payload)
+                    if identity(entry) in listed:
+                        self.listed[identity(entry)] = entry
+                        self.add_digest -= item_digest(payload)
+                        self.to_add -= 1
+                        self.already_listed += 1
+                    else:
+                        out.write(line)
+            kept.replace(path)
+        self.plan_id = plan_id(self.kind, self.snapshot_digest, self.add_digest, self.remove_digest)
+
     def counts(self) -> dict[str, Any]:
         return {
             "plan_id": self.plan_id,
@@ -126,6 +163,7 @@ class Plan:
             "unchanged": self.unchanged,
             "kept_invalid": self.kept_invalid,
             "resent": self.resent,
+            "already_listed": self.already_listed,
         }
 
     def close(self) -> None:
@@ -177,7 +215,7 @@ def make_plan(
                     entries, managed = first_pass.entries(index, records_here)
                     plan.managed_before += managed
                 if records_here:
-                    add_digest += _diff_partition(plan, index, entries, readd)
+                    add_digest += _diff_partition(plan, index, entries, readd, state.listed)
                 remove_digest += _removals(plan, entries, held, removals)
         state.managed = plan.managed_before
     except BaseException:
@@ -186,11 +224,10 @@ def make_plan(
     finally:
         if first_pass is not None:
             first_pass.close()
-    plan.plan_id = plan_id(
-        state,
-        (state.journal_add_digest + add_digest) % DIGEST_MOD,
-        (state.journal_remove_digest + remove_digest) % DIGEST_MOD,
-    )
+    plan.snapshot_digest = state.snapshot_digest
+    plan.add_digest = state.journal_add_digest + add_digest
+    plan.remove_digest = state.journal_remove_digest + remove_digest
+    plan.plan_id = plan_id(state.kind, plan.snapshot_digest, plan.add_digest, plan.remove_digest)
     return plan
 
 
@@ -246,7 +283,11 @@ def _spread(records: Iterable[tuple[int, str, str]], kind: ListKind, parts: int,
 
 
 def _diff_partition(
-    plan: Plan, index: int, entries: dict[str, str | None], readd: Callable[[str], bool] | None = None
+    plan: Plan,
+    index: int,
+    entries: dict[str, str | None],
+    readd: Callable[[str], bool] | None = None,
+    known: Mapping[str, str] = MappingProxyType({}),
 ) -> int:
     """
     Diff one partition of the input against the same partition of the state: spool its adds, mark the managed
@@ -286,7 +327,11 @@ def _diff_partition(
         plan._file(f"adds.{index:04d}.resent").open("wb") as resent,
     ):
         write = adds.write
-        for row, _, payload in first(new_entries(resent.write)):
+        for row, ident, payload in first(new_entries(resent.write)):
+            if ident in known:  # listed by someone else, as an earlier run found: kept as known, never added
+                plan.listed[ident] = known[ident]
+                plan.already_listed += 1
+                continue
             data = payload.encode()
             write(b"%d\t%b\n" % (row, data))
             digest += item_digest(data)
@@ -301,9 +346,10 @@ _CHUNK = 20_000
 """Input records held between writes to the partitions."""
 
 
-def plan_id(state: SyncState, add_digest: int, remove_digest: int) -> str:
+def plan_id(kind: ListKind, snapshot_digest: int, add_digest: int, remove_digest: int) -> str:
     """The digest of the starting state (snapshot, before its journal) and of every add and remove of the plan."""
-    text = f"wooxy-sync-plan/1\n{state.kind.name}\n{state.snapshot_digest:x}\n{add_digest:x}\n{remove_digest:x}\n"
+    add_digest, remove_digest = add_digest % DIGEST_MOD, remove_digest % DIGEST_MOD
+    text = f"wooxy-sync-plan/1\n{kind.name}\n{snapshot_digest:x}\n{add_digest:x}\n{remove_digest:x}\n"
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

@@ -8,6 +8,7 @@ operator only renders arguments, provides the hook, the input, the state's and t
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from airflow_provider_wooxy.pipeline.refusals import Refusals
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
 from airflow_provider_wooxy.pipeline.sync.apply import PlanApplier
 from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
+from airflow_provider_wooxy.pipeline.sync.listed import ListedCheck
 from airflow_provider_wooxy.pipeline.sync.plan import make_plan, removal_limit, save_plan
 from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, DriftCheck, DriftReport
 
@@ -63,6 +65,8 @@ class SyncSettings:
     verify: bool = False
     """Check the list against the state before planning (:mod:`.verify`) and add again what it lost."""
     verify_sample: int | None = DEFAULT_SAMPLE
+    claim_existing: bool = False
+    """Take ownership of new entries Wooxy lists already (no look-up): a first sync replacing another tool."""
 
 
 class SyncRun(Stoppable):
@@ -82,6 +86,7 @@ class SyncRun(Stoppable):
         self.settings = settings
         self.log = log
         self._repaired = 0
+        self.lookup_requests = 0
 
     def run(
         self, items: Iterable[tuple[int, object]], builder: Callable[[object], Normalised], rejects: Rejects
@@ -95,19 +100,7 @@ class SyncRun(Stoppable):
         s, state = self.settings, self.state
         clock = time.monotonic()
         try:
-            state.load()
-            self.log.info(
-                "State %s: %d managed entries%s.",
-                state.display,
-                state.snapshot_entries,
-                f", {state.journal_ops} requests recorded by an unfinished run" if state.journal_ops else "",
-            )
-            if state.doubtful:
-                self.log.warning(
-                    "An earlier run of this sync stopped before it knew the outcome of %d requests: their entries "
-                    "are managed, added again if the input holds them and removed if it does not.",
-                    len(state.doubtful),
-                )
+            self._load()
             tally = Tally()
             # Addresses named by invalid rows: their managed entries are kept, not removed.
             held: set[str] = set()
@@ -127,6 +120,7 @@ class SyncRun(Stoppable):
             # The plan dedupes the records and diffs them against the state.
             plan = make_plan(records, state, held_addresses=held, readd=readd, first_pass=first_pass)
             try:
+                self._find_listed(plan)
                 if first_pass is not None:
                     tally.received += first_pass.rows
                     tally.valid += first_pass.rows
@@ -140,6 +134,7 @@ class SyncRun(Stoppable):
         finally:
             state.release()  # the partitions on disk
         summary["validation_seconds"] = round(validation_seconds, 3)
+        summary["lookup_requests"] = self.lookup_requests
         if drift is not None:
             summary.update(drift.counts(), repaired=0 if s.dry_run else self._repaired)
         return summary
@@ -149,7 +144,10 @@ class SyncRun(Stoppable):
         check = self.adopt(
             DriftCheck(kind, kind.find_in(self.hook), max_concurrency=s.max_concurrency, sample=s.verify_sample)
         )
-        drift = check.run(self.state.iter_lines)
+        state = self.state
+        # The known entries too: one the input wants that left Wooxy is then added, and managed from then on.
+        drift = check.run(lambda: itertools.chain(state.iter_lines(), state.listed.values()))
+        state.listed = {ident: line for ident, line in state.listed.items() if ident not in drift.missing}
         self.log.info(
             "Verify: %d of %d managed entries checked against Wooxy in %d requests (%.1f s): %d missing (%d of "
             "them expired)%s.",
@@ -171,6 +169,46 @@ class SyncRun(Stoppable):
                 drift.managed,
             )
         return drift
+
+    def _load(self) -> None:
+        """Load the state, and say what an earlier run left."""
+        state = self.state
+        state.load()
+        self.log.info(
+            "State %s: %d managed entries%s.",
+            state.display,
+            state.snapshot_entries,
+            f", {state.journal_ops} requests recorded by an unfinished run" if state.journal_ops else "",
+        )
+        if state.listed_problem:
+            self.log.warning("%s; its entries are looked up again.", state.listed_problem)
+        if state.doubtful:
+            self.log.warning(
+                "An earlier run of this sync stopped before it knew the outcome of %d requests: their entries "
+                "are managed, added again if the input holds them and removed if it does not.",
+                len(state.doubtful),
+            )
+
+    def _find_listed(self, plan: Plan) -> None:
+        """Take the new entries Wooxy lists already out of the plan: someone else's, never claimed by this sync."""
+        s, kind = self.settings, self.state.kind
+        if s.claim_existing or not plan.to_add:
+            self.state.keep_listed(plan.listed)
+            return
+        check = self.adopt(ListedCheck(kind, kind.find_in(self.hook), max_concurrency=s.max_concurrency))
+        plan.drop_listed(check.run(plan.new_entries()))
+        self.state.keep_listed(plan.listed)
+        report = check.report
+        self.lookup_requests = report.requests
+        self.log.info(
+            "Looked up the %d new entries on Wooxy in %d requests (%.1f s)%s: %d are listed already (added by Wooxy "
+            "or another tool), so this sync keeps them as known and never adds or removes them.",
+            report.checked,
+            report.requests,
+            report.seconds,
+            f", paging the {', '.join(report.paged_types)} list" if report.paged_types else "",
+            report.listed,
+        )
 
     def _first_pass(self, builder: Callable[[object], Normalised]) -> FirstPass | None:
         """The first pass, matching rows to managed entries as they stand, when anything can match."""
@@ -262,8 +300,8 @@ class SyncRun(Stoppable):
             self.log.info("Plan %s is the approved plan: applying it (the removal guard is lifted).", approved)
         if plan.empty:
             self.log.info("The input matches the state: nothing to send.")
-            if state.journal_ops:
-                state.commit(plan.plan_id)  # fold an earlier attempt's journal into the snapshot
+            if state.changed:
+                state.commit(plan.plan_id)  # fold an earlier attempt's journal, keep newly known entries
             return summary
         return self._apply(plan, rejects, summary)
 
@@ -345,6 +383,7 @@ def summarise(plan: Plan, tally: Tally, rejects: Rejects, dry_run: bool, **extra
         "unchanged": plan.unchanged,
         "kept_invalid": plan.kept_invalid,
         "resent": plan.resent,
+        "already_listed": plan.already_listed,
         "added": 0,
         "removed": 0,
         "refused_by_api": 0,

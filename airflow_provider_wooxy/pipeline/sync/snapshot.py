@@ -22,6 +22,7 @@ import contextlib
 import functools
 import hashlib
 import itertools
+import json
 import operator
 import tempfile
 import zlib
@@ -287,3 +288,43 @@ class GroupedBody:
     def checksum(self) -> str:
         """The header's checksum of everything written."""
         return f"{_CHECKSUM}{self._checksum:08x}"
+
+
+NEVER_EMPTY = (
+    "It is never taken for an empty state: restore it from a backup, or point state_path at a new path to start "
+    "over (the provider then manages nothing it added before)."
+)
+
+
+class StateError(Exception):
+    """The state cannot be used (corrupt, foreign, or of another list or connection); the message says why."""
+
+
+def read_header(first: bytes, kind: ListKind, base_url: str, display: str) -> dict[str, Any]:
+    """The snapshot's header, from its first line; :class:`StateError` when it is not this sync's."""
+    try:
+        header = json.loads(first)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        what = "is empty" if not first else "does not start with a sync state header"
+        raise StateError(f"{display} {what}: it is not a Wooxy sync state (or it is damaged). {NEVER_EMPTY}")
+    if header.get("version") != VERSION:
+        raise StateError(
+            f"{display} has sync state format version {header.get('version')!r}; this provider reads "
+            f"version {VERSION}. Upgrade the provider."
+        )
+    if header.get("list") != kind.name:
+        raise StateError(
+            f"{display} is the state of a {header.get('list')} list sync, not of the {kind.name} list: "
+            "each list needs its own state_path."
+        )
+    if header.get("base_url") != base_url:
+        raise StateError(
+            f"{display} belongs to the Wooxy connection at {header.get('base_url')}, but this task's "
+            f"connection is {base_url}: each account needs its own state_path (the entries in it were "
+            "added to the other account)."
+        )
+    if not isinstance(header.get("entries"), int) or not isinstance(header.get("generation"), str):
+        raise StateError(f"{display} has a damaged header (no entry count or generation). {NEVER_EMPTY}")
+    return header

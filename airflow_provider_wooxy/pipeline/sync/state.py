@@ -33,21 +33,24 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.pipeline.sync.journal import intent_chunks, read_record
+from airflow_provider_wooxy.pipeline.sync.known import known_file, known_location, read_known
 from airflow_provider_wooxy.pipeline.sync.partitions import PartitionFiles, partition_of, partitions_for
 from airflow_provider_wooxy.pipeline.sync.snapshot import (
     DIGEST_MOD,
     FORMAT,
+    NEVER_EMPTY,
     VERSION,
     BadLine,
+    StateError,
     copy_groups,
     first_bad_line,
     item_digest,
+    read_header,
     spread_body,
     written_body,
     written_checksum,
@@ -59,15 +62,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
-
-_NEVER_EMPTY = (
-    "It is never taken for an empty state: restore it from a backup, or point state_path at a new path to start "
-    "over (the provider then manages nothing it added before)."
-)
-
-
-class StateError(Exception):
-    """The state cannot be used (corrupt, foreign, or of another list or connection); the message says why."""
 
 
 class SyncState:
@@ -110,6 +104,10 @@ class SyncState:
         self.journal_add_digest = 0
         self.journal_remove_digest = 0
         self.journal_ops = 0
+        self.listed: dict[str, str] = {}
+        """identity -> state line of the entries known to be listed by someone else (:mod:`.known`)."""
+        self.listed_problem: str | None = None
+        self._listed_next: dict[str, str] | None = None
         self.doubtful: set[str] = set()
         """Identities of intended requests no record confirms (see the module's docstring); empty after a commit."""
         self._lock = threading.Lock()
@@ -138,6 +136,7 @@ class SyncState:
                 )
             return self
         self.exists = True
+        self.listed, self.listed_problem = read_known(self.location, self.kind, self.base_url)
         with self.location.open("rb") as handle:
             header = self._read_header(handle.readline())
             self._files = PartitionFiles(partitions_for(header["entries"]))
@@ -157,11 +156,11 @@ class SyncState:
             try:
                 digest = int(written, 16)
             except ValueError:
-                raise StateError(f"{self.display} has a damaged header (its digest). {_NEVER_EMPTY}") from None
+                raise StateError(f"{self.display} has a damaged header (its digest). {NEVER_EMPTY}") from None
         if count != header["entries"]:
             raise StateError(
                 f"{self.display} is corrupt: its header says {header['entries']} entries but it holds {count}. "
-                f"{_NEVER_EMPTY}"
+                f"{NEVER_EMPTY}"
             )
         if checksum is not None and body != checksum:
             self._corrupt_body()
@@ -190,9 +189,7 @@ class SyncState:
                 raise self._bad_line(bad.number) from None
 
     def _bad_line(self, number: int) -> StateError:
-        return StateError(
-            f"{self.display} is corrupt: line {number} is not {self.kind.entry_described}. {_NEVER_EMPTY}"
-        )
+        return StateError(f"{self.display} is corrupt: line {number} is not {self.kind.entry_described}. {NEVER_EMPTY}")
 
     def _corrupt_body(self) -> None:
         """The snapshot's entries differ from what was written: say which line, when one is not an entry."""
@@ -203,35 +200,11 @@ class SyncState:
             raise self._bad_line(number)
         raise StateError(
             f"{self.display} is corrupt: its entries are not those it was written with (its header's checksum "
-            f"differs). {_NEVER_EMPTY}"
+            f"differs). {NEVER_EMPTY}"
         )
 
     def _read_header(self, first: bytes) -> dict[str, Any]:
-        try:
-            header = json.loads(first)
-        except ValueError:
-            header = None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            what = "is empty" if not first else "does not start with a sync state header"
-            raise StateError(f"{self.display} {what}: it is not a Wooxy sync state (or it is damaged). {_NEVER_EMPTY}")
-        if header.get("version") != VERSION:
-            raise StateError(
-                f"{self.display} has sync state format version {header.get('version')!r}; this provider reads "
-                f"version {VERSION}. Upgrade the provider."
-            )
-        if header.get("list") != self.kind.name:
-            raise StateError(
-                f"{self.display} is the state of a {header.get('list')} list sync, not of the {self.kind.name} list: "
-                "each list needs its own state_path."
-            )
-        if header.get("base_url") != self.base_url:
-            raise StateError(
-                f"{self.display} belongs to the Wooxy connection at {header.get('base_url')}, but this task's "
-                f"connection is {self.base_url}: each account needs its own state_path (the entries in it were "
-                "added to the other account)."
-            )
-        if not isinstance(header.get("entries"), int) or not isinstance(header.get("generation"), str):
-            raise StateError(f"{self.display} has a damaged header (no entry count or generation). {_NEVER_EMPTY}")
+        header = read_header(first, self.kind, self.base_url, self.display)
         self.generation = header["generation"]
         self.last_plan_id = header.get("last_plan_id")
         return header
@@ -297,7 +270,7 @@ class SyncState:
             if len(entries) != len(lines):
                 raise StateError(
                     f"{self.display} is corrupt: it holds an entry twice (its header counts "
-                    f"{self.snapshot_entries} entries, fewer are distinct). {_NEVER_EMPTY}"
+                    f"{self.snapshot_entries} entries, fewer are distinct). {NEVER_EMPTY}"
                 )
         if self._files.has_ops(index):
             identity = self.kind.identity
@@ -355,9 +328,21 @@ class SyncState:
         with self._lock:
             self.store.close_journal()
 
+    def keep_listed(self, entries: dict[str, str]) -> None:
+        """What the next commit keeps as the entries known to be listed by someone else (:mod:`.known`)."""
+        self._listed_next = entries if entries != self.listed else None
+
+    @property
+    def changed(self) -> bool:
+        """Whether a commit would change anything though nothing was sent: a journal to fold, known entries."""
+        return bool(self.journal_ops or self.doubtful or self._listed_next is not None)
+
     def commit(self, plan_id: str | None) -> None:
         """After a complete run: a new snapshot with every entry as it is now, and the journal deleted."""
         self.close()
+        if self._listed_next is not None:  # before the snapshot: a kill between the two loses nothing managed
+            self.store.put(known_location(self.location), *known_file(self.kind, self.base_url, self._listed_next))
+            self.listed, self._listed_next = self._listed_next, None
         old = self.store.journal_parts(self.generation)
         self.last_plan_id = plan_id
         self._write_snapshot(self.partition(index).values() for index in range(self.partitions))

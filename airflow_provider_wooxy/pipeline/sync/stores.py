@@ -64,6 +64,10 @@ class Store:
 
     def put_snapshot(self, header: dict[str, Any], body: IO[bytes]) -> None:
         """Replace the snapshot whole: the header line, then ``body`` (the entry lines)."""
+        self.put(self.location, header, body)
+
+    def put(self, location: Any, header: dict[str, Any], body: IO[bytes]) -> None:
+        """Replace the file at ``location`` (the snapshot, or one beside it) whole: the header line, then ``body``."""
         raise NotImplementedError
 
 
@@ -123,8 +127,8 @@ class LocalStore(Store):
             self._journal.close()
             self._journal = None
 
-    def put_snapshot(self, header: dict[str, Any], body: IO[bytes]) -> None:
-        path: Path = self.location
+    def put(self, location: Any, header: dict[str, Any], body: IO[bytes]) -> None:
+        path: Path = location
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with temporary.open("wb") as handle:
@@ -190,10 +194,10 @@ class ObjectStorageStore(Store):
     def close_journal(self) -> None:
         self._flush_part()
 
-    def put_snapshot(self, header: dict[str, Any], body: IO[bytes]) -> None:
+    def put(self, location: Any, header: dict[str, Any], body: IO[bytes]) -> None:
         with contextlib.suppress(Exception):  # object stores have no directories to create
-            self.location.parent.mkdir(parents=True, exist_ok=True)
-        with self.location.open("wb") as handle:
+            location.parent.mkdir(parents=True, exist_ok=True)
+        with location.open("wb") as handle:
             handle.write(json.dumps(header).encode() + b"\n")
             shutil.copyfileobj(body, handle, 1 << 20)
 

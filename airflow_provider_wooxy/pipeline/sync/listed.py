@@ -1,0 +1,180 @@
+"""
+Which of a sync's new entries Wooxy lists already: added by Wooxy's bounce handling, its UI, another tool or another
+sync. A sync never takes ownership of those (it would remove someone else's entry once its input drops it), unless
+the user asks it to (``claim_existing``).
+
+* Emails: per reject type, whichever takes fewer requests: look each new address up (``blacklist/find`` with the
+  address), or page the reject type's whole list (one request tells its size first).
+* Phones: look each new number up (``phone-blacklist/find``; the list cannot be paged). A number listed with any
+  reject type counts, since the phone list's remove takes none: removing ours would lift theirs.
+
+The look-ups are reads: a dry run makes them too. At most ``max_concurrency`` are in flight. Plain Python: no
+Airflow import.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_wooxy.pipeline.export import DEFAULT_PAGE_SIZE, RejectTypePager
+from airflow_provider_wooxy.pipeline.stopping import Stoppable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from airflow_provider_wooxy.pipeline.sync.entries import ListKind
+
+_ROWS_PER_LOOKUP = 100
+"""Rows asked for per look-up: far more than one address or number has (one per reject type)."""
+
+
+class ListedCheckStopped(Exception):
+    """The check was stopped (the task is being killed); nothing was sent."""
+
+
+@dataclass
+class ListedReport:
+    """What the check found and cost."""
+
+    checked: int = 0
+    listed: int = 0
+    requests: int = 0
+    paged_types: tuple[str, ...] = ()
+    """Email reject types read by paging their whole list rather than by looking each address up."""
+    seconds: float = 0.0
+
+
+class ListedCheck(Stoppable):
+    """
+    Finds which new entries a list on Wooxy holds already.
+
+    :param kind: the list (:data:`~airflow_provider_wooxy.pipeline.sync.entries.EMAIL` or ``PHONE``).
+    :param find: the hook's ``find_email_blacklist`` (email) or ``find_phone_blacklist`` (phone).
+    :param max_concurrency: requests in flight.
+    :param page_size: emails: rows asked for per page when a reject type is paged.
+    """
+
+    def __init__(
+        self,
+        kind: ListKind,
+        find: Callable[..., Mapping[str, Any]],
+        *,
+        max_concurrency: int = 10,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> None:
+        self.kind = kind
+        self.find: Any = find
+        self.max_concurrency = max_concurrency
+        self.page_size = page_size
+        self.report = ListedReport()
+
+    def run(self, lines: Iterable[str]) -> set[str]:
+        """The identities of the entries (state lines ``lines``) that Wooxy lists already."""
+        started = time.monotonic()
+        try:
+            listed = self._emails(lines) if self.kind.find_pages_the_list else self._each(lines, self._phone_listed)
+        finally:
+            self.report.seconds = time.monotonic() - started
+        self.report.listed = len(listed)
+        return listed
+
+    # -- email -----------------------------------------------------------------------------------------------
+
+    def _emails(self, lines: Iterable[str]) -> set[str]:
+        by_type: dict[str, list[str]] = defaultdict(list)
+        for line in lines:
+            by_type[line.rpartition("\t")[2].lower()].append(line)
+        listed: set[str] = set()
+        paged: list[str] = []
+        for reject_type, group in sorted(by_type.items()):
+            self._check_stopped()
+            size = self._type_size(reject_type)
+            if size == 0:  # an empty list (a first sync) lists none of them
+                self.report.checked += len(group)
+            elif math.ceil(size / self.page_size) < len(group):  # paging it costs fewer requests
+                paged.append(reject_type)
+                self.report.checked += len(group)
+                listed |= self._paged(reject_type, group)
+            else:
+                listed |= self._each(group, self._email_listed)
+        self.report.paged_types = tuple(paged)
+        return listed
+
+    def _type_size(self, reject_type: str) -> int:
+        answer = self.find(reject_type, offset=0, limit=1)
+        self.report.requests += 1
+        total = answer.get("totalCount")
+        return total if isinstance(total, int) and total >= 0 else 0
+
+    def _paged(self, reject_type: str, group: list[str]) -> set[str]:
+        identity = self.kind.identity
+        wanted = {identity(line) for line in group}
+        found: set[str] = set()
+
+        def write(rows: list[dict[str, Any]]) -> None:
+            for row in rows:
+                ident = identity(f"{row.get('email')}\t{reject_type}")
+                if ident in wanted:
+                    found.add(ident)
+
+        pager = self.adopt(
+            RejectTypePager(self.find, write, max_concurrency=self.max_concurrency, page_size=self.page_size)
+        )
+        self.report.requests += pager.run([reject_type]).requests
+        return found
+
+    def _email_listed(self, line: str) -> bool:
+        address, _, reject_type = line.rpartition("\t")
+        rows = self.find(reject_type, email=address, offset=0, limit=_ROWS_PER_LOOKUP).get("data")
+        wanted = address.lower()
+        return isinstance(rows, list) and any(
+            isinstance(row, dict) and str(row.get("email", "")).lower() == wanted for row in rows
+        )
+
+    # -- phone -----------------------------------------------------------------------------------------------
+
+    def _phone_listed(self, line: str) -> bool:
+        rows = self.find(line, offset=0, limit=_ROWS_PER_LOOKUP).get("data")
+        return isinstance(rows, list) and any(isinstance(row, dict) and row.get("phoneNumber") == line for row in rows)
+
+    # -- one look-up per entry, up to max_concurrency in flight ----------------------------------------------
+
+    def _each(self, lines: Iterable[str], is_listed: Callable[[str], bool]) -> set[str]:
+        listed: set[str] = set()
+        identity = self.kind.identity
+
+        def settle(done: set[Future[tuple[str, bool]]]) -> None:
+            for future in done:
+                line, found = future.result()
+                self.report.requests += 1
+                if found:
+                    listed.add(identity(line))
+
+        def check(line: str) -> tuple[str, bool]:
+            return line, is_listed(line)
+
+        with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="wooxy-listed") as pool:
+            in_flight: set[Future[tuple[str, bool]]] = set()
+            try:
+                for line in lines:
+                    self._check_stopped()
+                    self.report.checked += 1
+                    if len(in_flight) >= self.max_concurrency:
+                        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                        settle(done)
+                    in_flight.add(pool.submit(check, line))
+                settle(wait(in_flight).done)
+                in_flight = set()
+            finally:
+                for future in in_flight:
+                    future.cancel()
+        return listed
+
+    def _check_stopped(self) -> None:
+        if self.stopped is not None:
+            raise ListedCheckStopped(f"the look-up of existing entries was stopped ({self.stopped}); nothing was sent")
