@@ -45,3 +45,26 @@ def kill_after_removes(sandbox: WooxySandbox, args: list[str], env: dict[str, st
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def kill_after_requests(sandbox: WooxySandbox, args: list[str], env: dict[str, str], requests: int) -> bool:
+    """
+    Run ``python args...`` (from the project's root) and SIGKILL it once the sandbox has answered ``requests`` more
+    requests; True if it was killed, False if it ended first.
+    """
+    start = sandbox.stats()["total_requests"]
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=Path(__file__).parents[2],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while sandbox.stats()["total_requests"] - start < requests and time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return True
