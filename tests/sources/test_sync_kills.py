@@ -68,38 +68,44 @@ def test_kills_at_random_moments_never_forget_or_steal(
     storage: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     rng = random.Random(SEED)
-    for trial in range(TRIALS):
-        with WooxySandbox(token=TOKEN, latency=0.005) as sandbox:
-            conn = connection_json(sandbox.url)
-            monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", conn)
-            sandbox.add_emails((a, "hard") for a in FOREIGN)
-            state_path = storage.state_path.replace("emails.state", f"trial{trial}.state")
-            location = storage.location.parent / f"trial{trial}.state"
+    killed = sum(trial(rng, storage, tmp_path / f"t{number}", monkeypatch) for number in range(TRIALS))
+    assert killed >= 1  # the seed kills at least one run mid-way (a run may also end before its kill point)
 
-            def sync(addresses: list[str], **kwargs: Any) -> dict[str, Any]:
-                return WooxySyncEmailBlacklistOperator(
-                    task_id="s", records=addresses, state_path=state_path, max_removals=None, **storage.kwargs, **kwargs
-                ).execute({})
 
-            first = mutated(rng, [], range(0, 400))
-            sync(first)
-            killed_input = mutated(rng, first, range(400, 800))
-            records = tmp_path / f"input{trial}.json"
-            records.write_text(json.dumps(killed_input))
-            arguments = {"path": str(records), "state_path": state_path, **storage.kwargs}
-            env = {**os.environ, **storage.env, "AIRFLOW_CONN_WOOXY_DEFAULT": conn, "AIRFLOW__CORE__UNIT_TEST_MODE": "1"}
-            kill_after_requests(sandbox, ["-c", SCRIPT, json.dumps(arguments)], env, rng.randint(1, 40))
+def trial(rng: random.Random, storage: Storage, folder: Path, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """One trial: a first sync, a run killed after a random number of requests, a run with another input."""
+    folder.mkdir()
+    state_path = storage.state_path.replace("emails.state", f"{folder.name}.state")
+    location = storage.location.parent / f"{folder.name}.state"
+    with WooxySandbox(token=TOKEN, latency=0.005) as sandbox:
+        conn = connection_json(sandbox.url)
+        monkeypatch.setenv("AIRFLOW_CONN_WOOXY_DEFAULT", conn)
+        sandbox.add_emails((a, "hard") for a in FOREIGN)
 
-            # Right after the kill: whatever the provider put on Wooxy is in the state (added or in doubt).
-            loaded = open_state(location, EMAIL, sandbox.url).load()
-            recorded = set(loaded.iter_lines())
-            on_wooxy = {a for a in sandbox.email_addresses() if a not in FOREIGN}
-            assert {f"{a}\thard" for a in on_wooxy} <= recorded, f"trial {trial}: an add was forgotten"
+        def sync(addresses: list[str]) -> None:
+            WooxySyncEmailBlacklistOperator(
+                task_id="s", records=addresses, state_path=state_path, max_removals=None, **storage.kwargs
+            ).execute({})
 
-            final = mutated(rng, killed_input, range(800, 1200))
-            sync(final)
-            listed = sandbox.email_addresses()
-            assert set(FOREIGN) <= listed, f"trial {trial}: someone else's entry was removed"
-            assert listed == set(final) | set(FOREIGN), f"trial {trial}: Wooxy differs from the input"
-            managed = set(open_state(location, EMAIL, sandbox.url).load().iter_lines())
-            assert managed == {f"{a}\thard" for a in final if a not in FOREIGN}, f"trial {trial}: the state differs"
+        first = mutated(rng, [], range(0, 400))
+        sync(first)
+        killed_input = mutated(rng, first, range(400, 800))
+        records = folder / "input.json"
+        records.write_text(json.dumps(killed_input))
+        arguments = {"path": str(records), "state_path": state_path, **storage.kwargs}
+        env = {**os.environ, **storage.env, "AIRFLOW_CONN_WOOXY_DEFAULT": conn, "AIRFLOW__CORE__UNIT_TEST_MODE": "1"}
+        killed = kill_after_requests(sandbox, ["-c", SCRIPT, json.dumps(arguments)], env, rng.randint(1, 40))
+
+        # Right after the kill: whatever the provider put on Wooxy is in the state (added or in doubt).
+        recorded = set(open_state(location, EMAIL, sandbox.url).load().iter_lines())
+        ours = {f"{a}\thard" for a in sandbox.email_addresses() if a not in FOREIGN}
+        assert ours <= recorded, f"{folder.name}: an add was forgotten"
+
+        final = mutated(rng, killed_input, range(800, 1200))
+        sync(final)
+        listed = sandbox.email_addresses()
+        assert set(FOREIGN) <= listed, f"{folder.name}: someone else's entry was removed"
+        assert listed == set(final) | set(FOREIGN), f"{folder.name}: Wooxy differs from the input"
+        managed = set(open_state(location, EMAIL, sandbox.url).load().iter_lines())
+        assert managed == {f"{a}\thard" for a in final if a not in FOREIGN}, f"{folder.name}: the state differs"
+    return killed
