@@ -552,7 +552,7 @@ class TestSyncObjectStorage:
             task_id="s", records=records, state_path=str(base / "emails.state"), **kw
         ).execute({})
         make(emails(300))
-        sandbox.outage(after=5)  # the look-up of the new entries (the list's size, its 3 pages), then one add
+        sandbox.outage(after=3)  # the look-up of the new entries (the list's size, its one page), then one add
         with pytest.raises(WooxyTransientError):
             make(emails(500), max_concurrency=1)
         parts = [p.name for p in base.iterdir() if ".journal." in p.name]

@@ -4,7 +4,7 @@ sync. A sync never takes ownership of those (it would remove someone else's entr
 the user asks it to (``claim_existing``).
 
 * Emails: per reject type, whichever takes fewer requests: look each new address up (``blacklist/find`` with the
-  address), or page the reject type's whole list (one request tells its size first).
+  address), or page the reject type's whole list, 1,000 rows a request (one request tells its size first).
 * Phones: look each new number up (``phone-blacklist/find``; the list cannot be paged). A number listed with any
   reject type counts, since the phone list's remove takes none: removing ours would lift theirs.
 
@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wooxy.pipeline.export import DEFAULT_PAGE_SIZE, RejectTypePager
+from airflow_provider_wooxy.pipeline.export import RejectTypePager
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
 
 if TYPE_CHECKING:
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 _ROWS_PER_LOOKUP = 100
 """Rows asked for per look-up: far more than one address or number has (one per reject type)."""
+LISTING_PAGE_SIZE = 1_000
+"""Rows asked for per page when a reject type's list is paged (rows without rawLog: about 100 kB a page). A server
+that serves fewer per page is followed (the pager asks again from where it stopped)."""
 
 
 class ListedCheckStopped(Exception):
@@ -65,7 +68,7 @@ class ListedCheck(Stoppable):
         find: Callable[..., Mapping[str, Any]],
         *,
         max_concurrency: int = 10,
-        page_size: int = DEFAULT_PAGE_SIZE,
+        page_size: int = LISTING_PAGE_SIZE,
     ) -> None:
         self.kind = kind
         self.find: Any = find

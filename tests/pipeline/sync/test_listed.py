@@ -24,7 +24,7 @@ def lines(addresses: list[str], reject_type: str = "hard") -> list[str]:
 class TestEmails:
     def test_few_new_entries_are_looked_up_one_by_one(self, hook: WooxyHook, sandbox: WooxySandbox):
         sandbox.add_emails([(f"x{i}@example.com", "hard") for i in range(300)] + [("y@example.com", "complaint")])
-        check = ListedCheck(EMAIL, hook.find_email_blacklist, max_concurrency=4)
+        check = ListedCheck(EMAIL, hook.find_email_blacklist, max_concurrency=4, page_size=100)
         listed = check.run(lines(["x7@example.com", "new@example.com", "y@example.com"]))
         assert listed == {"x7@example.com\thard"}  # y is listed as a complaint, not as hard
         assert (check.report.checked, check.report.requests, check.report.paged_types) == (3, 4, ())
