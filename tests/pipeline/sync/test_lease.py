@@ -131,7 +131,9 @@ class TestLease:
         with holder.fenced():
             ran.append(True)
         clock.now += 250  # 450 s after the start, 250 after the fenced renewal
-        assert ran and pytest.raises(LeaseHeld, lease(state, clock, "b").acquire)
+        assert ran
+        with pytest.raises(LeaseHeld):
+            lease(state, clock, "b").acquire()
 
     def test_kept_renews_in_the_background_and_reports_a_loss_once(self, state: Any):
         clock = Clock()
@@ -180,7 +182,7 @@ def test_a_store_without_the_primitives_is_refused_unless_opted_out():
         def __truediv__(self, other: str) -> Elsewhere:
             return self
 
-    with pytest.raises(LeaseUnsupported, match="gs://.*unsafe_no_lease=True"):
+    with pytest.raises(LeaseUnsupported, match=r"gs://.*unsafe_no_lease=True"):
         lease_for(Elsewhere(), Holder(), seconds=300, display="gs://b/s.state")
     unguarded = lease_for(Elsewhere(), Holder(), seconds=300, unsafe_no_lease=True)
     unguarded.acquire()
