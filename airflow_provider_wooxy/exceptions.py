@@ -106,3 +106,10 @@ class WooxyPagingError(WooxyPermanentError):
     The pages of a find contradict each other (an ignored ``offset``, an empty page before ``totalCount``, more
     requests or rows than ``totalCount`` allows): the server cannot be trusted to list the whole list. Never retried.
     """
+
+
+class WooxyStateBusyError(AirflowException):
+    """
+    Another run of the sync holds its state's lease, or took it over from this run: nothing more is read, sent or
+    written by this one. Airflow's retries are right: the other run ends, or its lease expires.
+    """

@@ -41,6 +41,20 @@ def check_max_invalid(value: object) -> None:
         raise WooxyInputError(f"max_invalid must be a whole number >= 0 or None, got {value!r}.")
 
 
+def rendered_lease_seconds(value: object) -> float:
+    """``lease_seconds`` as rendered: seconds > 0 (a number, or text holding one)."""
+    try:
+        seconds = float(value) if isinstance(value, int | float | str) and not isinstance(value, bool) else -1.0
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise WooxyInputError(
+            f"lease_seconds must be a number of seconds > 0 (how long the state's lease lives without renewal), "
+            f"got {value!r}."
+        )
+    return seconds
+
+
 def check_field(field: str | None) -> str | None:
     """``field`` as given (``None``: the default), or one clear error for a blank or non-text one."""
     if field is not None and (not isinstance(field, str) or not field.strip()):

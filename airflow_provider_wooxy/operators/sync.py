@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import pendulum
 
-from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyStateBusyError
+from airflow_provider_wooxy.operators.arguments import rendered_lease_seconds
 from airflow_provider_wooxy.operators.records import (
     WooxyEmailInputOperator,
     WooxyInputOperator,
@@ -19,6 +20,15 @@ from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.rejects import Rejects
 from airflow_provider_wooxy.pipeline.storage import TABLE_SUFFIXES, check_file_location
 from airflow_provider_wooxy.pipeline.sync.entries import EMAIL, PHONE, ListKind
+from airflow_provider_wooxy.pipeline.sync.lease import (
+    DEFAULT_LEASE_SECONDS,
+    Holder,
+    Lease,
+    LeaseHeld,
+    LeaseLost,
+    LeaseUnsupported,
+    lease_for,
+)
 from airflow_provider_wooxy.pipeline.sync.plan import check_max_removals
 from airflow_provider_wooxy.pipeline.sync.run import SyncRefused, SyncRun, SyncSettings
 from airflow_provider_wooxy.pipeline.sync.state import StateError, open_state
@@ -64,6 +74,11 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         lost (removed outside the sync, expired): emails by paging the managed reject types, phones by looking up
         ``verify_sample`` numbers. A dry run only reports. See docs/drift.md.
     :param verify_sample: phones: how many managed numbers ``verify`` looks up, at random (``None``: every one).
+    :param lease_seconds: how long the state's lease lives without renewal (default 300); the run renews it every
+        third of that. A run that finds the lease held fails at once (Airflow retries it); a lease whose holder died
+        is taken over once it expires. (templated)
+    :param unsafe_no_lease: run without a lease, on a store where the provider cannot take one (``gs://``,
+        ``abfs://`` ...): then make sure yourself that two runs of this sync never overlap.
     :param claim_existing: take ownership of new entries that Wooxy lists already (Wooxy's own, another tool's or
         another sync's), as if this sync had added them: it then removes them once the input drops them. By default
         (False) each new entry is looked up first, and those listed already are kept as known, never added or
@@ -76,6 +91,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         "plan_path",
         "approved_plan_id",
         "rejects_path",
+        "lease_seconds",
     )
     ui_color = "#dff3e4"
 
@@ -92,6 +108,8 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         verify: bool = False,
         verify_sample: int | None = DEFAULT_SAMPLE,
         claim_existing: bool = False,
+        lease_seconds: float | str = DEFAULT_LEASE_SECONDS,
+        unsafe_no_lease: bool = False,
         **kwargs: Any,
     ) -> None:
         try:
@@ -104,6 +122,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         self.plan_path = plan_path
         self.approved_plan_id = approved_plan_id
         self.resync, self.verify, self.claim_existing = resync, verify, claim_existing
+        self.lease_seconds, self.unsafe_no_lease = lease_seconds, unsafe_no_lease
         self._run: SyncRun | None = None  # while running, for on_kill
 
     # -- the data flow ---------------------------------------------------------------------------------------
@@ -118,13 +137,16 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         field = self._rendered_field()
         builder = self.record_builder(field)
         base_url = self.hook.conn_params.base_url  # a broken connection fails now; the state is bound to it
-        state = open_state(self._state_location(), self.kind, base_url, display=self.state_path)
-        self._run = SyncRun(self.hook, state, self._settings(field), log=self.log)
+        location = self._state_location()
+        state = open_state(location, self.kind, base_url, display=self.state_path)
+        self._run = SyncRun(self.hook, state, self._settings(field), log=self.log, lease=self._lease(location, context))
         rejects = Rejects()
         try:
             summary = self._run.run(self._read_input(field, rejects), builder, rejects)
         except (StateError, UnusableInput, SyncRefused) as exc:
             raise WooxyInputError(str(exc)) from None
+        except (LeaseHeld, LeaseLost) as exc:
+            raise WooxyStateBusyError(str(exc)) from None
         finally:
             self._run = None
             self._write_rejects(rejects)
@@ -152,6 +174,23 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
             verify_sample=self.verify_sample,
             claim_existing=bool(self.claim_existing),
         )
+
+    def _lease(self, location: Any, context: Context) -> Lease:
+        """The lease on the state, held by this task instance (see :mod:`~.pipeline.sync.lease`)."""
+        ti: Any = context.get("ti") or context.get("task_instance")
+        holder = Holder.here(
+            getattr(ti, "dag_id", None) or self.dag_id, getattr(ti, "run_id", None), getattr(ti, "try_number", None)
+        )
+        try:
+            return lease_for(
+                location,
+                holder,
+                seconds=rendered_lease_seconds(self.lease_seconds),
+                display=self.state_path,
+                unsafe_no_lease=bool(self.unsafe_no_lease),
+            )
+        except LeaseUnsupported as exc:
+            raise WooxyInputError(str(exc)) from None
 
     def _state_location(self) -> Any:
         """A local ``Path`` for local paths and ``file://`` URIs (atomic rename, append-only journal)."""

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow_provider_wooxy.sandbox import WooxySandbox
 
 
@@ -68,3 +70,20 @@ def kill_after_requests(sandbox: WooxySandbox, args: list[str], env: dict[str, s
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     return True
+
+
+def once_the_lease_expires(run: Callable[[], Any], within: float = 30.0) -> Any:
+    """
+    ``run()``, again while it fails because a killed run's lease on the state has not expired yet (as Airflow's
+    retries would); its result.
+    """
+    from airflow_provider_wooxy.exceptions import WooxyStateBusyError
+
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return run()
+        except WooxyStateBusyError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

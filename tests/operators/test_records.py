@@ -21,7 +21,7 @@ from tests.operators.test_base import EVERY_OPERATOR
 
 INPUT_FIELDS = {"records", "path", "sql", "parameters", "file_format", "field", "reject_type", "rejects_path"}
 PUSH_FIELDS = INPUT_FIELDS | {"checkpoint_path"}
-SYNC_FIELDS = INPUT_FIELDS | {"state_path", "plan_path", "approved_plan_id"}
+SYNC_FIELDS = INPUT_FIELDS | {"state_path", "plan_path", "approved_plan_id", "lease_seconds"}
 
 
 class TestTemplateFields:

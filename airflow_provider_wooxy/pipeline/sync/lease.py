@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 SUFFIX = ".lease"
+DEFAULT_LEASE_SECONDS = 300.0
+"""How long a lease lives without renewal, by default (the operators' ``lease_seconds``)."""
 _ATTEMPTS = 5
 """Compare-and-swap attempts of one acquisition before it counts as contended (another run is taking it)."""
 
@@ -191,6 +193,24 @@ class Lease:
         with self._lock, self.backend.exclusive():
             self._renew_locked()  # local: under the OS lock, so no takeover can come before the block ends
             yield
+
+    @contextlib.contextmanager
+    def held(self, on_lost: Callable[[LeaseLost], None], log: Any) -> Iterator[None]:
+        """The whole of a run: take the lease (saying whose expired one it took), keep it renewed, give it back."""
+        self.acquire()
+        if self.taken_from is not None:
+            log.warning(
+                "Took over the expired lease on %s from %s (it expired at %s without renewal: that run died or "
+                "stalled; what it sent is in the journal, or in doubt).",
+                self.display,
+                describe(self.taken_from),
+                self.taken_from.get("expires", "?"),
+            )
+        try:
+            with self.kept(on_lost):
+                yield
+        finally:
+            self.release()
 
     @contextlib.contextmanager
     def kept(self, on_lost: Callable[[LeaseLost], None]) -> Iterator[None]:

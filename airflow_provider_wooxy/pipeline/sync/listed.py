@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
+    from airflow_provider_wooxy.pipeline.sync.plan import Plan
+    from airflow_provider_wooxy.pipeline.sync.state import SyncState
 
 _ROWS_PER_LOOKUP = 100
 """Rows asked for per look-up: far more than one address or number has (one per reject type)."""
@@ -181,3 +183,26 @@ class ListedCheck(Stoppable):
     def _check_stopped(self) -> None:
         if self.stopped is not None:
             raise ListedCheckStopped(f"the look-up of existing entries was stopped ({self.stopped}); nothing was sent")
+
+
+def leave_listed(plan: Plan, state: SyncState, check: ListedCheck | None, log: Any) -> int:
+    """
+    Take the plan's new entries that Wooxy lists already out of its adds (with ``check``; None: claim them), and
+    have the state keep them as known; return the look-up requests made.
+    """
+    if check is None:
+        state.keep_listed(plan.listed)
+        return 0
+    plan.drop_listed(check.run(plan.new_entries()))
+    state.keep_listed(plan.listed)
+    report = check.report
+    log.info(
+        "Looked up the %d new entries on Wooxy in %d requests (%.1f s)%s: %d are listed already (added by Wooxy "
+        "or another tool), so this sync keeps them as known and never adds or removes them.",
+        report.checked,
+        report.requests,
+        report.seconds,
+        f", paging the {', '.join(report.paged_types)} list" if report.paged_types else "",
+        report.listed,
+    )
+    return report.requests

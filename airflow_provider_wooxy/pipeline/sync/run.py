@@ -20,7 +20,7 @@ from airflow_provider_wooxy.pipeline.refusals import Refusals
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
 from airflow_provider_wooxy.pipeline.sync.apply import PlanApplier
 from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
-from airflow_provider_wooxy.pipeline.sync.listed import ListedCheck
+from airflow_provider_wooxy.pipeline.sync.listed import ListedCheck, leave_listed
 from airflow_provider_wooxy.pipeline.sync.plan import make_plan, removal_limit, save_plan
 from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, DriftCheck, DriftReport
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_wooxy.pipeline.door import WooxyDoor
     from airflow_provider_wooxy.pipeline.rejects import Rejects
+    from airflow_provider_wooxy.pipeline.sync.lease import Lease
     from airflow_provider_wooxy.pipeline.sync.plan import Plan
     from airflow_provider_wooxy.pipeline.sync.state import SyncState
     from airflow_provider_wooxy.pipeline.validation import Normalised
@@ -80,9 +81,12 @@ class SyncRun(Stoppable):
     :param log: the operator's logger.
     """
 
-    def __init__(self, hook: WooxyDoor, state: SyncState, settings: SyncSettings, *, log: Any) -> None:
+    def __init__(
+        self, hook: WooxyDoor, state: SyncState, settings: SyncSettings, *, log: Any, lease: Lease | None = None
+    ) -> None:
         self.hook = hook
         self.state = state
+        self.lease = lease
         self.settings = settings
         self.log = log
         self._repaired = 0
@@ -95,8 +99,18 @@ class SyncRun(Stoppable):
         The whole run over the input ``items`` (``(row, item)``), validated by ``builder``; returns the summary.
         Raises :class:`~airflow_provider_wooxy.pipeline.sync.state.StateError` (unusable state),
         :class:`~airflow_provider_wooxy.pipeline.intake.UnusableInput` or :class:`SyncRefused` before anything
-        is sent.
+        is sent, and :class:`~.lease.LeaseHeld` before the state is read when another run holds its lease (a dry
+        run, which writes no state, takes none).
         """
+        if self.lease is None or self.settings.dry_run:
+            return self._run(items, builder, rejects)
+        self.state.fence = self.lease.fenced
+        with self.lease.held(on_lost=lambda lost: self.stop(str(lost)), log=self.log):
+            return self._run(items, builder, rejects)
+
+    def _run(
+        self, items: Iterable[tuple[int, object]], builder: Callable[[object], Normalised], rejects: Rejects
+    ) -> dict[str, Any]:
         s, state = self.settings, self.state
         clock = time.monotonic()
         try:
@@ -192,23 +206,9 @@ class SyncRun(Stoppable):
     def _find_listed(self, plan: Plan) -> None:
         """Take the new entries Wooxy lists already out of the plan: someone else's, never claimed by this sync."""
         s, kind = self.settings, self.state.kind
-        if s.claim_existing or not plan.to_add:
-            self.state.keep_listed(plan.listed)
-            return
-        check = self.adopt(ListedCheck(kind, kind.find_in(self.hook), max_concurrency=s.max_concurrency))
-        plan.drop_listed(check.run(plan.new_entries()))
-        self.state.keep_listed(plan.listed)
-        report = check.report
-        self.lookup_requests = report.requests
-        self.log.info(
-            "Looked up the %d new entries on Wooxy in %d requests (%.1f s)%s: %d are listed already (added by Wooxy "
-            "or another tool), so this sync keeps them as known and never adds or removes them.",
-            report.checked,
-            report.requests,
-            report.seconds,
-            f", paging the {', '.join(report.paged_types)} list" if report.paged_types else "",
-            report.listed,
-        )
+        claims = s.claim_existing or not plan.to_add
+        check = None if claims else ListedCheck(kind, kind.find_in(self.hook), max_concurrency=s.max_concurrency)
+        self.lookup_requests = leave_listed(plan, self.state, None if check is None else self.adopt(check), self.log)
 
     def _first_pass(self, builder: Callable[[object], Normalised]) -> FirstPass | None:
         """The first pass, matching rows to managed entries as they stand, when anything can match."""

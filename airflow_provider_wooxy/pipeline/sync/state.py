@@ -59,7 +59,8 @@ from airflow_provider_wooxy.pipeline.sync.snapshot import (
 from airflow_provider_wooxy.pipeline.sync.stores import store_for
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
+    from contextlib import AbstractContextManager
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
 
@@ -110,6 +111,9 @@ class SyncState:
         self._listed_next: dict[str, str] | None = None
         self.doubtful: set[str] = set()
         """Identities of intended requests no record confirms (see the module's docstring); empty after a commit."""
+        self.fence: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
+        """Wraps every write of the snapshot: the run's lease (:meth:`~.lease.Lease.fenced`) makes it fail, with
+        nothing written, once another run holds the state."""
         self._lock = threading.Lock()
         self._files = PartitionFiles()
 
@@ -301,7 +305,8 @@ class SyncState:
     def begin(self) -> None:
         """Before the first request: make sure a snapshot exists for the journal to refer to."""
         if not self.exists:
-            self._write_snapshot(())
+            with self.fence():
+                self._write_snapshot(())
             self.exists = True
 
     def record_intent(self, adds: Iterable[bytes], removes: Iterable[bytes]) -> None:
@@ -340,15 +345,16 @@ class SyncState:
     def commit(self, plan_id: str | None) -> None:
         """After a complete run: a new snapshot with every entry as it is now, and the journal deleted."""
         self.close()
-        if self._listed_next is not None:  # before the snapshot: a kill between the two loses nothing managed
-            self.store.put(known_location(self.location), *known_file(self.kind, self.base_url, self._listed_next))
-            self.listed, self._listed_next = self._listed_next, None
-        old = self.store.journal_parts(self.generation)
-        self.last_plan_id = plan_id
-        self._write_snapshot(self.partition(index).values() for index in range(self.partitions))
-        for part in old:
-            with contextlib.suppress(FileNotFoundError):
-                part.unlink()
+        with self.fence():
+            if self._listed_next is not None:  # before the snapshot: a kill between the two loses nothing managed
+                self.store.put(known_location(self.location), *known_file(self.kind, self.base_url, self._listed_next))
+                self.listed, self._listed_next = self._listed_next, None
+            old = self.store.journal_parts(self.generation)
+            self.last_plan_id = plan_id
+            self._write_snapshot(self.partition(index).values() for index in range(self.partitions))
+            for part in old:
+                with contextlib.suppress(FileNotFoundError):
+                    part.unlink()
         self.journal_ops = 0
         self.journal_add_digest = self.journal_remove_digest = 0
         self.doubtful.clear()

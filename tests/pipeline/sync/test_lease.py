@@ -189,3 +189,20 @@ def test_a_store_without_the_primitives_is_refused_unless_opted_out():
     with unguarded.fenced():
         pass
     assert unguarded.fence == 0
+
+
+def test_held_says_whose_expired_lease_it_took_and_gives_it_back(tmp_path: Path):
+    clock = Clock()
+    lease(tmp_path / "s.state", clock, "dead").acquire()
+    clock.now += 301
+    lines: list[str] = []
+
+    class Log:
+        def warning(self, text: str, *args: object) -> None:
+            lines.append(text % args)
+
+    taker = lease(tmp_path / "s.state", clock, "b")
+    with taker.held(on_lost=lambda lost: None, log=Log()):
+        assert taker.fence == 2
+    assert len(lines) == 1 and "Took over the expired lease on s.state from dag dag, run dead" in lines[0]
+    lease(tmp_path / "s.state", clock, "c").acquire()  # given back: free at once
