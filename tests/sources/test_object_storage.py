@@ -9,7 +9,7 @@ import gzip
 import io
 import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -197,3 +197,62 @@ class TestOutputsAppearWhole:
             stream.flush()
             assert "plans/plan.jsonl" not in keys(s3, "plans/")
         assert keys(s3, "plans/") == ["plans/plan.jsonl"]
+
+
+class TestSyncLeaseInABucket:
+    """The lease on a state in a bucket (conditional writes on the S3 API server): the operators' view."""
+
+    def test_a_second_run_mid_send_fails_at_once_and_the_first_finishes(
+        self, wooxy_conn: WooxySandbox, s3: S3, monkeypatch: pytest.MonkeyPatch
+    ):
+        from airflow_provider_wooxy.exceptions import WooxyStateBusyError
+        from tests.helpers.tasks import execute_in_thread
+        from tests.operators.test_sync_lease import Pause, pause_mid_send
+
+        state = f"{PREFIX}/state/leased.state"
+
+        def sync(addresses: list[str], **kwargs: Any) -> WooxySyncEmailBlacklistOperator:
+            return WooxySyncEmailBlacklistOperator(
+                task_id="s", records=addresses, state_path=state, storage_conn_id=S3_CONN_ID, **kwargs
+            )
+
+        sync(emails(100)).execute({})
+        pause = Pause()
+        pause_mid_send(monkeypatch, pause)
+        thread, outcome = execute_in_thread(sync(emails(400), max_concurrency=1))
+        assert pause.reached.wait(30)
+        before = wooxy_conn.stats()["total_requests"]
+        with pytest.raises(WooxyStateBusyError, match="holds the lease on s3://"):
+            sync(emails(20, start=9000)).execute({})
+        assert wooxy_conn.stats()["total_requests"] == before
+        pause.go.set()
+        thread.join(60)
+        assert outcome == []
+        assert managed(state, wooxy_conn) == on_wooxy(wooxy_conn) == {f"{a}\thard" for a in emails(400)}
+
+    def test_a_run_that_lost_its_lease_writes_no_snapshot(
+        self, wooxy_conn: WooxySandbox, s3: S3, monkeypatch: pytest.MonkeyPatch
+    ):
+        import time
+
+        from airflow_provider_wooxy.exceptions import WooxyStateBusyError
+        from airflow_provider_wooxy.pipeline.sync.lease import Holder, lease_for
+        from tests.helpers.tasks import execute_in_thread
+        from tests.operators.test_sync_lease import Pause, pause_mid_send
+
+        uri = f"{PREFIX}/state/fenced.state"
+        location = ObjectStoragePath(uri, conn_id=S3_CONN_ID)
+        op = lambda addresses, **kw: WooxySyncEmailBlacklistOperator(  # noqa: E731
+            task_id="s", records=addresses, state_path=uri, storage_conn_id=S3_CONN_ID, **kw
+        )
+        op(emails(100)).execute({})
+        snapshot = location.read_bytes()
+        pause = Pause()
+        pause_mid_send(monkeypatch, pause)
+        thread, outcome = execute_in_thread(op(emails(300), max_concurrency=1))
+        assert pause.reached.wait(30)
+        lease_for(location, Holder.here("taker"), seconds=300, clock=lambda: time.time() + 3600).acquire()
+        pause.go.set()
+        thread.join(60)
+        assert len(outcome) == 1 and isinstance(outcome[0], WooxyStateBusyError)
+        assert location.read_bytes() == snapshot  # fenced: the commit wrote nothing
