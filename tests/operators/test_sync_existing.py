@@ -91,6 +91,7 @@ class TestEmailEntriesThatExist:
         verified = email_sync(state, [*emails(3), "theirs@example.com"], verify=True)
         assert (verified["to_add"], verified["added"]) == (1, 1)
         assert "theirs@example.com\thard" in managed(state, wooxy_conn)
+        assert "theirs@example.com" not in known_location(state).read_text()  # managed now, known no more
 
     def test_two_syncs_over_one_list_never_remove_each_others_entries(self, wooxy_conn: WooxySandbox, tmp_path: Path):
         team1, team2 = tmp_path / "team1.state", tmp_path / "team2.state"

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 SUFFIX = ".lease"
 DEFAULT_LEASE_SECONDS = 300.0
 """How long a lease lives without renewal, by default (the operators' ``lease_seconds``)."""
-_ATTEMPTS = 5
+_ACQUIRE_ATTEMPTS = 5
 """Compare-and-swap attempts of one acquisition before it counts as contended (another run is taking it)."""
 
 
@@ -130,11 +130,11 @@ class Lease:
         backend = self.backend
         if backend is None:
             return
-        for _ in range(_ATTEMPTS):
-            data, version = backend.read()
-            current = _parse(data)
-            now = self.clock()
+        for _ in range(_ACQUIRE_ATTEMPTS):
             try:
+                data, version = backend.read()
+                current = _parse(data)
+                now = self.clock()
                 if data is None:
                     self._version = backend.create(self._encode(fence=1, now=now))
                 elif current.get("released") or float(current.get("expires_at", 0)) <= now:
@@ -189,14 +189,28 @@ class Lease:
         if self.backend is None:
             yield
             return
+        if not self.backend.locks_out_takeovers:
+            # S3: renewed just before; the renewing thread goes on renewing while the block runs.
+            self.renew()
+            yield
+            return
         # This lease's own lock first, then the store's: the renewing thread takes them in the same order.
         with self._lock, self.backend.exclusive():
-            self._renew_locked()  # local: under the OS lock, so no takeover can come before the block ends
+            self._renew_locked()  # under the OS lock: no takeover can come before the block ends
             yield
 
     @contextlib.contextmanager
-    def held(self, on_lost: Callable[[LeaseLost], None], log: Any) -> Iterator[None]:
-        """The whole of a run: take the lease (saying whose expired one it took), keep it renewed, give it back."""
+    def held(self, stop: Callable[[str], None], log: Any) -> Iterator[None]:
+        """
+        The whole of a run: take the lease (saying whose expired one it took), keep it renewed, give it back. If it
+        is lost meanwhile, ``stop`` is called with why, and what the stopped block raises becomes :class:`LeaseLost`.
+        """
+        lost: list[LeaseLost] = []
+
+        def on_lost(loss: LeaseLost) -> None:
+            lost.append(loss)
+            stop(str(loss))
+
         self.acquire()
         if self.taken_from is not None:
             log.warning(
@@ -208,9 +222,17 @@ class Lease:
             )
         try:
             with self.kept(on_lost):
-                yield
+                try:
+                    yield
+                except Exception as exc:
+                    if lost:  # what stopped the run (a look-up, a send, the commit): say why
+                        raise lost[0] from exc
+                    raise
         finally:
-            self.release()
+            try:
+                self.release()
+            except Exception as exc:  # never hides what the run raised: the lease then expires on its own
+                log.warning("Could not give back the lease on %s (%s): it expires on its own.", self.display, exc)
 
     @contextlib.contextmanager
     def kept(self, on_lost: Callable[[LeaseLost], None]) -> Iterator[None]:
@@ -227,8 +249,10 @@ class Lease:
                 except LeaseLost as lost:
                     on_lost(lost)
                     return
-                except Exception:  # a store hiccup: the next renewal tries again, well before expiry
-                    continue
+                except Exception as exc:  # a store hiccup: the next renewal tries again, unless time is up
+                    if self.clock() >= float(self._record.get("expires_at", 0)) - self.seconds / 3:
+                        on_lost(LeaseLost(f"{self._lost_message()} The store did not answer: {exc}"))
+                        return
 
         thread = threading.Thread(target=keep, name="wooxy-lease", daemon=True)
         thread.start()

@@ -13,7 +13,6 @@ Plain Python: no Airflow import.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import threading
@@ -32,11 +31,11 @@ class Conflict(Exception):
     """The record is not in the version the change expected (or exists, for a create)."""
 
 
-# -- --------------------------------------------------------------------------
-
-
 class Backend:
     """Reads the record with its version; creates it if absent; replaces it if still at a version."""
+
+    locks_out_takeovers = True
+    """Whether :meth:`exclusive` keeps other runs from changing the record while it is held (else a no-op)."""
 
     def __init__(self, location: Any) -> None:
         self.location = location
@@ -126,6 +125,8 @@ class LocalBackend(Backend):
 
 
 class S3Backend(Backend):
+    locks_out_takeovers = False
+
     def __init__(self, location: Any) -> None:
         super().__init__(location)
         self.fs, self.key = location.fs, location.path
@@ -149,7 +150,7 @@ class S3Backend(Backend):
         except FileExistsError:
             raise Conflict from None
         except OSError as exc:
-            if exc.errno == errno.EINVAL and "pre-condition" in str(exc):  # s3fs's 412 Precondition Failed
+            if "pre-condition" in str(exc) or "ConditionalRequestConflict" in str(exc):  # S3's 412, or 409
                 raise Conflict from None
             raise
         finally:

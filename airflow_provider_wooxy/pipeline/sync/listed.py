@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_wooxy.exceptions import WooxyPagingError
 from airflow_provider_wooxy.pipeline.export import RejectTypePager
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
 
@@ -114,7 +115,9 @@ class ListedCheck(Stoppable):
         answer = self.find(reject_type, offset=0, limit=1)
         self.report.requests += 1
         total = answer.get("totalCount")
-        return total if isinstance(total, int) and total >= 0 else 0
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            raise _unreadable(f"for {reject_type}, a totalCount of {total!r}")
+        return total
 
     def _paged(self, reject_type: str, group: list[str]) -> set[str]:
         identity = self.kind.identity
@@ -135,17 +138,15 @@ class ListedCheck(Stoppable):
 
     def _email_listed(self, line: str) -> bool:
         address, _, reject_type = line.rpartition("\t")
-        rows = self.find(reject_type, email=address, offset=0, limit=_ROWS_PER_LOOKUP).get("data")
+        rows = _rows(self.find(reject_type, email=address, offset=0, limit=_ROWS_PER_LOOKUP))
         wanted = address.lower()
-        return isinstance(rows, list) and any(
-            isinstance(row, dict) and str(row.get("email", "")).lower() == wanted for row in rows
-        )
+        return any(isinstance(row, dict) and str(row.get("email", "")).lower() == wanted for row in rows)
 
     # -- phone -----------------------------------------------------------------------------------------------
 
     def _phone_listed(self, line: str) -> bool:
-        rows = self.find(line, offset=0, limit=_ROWS_PER_LOOKUP).get("data")
-        return isinstance(rows, list) and any(isinstance(row, dict) and row.get("phoneNumber") == line for row in rows)
+        rows = _rows(self.find(line, offset=0, limit=_ROWS_PER_LOOKUP))
+        return any(isinstance(row, dict) and row.get("phoneNumber") == line for row in rows)
 
     # -- one look-up per entry, up to max_concurrency in flight ----------------------------------------------
 
@@ -183,6 +184,21 @@ class ListedCheck(Stoppable):
     def _check_stopped(self) -> None:
         if self.stopped is not None:
             raise ListedCheckStopped(f"the look-up of existing entries was stopped ({self.stopped}); nothing was sent")
+
+
+def _rows(answer: Mapping[str, Any]) -> list[Any]:
+    """A look-up's rows; an answer without them is an error, never "not listed" (that would claim the entry)."""
+    rows = answer.get("data")
+    if not isinstance(rows, list):
+        raise _unreadable(f"an answer without rows (keys: {sorted(answer)})")
+    return rows
+
+
+def _unreadable(what: str) -> WooxyPagingError:
+    return WooxyPagingError(
+        "find",
+        [f"the look-up of new entries got {what}: it cannot tell whose they are, so nothing was added or removed"],
+    )
 
 
 def leave_listed(plan: Plan, state: SyncState, check: ListedCheck | None, log: Any) -> int:

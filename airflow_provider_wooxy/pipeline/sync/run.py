@@ -105,7 +105,7 @@ class SyncRun(Stoppable):
         if self.lease is None or self.settings.dry_run:
             return self._run(items, builder, rejects)
         self.state.fence = self.lease.fenced
-        with self.lease.held(on_lost=lambda lost: self.stop(str(lost)), log=self.log):
+        with self.lease.held(stop=self.stop, log=self.log):
             return self._run(items, builder, rejects)
 
     def _run(
@@ -134,7 +134,6 @@ class SyncRun(Stoppable):
             # The plan dedupes the records and diffs them against the state.
             plan = make_plan(records, state, held_addresses=held, readd=readd, first_pass=first_pass)
             try:
-                self._find_listed(plan)
                 if first_pass is not None:
                     tally.received += first_pass.rows
                     tally.valid += first_pass.rows
@@ -142,6 +141,7 @@ class SyncRun(Stoppable):
                 tally.duplicates += plan.duplicates
                 validation_seconds = time.monotonic() - clock
                 self._check(tally, rejects)
+                self._find_listed(plan)  # after the input's checks: an unusable input costs no look-up
                 summary = self.decide(plan, tally, rejects)
             finally:
                 plan.close()
@@ -161,7 +161,7 @@ class SyncRun(Stoppable):
         state = self.state
         # The known entries too: one the input wants that left Wooxy is then added, and managed from then on.
         drift = check.run(lambda: itertools.chain(state.iter_lines(), state.listed.values()))
-        state.listed = {ident: line for ident, line in state.listed.items() if ident not in drift.missing}
+        state.forget_listed(drift.missing)
         self.log.info(
             "Verify: %d of %d managed entries checked against Wooxy in %d requests (%.1f s): %d missing (%d of "
             "them expired)%s.",

@@ -109,6 +109,7 @@ class SyncState:
         """identity -> state line of the entries known to be listed by someone else (:mod:`.known`)."""
         self.listed_problem: str | None = None
         self._listed_next: dict[str, str] | None = None
+        self._listed_dirty = False
         self.doubtful: set[str] = set()
         """Identities of intended requests no record confirms (see the module's docstring); empty after a commit."""
         self.fence: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
@@ -317,7 +318,7 @@ class SyncState:
         with self._lock:
             for chunk in intent_chunks(adds, removes):
                 self.store.append(chunk, self.generation)
-            self.store.flush()
+                self.store.flush()  # a chunk at a time: object storage holds no more than one in memory
 
     def record(self, sign: bytes, payloads: Iterable[bytes]) -> None:
         """Record requests Wooxy accepted (``b"+"`` adds, ``b"-"`` removes); thread-safe."""
@@ -333,9 +334,15 @@ class SyncState:
         with self._lock:
             self.store.close_journal()
 
+    def forget_listed(self, identities: set[str]) -> None:
+        """Forget known entries that left Wooxy (a drift check found them missing): the input may add them now."""
+        kept = {ident: line for ident, line in self.listed.items() if ident not in identities}
+        self._listed_dirty = len(kept) != len(self.listed)
+        self.listed = kept
+
     def keep_listed(self, entries: dict[str, str]) -> None:
         """What the next commit keeps as the entries known to be listed by someone else (:mod:`.known`)."""
-        self._listed_next = entries if entries != self.listed else None
+        self._listed_next = entries if entries != self.listed or self._listed_dirty else None
 
     @property
     def changed(self) -> bool:

@@ -202,7 +202,26 @@ def test_held_says_whose_expired_lease_it_took_and_gives_it_back(tmp_path: Path)
             lines.append(text % args)
 
     taker = lease(tmp_path / "s.state", clock, "b")
-    with taker.held(on_lost=lambda lost: None, log=Log()):
+    with taker.held(stop=lambda why: None, log=Log()):
         assert taker.fence == 2
     assert len(lines) == 1 and "Took over the expired lease on s.state from dag dag, run dead" in lines[0]
     lease(tmp_path / "s.state", clock, "c").acquire()  # given back: free at once
+
+
+def test_a_store_that_stops_answering_loses_the_lease_before_it_expires(tmp_path: Path):
+    """Renewals that fail for another reason than a takeover: the run is told before its lease can expire."""
+    clock = Clock()
+    holder = lease(tmp_path / "s.state", clock, seconds=0.06)
+    holder.acquire()
+    assert holder.backend is not None
+
+    def unreachable(data: bytes, version: str) -> str:
+        clock.now += 0.02  # time passes while the store does not answer
+        raise OSError("the store does not answer")
+
+    holder.backend.replace = unreachable  # type: ignore[method-assign]
+    lost: list[LeaseLost] = []
+    told = threading.Event()
+    with holder.kept(on_lost=lambda loss: (lost.append(loss), told.set())):
+        assert told.wait(5)  # once a third of the lease's life is left: before it can expire
+    assert len(lost) == 1 and "did not answer" in str(lost[0])

@@ -57,3 +57,22 @@ def test_a_stopped_check_sends_nothing(hook: WooxyHook, sandbox: WooxySandbox):
     with pytest.raises(ListedCheckStopped, match="stopped"):
         check.run(["+447911000001"])
     assert sandbox.stats()["total_requests"] == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "answer", "line"),
+    [
+        pytest.param(EMAIL, {"result": True, "data": []}, "a@example.com\thard", id="email-no-total"),
+        pytest.param(
+            EMAIL, {"result": True, "totalCount": "3", "data": []}, "a@example.com\thard", id="email-text-total"
+        ),
+        pytest.param(PHONE, {"result": True}, "+447911000001", id="phone-no-rows"),
+    ],
+)
+def test_an_answer_it_cannot_read_is_an_error_never_not_listed(kind, answer: dict, line: str):
+    """Reading such an answer as "not listed" would claim someone else's entry."""
+    from airflow_provider_wooxy.exceptions import WooxyPagingError
+
+    check = ListedCheck(kind, lambda *args, **kwargs: answer)
+    with pytest.raises(WooxyPagingError, match="cannot tell whose they are"):
+        check.run([line])
