@@ -137,9 +137,9 @@ class TestLease:
 
     def test_kept_renews_in_the_background_and_reports_a_loss_once(self, state: Any):
         clock = Clock()
-        holder = lease(state, clock, seconds=0.06)
+        holder = lease(state, clock, seconds=0.3)  # renewed every 0.1 s
         holder.acquire()
-        renewed = threading.Event()
+        renewed, told = threading.Event(), threading.Event()
         lost: list[LeaseLost] = []
         original = holder.renew
 
@@ -147,13 +147,18 @@ class TestLease:
             original()
             renewed.set()
 
+        def on_lost(loss: LeaseLost) -> None:
+            lost.append(loss)
+            told.set()
+
         holder.renew = renew  # type: ignore[method-assign]
-        with holder.kept(on_lost=lost.append):
+        with holder.kept(on_lost=on_lost):
             assert renewed.wait(5)
-            clock.now += 10  # expired: another run takes it, so the next renewal fails
-            lease(state, clock, "b", seconds=300).acquire()
-            deadline = threading.Event()
-            deadline.wait(0.3)
+            later = Clock()
+            later.now = clock.now + 1000  # another run, to which the lease has expired long ago, takes it
+            lease(state, later, "b", seconds=300).acquire()
+            assert told.wait(5)  # the holder's next renewal finds it taken
+            threading.Event().wait(0.3)  # a few more renewal periods: no second report
         assert len(lost) == 1 and isinstance(lost[0], LeaseLost)
 
 
