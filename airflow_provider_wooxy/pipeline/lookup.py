@@ -68,12 +68,14 @@ def look_up(
 def _find(find: FindNumber, row: int, number: str) -> tuple[int, str, list[Mapping[str, Any]]]:
     answer = find(number, limit=_ENTRIES_PER_NUMBER)
     data, total = answer.get("data"), answer.get("totalCount")
-    entries: list[Mapping[str, Any]] = (
-        [entry for entry in data if isinstance(entry, dict)] if isinstance(data, list) else []
-    )
+    what = f"phone number {mask_value(number)}"
+    if not isinstance(data, list):  # never read as "not listed": a sync would then claim someone else's entry
+        raise WooxyPagingError(
+            PHONE_FIND, [f"{what}: an answer without rows (keys: {sorted(answer)})", "check the connection's base URL"]
+        )
+    entries: list[Mapping[str, Any]] = [entry for entry in data if isinstance(entry, dict)]
     if isinstance(total, int) and not isinstance(total, bool):
         # One page answers a number (its entries are one per reject type): a count beyond it is a server that lies.
-        what = f"phone number {mask_value(number)}"
         check_page(PHONE_FIND, what, 0, len(entries), total)
         if total > len(entries):
             raise WooxyPagingError(

@@ -14,19 +14,22 @@ Airflow import.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyPagingError
 from airflow_provider_wooxy.pipeline.export import RejectTypePager
+from airflow_provider_wooxy.pipeline.lookup import look_up
+from airflow_provider_wooxy.pipeline.paging import in_order
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from airflow_provider_wooxy.pipeline.sync.entries import ListKind
     from airflow_provider_wooxy.pipeline.sync.plan import Plan
@@ -83,7 +86,7 @@ class ListedCheck(Stoppable):
         """The identities of the entries (state lines ``lines``) that Wooxy lists already."""
         started = time.monotonic()
         try:
-            listed = self._emails(lines) if self.kind.find_pages_the_list else self._each(lines, self._phone_listed)
+            listed = self._emails(lines) if self.kind.find_pages_the_list else self._phones(lines)
         finally:
             self.report.seconds = time.monotonic() - started
         self.report.listed = len(listed)
@@ -116,7 +119,7 @@ class ListedCheck(Stoppable):
         self.report.requests += 1
         total = answer.get("totalCount")
         if not isinstance(total, int) or isinstance(total, bool) or total < 0:
-            raise _unreadable(f"for {reject_type}, a totalCount of {total!r}")
+            raise _unreadable(self.kind.wooxy.find, f"for {reject_type}, a totalCount of {total!r}")
         return total
 
     def _paged(self, reject_type: str, group: list[str]) -> set[str]:
@@ -138,65 +141,62 @@ class ListedCheck(Stoppable):
 
     def _email_listed(self, line: str) -> bool:
         address, _, reject_type = line.rpartition("\t")
-        rows = _rows(self.find(reject_type, email=address, offset=0, limit=_ROWS_PER_LOOKUP))
+        rows = _rows(self.kind.wooxy.find, self.find(reject_type, email=address, offset=0, limit=_ROWS_PER_LOOKUP))
         wanted = address.lower()
         return any(isinstance(row, dict) and str(row.get("email", "")).lower() == wanted for row in rows)
 
-    # -- phone -----------------------------------------------------------------------------------------------
+    # -- phone: the look-up's own (pipeline/lookup.py), with its page checks -----------------------------------
 
-    def _phone_listed(self, line: str) -> bool:
-        rows = _rows(self.find(line, offset=0, limit=_ROWS_PER_LOOKUP))
-        return any(isinstance(row, dict) and row.get("phoneNumber") == line for row in rows)
+    def _phones(self, lines: Iterable[str]) -> set[str]:
+        numbers = ((0, line) for line in self._unstopped(lines))
+        listed: set[str] = set()
+        for _, number, entries in look_up(self.find, numbers, max_concurrency=self.max_concurrency):
+            self.report.requests += 1
+            if any(entry.get("phoneNumber") == number for entry in entries):
+                listed.add(number)
+        return listed
 
     # -- one look-up per entry, up to max_concurrency in flight ----------------------------------------------
 
     def _each(self, lines: Iterable[str], is_listed: Callable[[str], bool]) -> set[str]:
-        listed: set[str] = set()
-        identity = self.kind.identity
+        pending = self._unstopped(lines)
 
-        def settle(done: set[Future[tuple[str, bool]]]) -> None:
-            for future in done:
-                line, found = future.result()
+        def next_call() -> Callable[[], tuple[str, bool]] | None:
+            line = next(pending, None)
+            return None if line is None else functools.partial(lambda text: (text, is_listed(text)), line)
+
+        listed: set[str] = set()
+        with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="wooxy-listed") as pool:
+            window = 2 * self.max_concurrency
+            for line, found in in_order(pool, next_call, max_in_flight=self.max_concurrency, window=window):
                 self.report.requests += 1
                 if found:
-                    listed.add(identity(line))
-
-        def check(line: str) -> tuple[str, bool]:
-            return line, is_listed(line)
-
-        with ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="wooxy-listed") as pool:
-            in_flight: set[Future[tuple[str, bool]]] = set()
-            try:
-                for line in lines:
-                    self._check_stopped()
-                    self.report.checked += 1
-                    if len(in_flight) >= self.max_concurrency:
-                        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                        settle(done)
-                    in_flight.add(pool.submit(check, line))
-                settle(wait(in_flight).done)
-                in_flight = set()
-            finally:
-                for future in in_flight:
-                    future.cancel()
+                    listed.add(self.kind.identity(line))
         return listed
+
+    def _unstopped(self, lines: Iterable[str]) -> Iterator[str]:
+        """``lines``, counted as checked, until the check is stopped (then :class:`ListedCheckStopped`)."""
+        for line in lines:
+            self._check_stopped()
+            self.report.checked += 1
+            yield line
 
     def _check_stopped(self) -> None:
         if self.stopped is not None:
             raise ListedCheckStopped(f"the look-up of existing entries was stopped ({self.stopped}); nothing was sent")
 
 
-def _rows(answer: Mapping[str, Any]) -> list[Any]:
+def _rows(method: str, answer: Mapping[str, Any]) -> list[Any]:
     """A look-up's rows; an answer without them is an error, never "not listed" (that would claim the entry)."""
     rows = answer.get("data")
     if not isinstance(rows, list):
-        raise _unreadable(f"an answer without rows (keys: {sorted(answer)})")
+        raise _unreadable(method, f"an answer without rows (keys: {sorted(answer)})")
     return rows
 
 
-def _unreadable(what: str) -> WooxyPagingError:
+def _unreadable(method: str, what: str) -> WooxyPagingError:
     return WooxyPagingError(
-        "find",
+        method,
         [f"the look-up of new entries got {what}: it cannot tell whose they are, so nothing was added or removed"],
     )
 

@@ -74,5 +74,5 @@ def test_an_answer_it_cannot_read_is_an_error_never_not_listed(kind, answer: dic
     from airflow_provider_wooxy.exceptions import WooxyPagingError
 
     check = ListedCheck(kind, lambda *args, **kwargs: answer)
-    with pytest.raises(WooxyPagingError, match="cannot tell whose they are"):
+    with pytest.raises(WooxyPagingError, match=r"cannot tell whose they are|an answer without rows"):
         check.run([line])
