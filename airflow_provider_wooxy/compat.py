@@ -9,6 +9,8 @@ refuses the moved names anywhere else. This module keeps only what common-compat
 
 * version flags (``AIRFLOW_V_3_0_PLUS``, ...) and :func:`airflow_at_least`;
 * :func:`mask_secret` (``airflow.sdk.log`` on 3.x, ``airflow.utils.log.secrets_masker`` on 2.x);
+* :func:`configured_executor`: the ``[core] executor`` setting (``airflow.sdk.configuration`` on 3.2+,
+  ``airflow.configuration`` before);
 * feature flags that say what the running release offers, so that code and tests can degrade with a clear message:
   :data:`HITL_AVAILABLE`: human-in-the-loop operators (approval before a sync), Airflow 3.1+;
   :func:`require_hitl` raises :class:`FeatureUnavailableError` naming the feature and the running version.
@@ -59,6 +61,15 @@ else:  # 2.x: common-compat has no mask_secret
     from airflow.utils.log.secrets_masker import mask_secret
 
 
+def configured_executor() -> str:
+    """The ``[core] executor`` setting as written (a name, a class path, or a comma-separated list of them)."""
+    if TYPE_CHECKING or AIRFLOW_V_3_2_PLUS:
+        from airflow.sdk.configuration import conf
+    else:  # the task SDK reads the configuration itself since 3.2
+        from airflow.configuration import conf
+    return str(conf.get("core", "executor", fallback="") or "")
+
+
 class FeatureUnavailableError(AirflowFailException):
     """A provider feature needs a newer Airflow than the one running; retrying cannot help."""
 
@@ -86,6 +97,7 @@ __all__ = [
     "HITL_AVAILABLE",
     "FeatureUnavailableError",
     "airflow_at_least",
+    "configured_executor",
     "mask_secret",
     "require_hitl",
 ]

@@ -11,6 +11,7 @@ import pendulum
 
 from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyStateBusyError
 from airflow_provider_wooxy.operators.arguments import rendered_lease_seconds
+from airflow_provider_wooxy.operators.executors import executor_of, runs_on_one_machine
 from airflow_provider_wooxy.operators.records import (
     WooxyEmailInputOperator,
     WooxyInputOperator,
@@ -77,6 +78,10 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
     :param lease_seconds: how long the state's lease lives without renewal (default 300); the run renews it every
         third of that. A run that finds the lease held fails at once (Airflow retries it); a lease whose holder died
         is taken over once it expires. (templated)
+    :param allow_local_state: accept a local ``state_path`` although tasks run on several workers (an executor
+        other than the LocalExecutor): only for a file system every worker shares (NFS, EFS, a Kubernetes
+        ReadWriteMany volume). By default such a run fails before any request: each worker would keep a state of
+        its own, and a run on another worker would forget what the last one added.
     :param unsafe_no_lease: run without a lease, on a store where the provider cannot take one (``gs://``,
         ``abfs://`` ...): then make sure yourself that two runs of this sync never overlap.
     :param claim_existing: take ownership of new entries that Wooxy lists already (Wooxy's own, another tool's or
@@ -110,6 +115,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         claim_existing: bool = False,
         lease_seconds: float | str = DEFAULT_LEASE_SECONDS,
         unsafe_no_lease: bool = False,
+        allow_local_state: bool = False,
         **kwargs: Any,
     ) -> None:
         try:
@@ -123,6 +129,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         self.approved_plan_id = approved_plan_id
         self.resync, self.verify, self.claim_existing = resync, verify, claim_existing
         self.lease_seconds, self.unsafe_no_lease = lease_seconds, unsafe_no_lease
+        self.allow_local_state = allow_local_state
         self._run: SyncRun | None = None  # while running, for on_kill
 
     # -- the data flow ---------------------------------------------------------------------------------------
@@ -138,6 +145,7 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         builder = self.record_builder(field)
         base_url = self.hook.conn_params.base_url  # a broken connection fails now; the state is bound to it
         location = self._state_location()
+        self._check_state_is_shared()
         state = open_state(location, self.kind, base_url, display=self.state_path)
         self._run = SyncRun(self.hook, state, self._settings(field), log=self.log, lease=self._lease(location, context))
         rejects = Rejects()
@@ -198,6 +206,20 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         if parts.scheme == "file":
             return Path(parts.path)
         return self.location(self.state_path)
+
+    def _check_state_is_shared(self) -> None:
+        """Refuse a state on this worker's disk when the task's executor runs tasks on several workers."""
+        executor = executor_of(getattr(self, "executor", None))
+        on_disk = urlsplit(self.state_path).scheme in ("", "file", "local")
+        if not on_disk or self.allow_local_state or runs_on_one_machine(executor):
+            return
+        raise WooxyInputError(
+            f"state_path {self.state_path!r} is on this worker's disk, but tasks run on the {executor}, which may run "
+            "the next run of this sync on another worker, with a disk of its own: that run would not see this "
+            "state and would forget what was added. Put the state on object storage (e.g. "
+            "s3://bucket/wooxy/emails.state, with storage_conn_id), or, if this path is on a file system every "
+            "worker shares (NFS, EFS), pass allow_local_state=True."
+        )
 
     def on_kill(self) -> None:
         """Airflow is stopping the task: finish the requests in flight, record them, and stop."""
