@@ -76,7 +76,11 @@ ensure_env() {
         return 3
     }
     spec="$ROOT"
-    [ "$want" = base ] || spec="$ROOT[test]"
+    if [ "$want" != base ]; then
+        spec="$ROOT[test]"
+        # The newest leg runs the end-to-end suite on the CeleryExecutor (tests/e2e/celery.py).
+        [ "$leg" != "$(matrix_legs | head -1)" ] || spec="$ROOT[test,e2e-celery]"
+    fi
     echo "==> installing Airflow $airflow (libraries as of $resolved) with the provider$([ "$want" = base ] \
         || echo " and its test tools") into ${venv#"$ROOT/"} (Python $python, uv)"
     if [ ! -f "$stamp-base" ]; then

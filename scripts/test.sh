@@ -31,13 +31,19 @@ if [ ${#LEGS[@]} = 0 ]; then
     done
 fi
 
-# The end-to-end suite drives Debian's Chromium (test tools' own browser downloads cannot work here).
-if ! command -v chromium > /dev/null 2>&1; then
+# Debian packages the end-to-end suites need, installed when missing and run as root: Chromium for the browser
+# tests (test tools' own browser downloads cannot work here), Redis as the CeleryExecutor's broker
+# (tests/e2e/celery.py). Without root, the suites that need them fail or skip, saying which is missing.
+MISSING=()
+for package in chromium redis-server; do
+    command -v "$package" > /dev/null 2>&1 || MISSING+=("$package")
+done
+if [ ${#MISSING[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1; then
-        echo "==> installing Debian's chromium for the browser test"
-        apt-get update -qq > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
+        echo "==> installing Debian's ${MISSING[*]} for the end-to-end suites"
+        apt-get update -qq > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${MISSING[@]}" > /dev/null
     else
-        echo "==> chromium is not installed: the browser test will be skipped (apt-get install chromium)"
+        echo "==> not installed: ${MISSING[*]} (apt-get install ${MISSING[*]}); the end-to-end suites need them"
     fi
 fi
 echo "==> ruff"

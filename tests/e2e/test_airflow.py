@@ -18,7 +18,8 @@ import pytest
 
 from airflow_provider_wooxy.compat import AIRFLOW_V_3_0_PLUS, airflow_at_least
 from airflow_provider_wooxy.sandbox import WooxySandbox
-from tests.e2e.conftest import ARTIFACTS, TOKEN
+from tests.e2e.celery import WORKERS
+from tests.e2e.conftest import ARTIFACTS, CELERY, TOKEN
 from tests.e2e.deployment import Deployment
 from tests.helpers.sandbox import assert_within_limit
 
@@ -69,6 +70,10 @@ class TestPoolAcrossParallelTasks:
         # Each task takes 5 of the 10 slots: never three at once (they would need 15 requests in flight), and
         # two did run together (the pool did not serialise them).
         assert _overlap(tasks) == 2
+        if CELERY:  # the pool held across both workers: each add task ran on the worker whose queue it names
+            ran_on = {t["task_id"]: t["hostname"] for t in tasks}
+            assert (ran_on["add_emails"], ran_on["add_phones"]) == WORKERS
+            assert ran_on["remove_emails"] in WORKERS
 
     def test_missing_pool_is_never_scheduled(self, airflow: Deployment, api: WooxySandbox):
         before = api.stats()["total_requests"]
