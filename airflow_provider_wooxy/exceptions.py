@@ -113,3 +113,11 @@ class WooxyStateBusyError(AirflowException):
     Another run of the sync holds its state's lease, or took it over from this run: nothing more is read, sent or
     written by this one. Airflow's retries are right: the other run ends, or its lease expires.
     """
+
+
+class WooxyChangelogError(AirflowException):
+    """
+    The changelog (``changelog_path`` / ``changelog_table``) could not be written after the sends. Every request
+    was sent and its outcome recorded; the rows are kept in the spool file the message names. Airflow's retries are
+    right: a sync's retry, or a push's with ``checkpoint_path``, writes the kept rows without sending again.
+    """

@@ -9,11 +9,13 @@ import pendulum
 
 from airflow_provider_wooxy.api import EMAIL_LIST
 from airflow_provider_wooxy.exceptions import WooxyInputError
+from airflow_provider_wooxy.operators.changelog import changelog_for
 from airflow_provider_wooxy.operators.records import (
     WooxyEmailInputOperator,
     WooxyInputOperator,
     WooxyPhoneInputOperator,
 )
+from airflow_provider_wooxy.pipeline.changelog import ADD, REMOVE
 from airflow_provider_wooxy.pipeline.intake import UnusableInput
 from airflow_provider_wooxy.pipeline.push import Push, PushSettings
 from airflow_provider_wooxy.pipeline.rejects import Rejects
@@ -41,7 +43,8 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
     ``progress_interval``; documented there, shared with the sync operators), and:
 
     :param checkpoint_path: where to record accepted batches, so that a retry of a failed task skips them; object
-        storage paths use ``storage_conn_id``. (templated)
+        storage paths use ``storage_conn_id``. A changelog's spool is kept beside it, so that a retry writes the
+        rows of a killed try. (templated)
     :param max_invalid: as in the input arguments; here ``None`` also streams: sending starts while the input is
         still being read, instead of after a validation pass (faster on large inputs; rejects are still reported,
         and no checkpoint).
@@ -73,26 +76,11 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
         if not self.is_dry_run:
             _ = self.hook.conn_params  # a missing or broken connection fails now, before the input is read
         check_file_location("checkpoint_path", self.checkpoint_path)  # before a long read, not after it
+        checkpoint = self.location(self.checkpoint_path) if self.checkpoint_path else None
+        changelog = changelog_for(self, context, checkpoint)  # its spool beside the checkpoint: a retry finds it
         rejects = Rejects()
         items = self._read_input(field, rejects)
-        push = Push(
-            self.hook,
-            PushSettings(
-                method=self.method,
-                address_key=self.wooxy_list.key_field,
-                batch_size=self.batch_size,
-                max_concurrency=self.max_concurrency,
-                max_invalid=self.max_invalid,
-                checkpoint_path=self.checkpoint_path,
-                checkpoint_location=self.location(self.checkpoint_path) if self.checkpoint_path else None,
-                dry_run=self.is_dry_run,
-                allow_empty=self.allow_empty,
-                rejects_path=self.rejects_path,
-                source=self.input_source,
-                progress_interval=self.progress_interval,
-            ),
-            self.log,
-        )
+        push = Push(self.hook, self._settings(checkpoint), self.log, changelog)
         self._push = push
         try:
             summary = push.run(items, builder, field, rejects)
@@ -102,6 +90,24 @@ class WooxyBlacklistBaseOperator(WooxyInputOperator):
             self._push = None
             self._write_rejects(rejects)
         return self._report_run(context, summary, started, clock)
+
+    def _settings(self, checkpoint: Any) -> PushSettings:
+        """The engine's settings, from the rendered arguments (``checkpoint``: the checkpoint's path object)."""
+        return PushSettings(
+            method=self.method,
+            address_key=self.wooxy_list.key_field,
+            batch_size=self.batch_size,
+            max_concurrency=self.max_concurrency,
+            max_invalid=self.max_invalid,
+            checkpoint_path=self.checkpoint_path,
+            checkpoint_location=checkpoint,
+            dry_run=self.is_dry_run,
+            allow_empty=self.allow_empty,
+            rejects_path=self.rejects_path,
+            source=self.input_source,
+            progress_interval=self.progress_interval,
+            action=ADD if self.is_add else REMOVE,
+        )
 
     @property
     def method(self) -> str:

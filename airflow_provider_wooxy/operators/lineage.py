@@ -8,7 +8,8 @@ summary at the end of ``execute``. Then:
   an address), so a DAG scheduled on that asset can read them from the triggering event;
 - with the OpenLineage provider installed (the ``[openlineage]`` extra), ``get_openlineage_facets_on_complete``
   reports the input (a file, or the upstream tasks whose XCom was read) and the output (the Wooxy list, in the
-  namespace ``wooxy://<connection host>``, named ``blacklist/email`` or ``blacklist/phone``), with row counts.
+  namespace ``wooxy://<connection host>``, named ``blacklist/email`` or ``blacklist/phone``), with row counts,
+  and the changelog file or table (``changelog_path``, ``changelog_table``) when there is one.
   The provider is imported only there, so it stays optional.
 """
 
@@ -101,6 +102,27 @@ def sql_datasets(sql: str, conn_id: str) -> list[LineageDataset]:
     return [LineageDataset(f"{connection.conn_type}://{host}", connection.schema or "query")]
 
 
+def changelog_datasets(op: Any, rows: int | None = None) -> list[LineageDataset]:
+    """
+    The operator's changelog (``changelog_path``, ``changelog_table``) as output datasets: the file as
+    :func:`file_dataset` names it, the table in its connection's namespace (``<conn_type>://host[:port]``, named
+    ``<schema>.<table>``).
+    """
+    datasets = []
+    path = getattr(op, "changelog_path", None)
+    if isinstance(path, str) and path:
+        datasets.append(file_dataset(path, rows))
+    table, conn_id = getattr(op, "changelog_table", None), getattr(op, "changelog_conn_id", None)
+    if isinstance(table, str) and table and conn_id:
+        from airflow.providers.common.compat.sdk import BaseHook
+
+        connection = BaseHook.get_connection(conn_id)
+        where = f"{connection.host or conn_id}{f':{connection.port}' if connection.port else ''}"
+        name = f"{connection.schema}.{table}" if connection.schema and table.count(".") < 2 else table
+        datasets.append(LineageDataset(f"{connection.conn_type}://{where}", name, rows))
+    return datasets
+
+
 def wooxy_dataset(hook: WooxyHook, list_name: str, rows: int | None = None) -> LineageDataset:
     """A Wooxy blacklist: namespace ``wooxy://<host[:port]>`` from the connection, name ``blacklist/<list>``."""
     netloc = urlsplit(hook.conn_params.base_url).netloc
@@ -155,7 +177,9 @@ class WooxyLineageMixin:
             ]
         sent = summary.get("sent")
         hook: WooxyHook = self.hook  # type: ignore[attr-defined]  # every Wooxy operator has one
-        return inputs, [wooxy_dataset(hook, self.wooxy_list.name, sent if isinstance(sent, int) else None)]
+        rows = summary.get("changelog_rows")
+        changelog = changelog_datasets(self, rows if isinstance(rows, int) else None)
+        return inputs, [wooxy_dataset(hook, self.wooxy_list.name, sent if isinstance(sent, int) else None), *changelog]
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """OpenLineage's hook: the datasets of :meth:`openlineage_datasets`, with output row counts."""

@@ -98,12 +98,29 @@ class WooxyInputOperator(WooxyOperator):
     :param dry_run: read and validate, but send nothing.
     :param allow_empty: succeed on an empty input instead of failing.
     :param progress_interval: seconds between progress log lines while sending.
+    :param changelog_path: the audit trail: one row per entry and outcome (accepted, refused) of each run,
+        appended to this file after the sends: ``.csv`` or ``.jsonl`` (optionally ``.gz``), or ``.parquet`` (the
+        ``[parquet]`` extra); local or object storage. See docs/guides/audit.md. (templated)
+    :param changelog_table: the same rows appended to this table (created when missing) through
+        ``changelog_conn_id``. (templated)
+    :param changelog_conn_id: the Airflow connection of a common.sql database (the ``[sql]`` extra) for
+        ``changelog_table``.
 
     And those of :class:`WooxyOperator`: ``max_concurrency``, ``storage_conn_id`` (for object storage paths:
     input, rejects, and the family's own files), ``wooxy_conn_id``.
     """
 
-    template_fields: Sequence[str] = ("records", "path", "sql", "parameters", "file_format", "field", "reject_type")
+    template_fields: Sequence[str] = (
+        "records",
+        "path",
+        "sql",
+        "parameters",
+        "file_format",
+        "field",
+        "reject_type",
+        "changelog_path",
+        "changelog_table",
+    )
 
     def __init__(
         self,
@@ -122,6 +139,9 @@ class WooxyInputOperator(WooxyOperator):
         dry_run: bool = False,
         allow_empty: bool = False,
         progress_interval: float = 30.0,
+        changelog_path: str | None = None,
+        changelog_table: str | None = None,
+        changelog_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         check_batch_size(batch_size)
@@ -142,6 +162,9 @@ class WooxyInputOperator(WooxyOperator):
         self.is_dry_run = dry_run
         self.allow_empty = allow_empty
         self.progress_interval = progress_interval
+        self.changelog_path = changelog_path
+        self.changelog_table = changelog_table
+        self.changelog_conn_id = changelog_conn_id
 
     # -- per-list specifics ----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import pendulum
 
 from airflow_provider_wooxy.exceptions import WooxyInputError, WooxyStateBusyError
 from airflow_provider_wooxy.operators.arguments import rendered_lease_seconds
+from airflow_provider_wooxy.operators.changelog import changelog_for
 from airflow_provider_wooxy.operators.executors import executor_of, runs_on_one_machine
 from airflow_provider_wooxy.operators.records import (
     WooxyEmailInputOperator,
@@ -147,7 +148,9 @@ class WooxySyncBlacklistBaseOperator(WooxyInputOperator):
         location = self._state_location()
         self._check_state_is_shared()
         state = open_state(location, self.kind, base_url, display=self.state_path)
-        self._run = SyncRun(self.hook, state, self._settings(field), log=self.log, lease=self._lease(location, context))
+        changelog = changelog_for(self, context, location)  # its spools beside the state (pipeline/sync/audit.py)
+        lease = self._lease(location, context)
+        self._run = SyncRun(self.hook, state, self._settings(field), log=self.log, lease=lease, changelog=changelog)
         rejects = Rejects()
         try:
             summary = self._run.run(self._read_input(field, rejects), builder, rejects)

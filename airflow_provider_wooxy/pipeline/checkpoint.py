@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.pipeline.storage import check_file_location, storage_path
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def _to_ranges(numbers: set[int]) -> list[list[int]]:
@@ -46,6 +49,8 @@ class Checkpoint:
         self._lock = threading.Lock()
         self._last_write = 0.0
         self._dirty = False
+        self.before_save: Callable[[], None] | None = None
+        """Called before each write: what the batches' records need first (a changelog's spool on object storage)."""
 
     def load(self) -> set[int]:
         """
@@ -94,6 +99,8 @@ class Checkpoint:
         with self._lock:  # held while writing, so an older snapshot can never overwrite a newer one
             if not self._dirty:
                 return
+            if self.before_save is not None:
+                self.before_save()
             state = {
                 "fingerprint": self.fingerprint,
                 "done": _to_ranges(self.done),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from airflow_provider_wooxy.exceptions import WooxyError, WooxyInputError
+from airflow_provider_wooxy.pipeline.changelog import ADD, write_after_failure
 from airflow_provider_wooxy.pipeline.checkpoint import Checkpoint
 from airflow_provider_wooxy.pipeline.intake import Tally, check_input, validated
 from airflow_provider_wooxy.pipeline.refusals import Refusals
@@ -26,6 +27,7 @@ from airflow_provider_wooxy.pipeline.stopping import Stoppable
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
+    from airflow_provider_wooxy.pipeline.changelog import Changelog
     from airflow_provider_wooxy.pipeline.door import WooxyDoor
     from airflow_provider_wooxy.pipeline.rejects import Rejects
     from airflow_provider_wooxy.pipeline.sending import SendReport
@@ -51,6 +53,8 @@ class PushSettings:
     rejects_path: str | None
     source: str
     progress_interval: float = 30.0
+    action: str = ADD
+    """The changelog's action for the records sent: ``add`` or ``remove``."""
 
 
 class Push(Stoppable):
@@ -61,12 +65,15 @@ class Push(Stoppable):
     :param hook: the Wooxy hook the requests go through (not used by a dry run).
     :param settings: the rendered arguments.
     :param log: the operator's logger.
+    :param changelog: the audit trail (spooled beside the checkpoint, where a retry finds a killed try's rows);
+        None: none.
     """
 
-    def __init__(self, hook: WooxyDoor, settings: PushSettings, log: Any) -> None:
+    def __init__(self, hook: WooxyDoor, settings: PushSettings, log: Any, changelog: Changelog | None = None) -> None:
         self.hook = hook
         self.settings = settings
         self.log = log
+        self.changelog = changelog
 
     def run(
         self,
@@ -150,6 +157,7 @@ class Push(Stoppable):
             if isinstance(exc, WooxyInputError) and not sender.report.requests:
                 raise  # broken before the first request: the message is whole as it is
             progress = self._progress(sender, checkpoint, tally.valid, resumed)
+            write_after_failure(self.changelog, self.log)
             if isinstance(exc, WooxyInputError):
                 raise WooxyInputError(f"{str(exc).rstrip('.')}. {progress}") from None
             exc.add_context(f". {progress}")
@@ -162,6 +170,8 @@ class Push(Stoppable):
         if not s.checkpoint_path:  # never set when streaming: the operator refuses that combination
             return None, set()
         checkpoint = Checkpoint(s.checkpoint_path, fingerprint, location=s.checkpoint_location)
+        if self.changelog is not None:  # object storage: the spool's lines before the batches they record
+            checkpoint.before_save = self.changelog.flush
         return checkpoint, checkpoint.resume(self.log)
 
     def _sender(self, to_send: int, checkpoint: Checkpoint | None) -> BatchSender:
@@ -174,11 +184,16 @@ class Push(Stoppable):
             self.log.info(
                 "Sending %d records in requests of up to %d, %d in flight.", to_send, s.batch_size, s.max_concurrency
             )
+        changelog, action = self.changelog, s.action
         return BatchSender(
             self.hook,
             s.method,
             max_concurrency=s.max_concurrency,
             on_batch_done=None if checkpoint is None else (lambda batch: checkpoint.mark(batch.number)),
+            on_accepted=None
+            if changelog is None
+            else (lambda records: changelog.accepted(action, [p for _, p in records])),
+            on_refused=None if changelog is None else (lambda r: changelog.refused(action, r.payload, r.errors)),
             log=self.log,
             progress_interval=s.progress_interval,
             total=None if streaming else to_send,
@@ -230,6 +245,11 @@ class Push(Stoppable):
             report.requests,
             summary["retries"],
         )
+        if self.changelog is not None:  # after the sends; the checkpoint is kept until it is written
+            if checkpoint is not None:
+                checkpoint.save()
+            summary["changelog_rows"] = self.changelog.write()
+            self.log.info("Changelog: %d rows written.", summary["changelog_rows"])
         if checkpoint is not None:
             checkpoint.complete()
         refusals.check(

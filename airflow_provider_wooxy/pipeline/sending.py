@@ -80,6 +80,7 @@ class BatchSender:
     :param on_batch_done: called (from a sending thread) with each batch once every record in it is settled.
     :param on_accepted: called (from a sending thread) with the records of each request Wooxy accepted, before
         the request counts as done (a sync records them in its state there).
+    :param on_refused: called (from a sending thread) with each record the API refused, once isolated.
     :param log: where progress lines go, every ``progress_interval`` seconds.
     """
 
@@ -91,6 +92,7 @@ class BatchSender:
         max_concurrency: int,
         on_batch_done: Callable[[Batch], None] | None = None,
         on_accepted: Callable[[Sequence[Record]], None] | None = None,
+        on_refused: Callable[[Refusal], None] | None = None,
         log: Any = None,
         progress_interval: float = 30.0,
         total: int | None = None,
@@ -100,6 +102,7 @@ class BatchSender:
         self.max_concurrency = max_concurrency
         self.on_batch_done = on_batch_done
         self.on_accepted = on_accepted
+        self.on_refused = on_refused
         self.log = log or logging.getLogger(__name__)
         self.progress_interval = progress_interval
         self.total = total
@@ -183,8 +186,12 @@ class BatchSender:
                 self._deliver(records[:middle])
                 self._deliver(records[middle:])
                 return
+            refused = [Refusal(row, payload, exc.errors) for row, payload in records]
             with self._lock:
-                self.report.refused.extend(Refusal(row, payload, exc.errors) for row, payload in records)
+                self.report.refused.extend(refused)
+            if self.on_refused is not None:
+                for refusal in refused:
+                    self.on_refused(refusal)
             return
         if self.on_accepted is not None:
             self.on_accepted(records)

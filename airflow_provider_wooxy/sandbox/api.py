@@ -48,6 +48,8 @@ class FakeApi:
         self.refuse = set(refuse)
         self.max_find_limit = max_find_limit
         self.on_find = on_find
+        self.received: list[tuple[str, dict[str, Any], list[str] | None]] | None = None
+        """Set it to a list to record every add and remove the API answers: (method, body, errors or None)."""
         self._lock = threading.Lock()
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             EMAIL_LIST.add: self._email_add,
@@ -84,7 +86,15 @@ class FakeApi:
         action = self._methods.get(method)
         if action is None:
             raise Refused([api.BAD_REQUEST], 404)
-        return action(body)
+        if self.received is None or method in (EMAIL_LIST.find, PHONE_LIST.find):
+            return action(body)
+        try:
+            answer = action(body)
+        except Refused as refused:
+            self.received.append((method, body, refused.errors))
+            raise
+        self.received.append((method, body, None))
+        return answer
 
     def _records(self, body: dict[str, Any], problems: Callable[[dict[str, Any]], list[str]]) -> list[Any]:
         """An add's records, or :class:`Refused` with every record's problems (one bad record refuses them all)."""

@@ -6,16 +6,20 @@ what is on Wooxy, and the retry does only what is left.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_wooxy.pipeline.changelog import write_after_failure
 from airflow_provider_wooxy.pipeline.sending import BatchSender, Refusal, batches
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
+from airflow_provider_wooxy.pipeline.sync.audit import log_accepted, log_refused
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from airflow_provider_wooxy.pipeline.changelog import Changelog
     from airflow_provider_wooxy.pipeline.door import WooxyDoor
     from airflow_provider_wooxy.pipeline.sending import Record
     from airflow_provider_wooxy.pipeline.sync.plan import Plan
@@ -48,6 +52,8 @@ class PlanApplier(Stoppable):
     :param max_concurrency: requests in flight.
     :param log: where progress lines go.
     :param progress_interval: seconds between progress lines.
+    :param changelog: the run's audit trail: each accepted request and refused record gets its lines there first
+        (:mod:`.audit`); written to its sinks by the caller, after the commit.
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class PlanApplier(Stoppable):
         max_concurrency: int,
         log: Any,
         progress_interval: float = 30.0,
+        changelog: Changelog | None = None,
     ) -> None:
         self.hook = hook
         self.state = state
@@ -66,6 +73,7 @@ class PlanApplier(Stoppable):
         self.max_concurrency = max_concurrency
         self.log = log
         self.progress_interval = progress_interval
+        self.changelog = changelog
         self.report = ApplyReport()
         self._sender: BatchSender | None = None
 
@@ -75,6 +83,9 @@ class PlanApplier(Stoppable):
         report = self.report
         started = time.monotonic()
         self.state.begin()
+        if self.changelog is not None:
+            self.changelog.with_plan(dataclasses.replace(self.changelog.context, plan_id=plan.plan_id))
+            self.state.store.before_flush = self.changelog.flush  # object storage: the spool before the journal
         # Write-ahead: what this run may send is in the journal before any request (see the state's docstring).
         if self.stopped is None:  # a stopped run sends nothing: no intent
             self.state.record_intent((payload for _, payload in plan.adds()), plan.remove_payloads())
@@ -97,6 +108,7 @@ class PlanApplier(Stoppable):
                 else:
                     report.removed = self._sender.report.sent
             self.state.close()
+            write_after_failure(self.changelog, self.log)  # after the journal: the spool holds at least as much
             raise
         finally:
             report.send_seconds = time.monotonic() - started
@@ -106,7 +118,11 @@ class PlanApplier(Stoppable):
     def _sender_for(self, method: str, sign: bytes, total: int) -> BatchSender:
         state = self.state
 
+        changelog = self.changelog
+
         def accepted(records: Sequence[Record]) -> None:
+            if changelog is not None:  # first: the spool holds at least what the journal does
+                log_accepted(changelog, sign, records)
             state.record(sign, [payload for _, payload in records])
 
         sender = BatchSender(
@@ -114,6 +130,7 @@ class PlanApplier(Stoppable):
             method,
             max_concurrency=self.max_concurrency,
             on_accepted=accepted,
+            on_refused=None if changelog is None else (lambda refusal: log_refused(changelog, sign, refusal)),
             log=self.log,
             progress_interval=self.progress_interval,
             total=total,

@@ -27,12 +27,14 @@ import json
 import math
 import tempfile
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from airflow_provider_wooxy.pipeline.atomic import output_file
 from airflow_provider_wooxy.pipeline.intake import FirstSeen
+from airflow_provider_wooxy.pipeline.sync.audit import planned_adds
 from airflow_provider_wooxy.pipeline.sync.partitions import partition_indexes, spread_over, utf8_each
 from airflow_provider_wooxy.pipeline.sync.snapshot import DIGEST_MOD, item_digest
 
@@ -105,12 +107,12 @@ class Plan:
         return Path(self._scratch.name) / name
 
     def adds(self) -> Iterator[tuple[int, bytes]]:
-        """``(input row, JSON record)`` of every add, in input order (a merge of the partitions' adds)."""
+        """``(input row, JSON record)`` of every add, in input order (a merge of the partitions' adds); a re-add's
+        row is a :class:`~.audit.Resent`."""
         with contextlib.ExitStack() as stack:
-            parts = [stack.enter_context(path.open("rb")) for path in sorted(Path(self._scratch.name).glob("adds.*"))]
-            for line in heapq.merge(*parts, key=_row):
-                row, _, payload = line.rstrip(b"\n").partition(b"\t")
-                yield int(row), payload
+            paths = sorted(Path(self._scratch.name).glob("adds.*"))
+            parts = [planned_adds(stack.enter_context(p.open("rb")), p.suffix == ".resent") for p in paths]
+            yield from heapq.merge(*parts, key=itemgetter(0))
 
     def _removal_lines(self) -> Iterator[bytes]:
         path = self._file("removals")
@@ -168,10 +170,6 @@ class Plan:
 
     def close(self) -> None:
         self._scratch.cleanup()
-
-
-def _row(line: bytes) -> int:
-    return int(line[: line.index(b"\t")])
 
 
 def make_plan(

@@ -27,6 +27,7 @@ from airflow_provider_wooxy.pipeline.sync.verify import DEFAULT_SAMPLE, DriftChe
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from airflow_provider_wooxy.pipeline.changelog import Changelog
     from airflow_provider_wooxy.pipeline.door import WooxyDoor
     from airflow_provider_wooxy.pipeline.rejects import Rejects
     from airflow_provider_wooxy.pipeline.sync.lease import Lease
@@ -79,14 +80,23 @@ class SyncRun(Stoppable):
     :param state: the state, not loaded yet (see :func:`~airflow_provider_wooxy.pipeline.sync.state.open_state`).
     :param settings: the rendered arguments.
     :param log: the operator's logger.
+    :param changelog: the audit trail, its spools beside the state (:mod:`.audit`); None: none.
     """
 
     def __init__(
-        self, hook: WooxyDoor, state: SyncState, settings: SyncSettings, *, log: Any, lease: Lease | None = None
+        self,
+        hook: WooxyDoor,
+        state: SyncState,
+        settings: SyncSettings,
+        *,
+        log: Any,
+        lease: Lease | None = None,
+        changelog: Changelog | None = None,
     ) -> None:
         self.hook = hook
         self.state = state
         self.lease = lease
+        self.changelog = changelog
         self.settings = settings
         self.log = log
         self._repaired = 0
@@ -162,26 +172,7 @@ class SyncRun(Stoppable):
         # The known entries too: one the input wants that left Wooxy is then added, and managed from then on.
         drift = check.run(lambda: itertools.chain(state.iter_lines(), state.listed.values()))
         state.forget_listed(drift.missing)
-        self.log.info(
-            "Verify: %d of %d managed entries checked against Wooxy in %d requests (%.1f s): %d missing (%d of "
-            "them expired)%s.",
-            drift.verified,
-            drift.managed,
-            drift.requests,
-            drift.seconds,
-            len(drift.missing),
-            drift.expired,
-            f", {drift.foreign_seen} foreign entries seen (never touched)" if drift.paged else "",
-        )
-        if drift.missing and not drift.complete:
-            self.log.warning(
-                "Verify: the sample of %d numbers found %d missing on Wooxy: about %d of the %d managed numbers "
-                "are. This run re-adds the ones it found; run with resync=True to re-add every managed number.",
-                drift.verified,
-                len(drift.missing),
-                drift.estimated_missing,
-                drift.managed,
-            )
+        drift.log(self.log)
         return drift
 
     def _load(self) -> None:
@@ -302,6 +293,7 @@ class SyncRun(Stoppable):
             self.log.info("The input matches the state: nothing to send.")
             if state.changed:
                 state.commit(plan.plan_id)  # fold an earlier attempt's journal, keep newly known entries
+            self._write_changelog(summary)  # what an earlier, killed try left
             return summary
         return self._apply(plan, rejects, summary)
 
@@ -314,6 +306,7 @@ class SyncRun(Stoppable):
             max_concurrency=s.max_concurrency,
             log=self.log,
             progress_interval=s.progress_interval,
+            changelog=self.changelog,
         )
         self.adopt(applier)
         try:
@@ -347,6 +340,7 @@ class SyncRun(Stoppable):
             summary["retries"],
             summary["managed_after"],
         )
+        self._write_changelog(summary)  # after the sends and the commit: Wooxy's state matters more than the log
         refusals.check(
             self.log,
             max_invalid=s.max_invalid,
@@ -355,6 +349,12 @@ class SyncRun(Stoppable):
             details=refusals.latest,
         )
         return summary
+
+    def _write_changelog(self, summary: dict[str, Any]) -> None:
+        """Append the spooled rows (this try's, and any a killed try left) to the changelog's sinks."""
+        if self.changelog is not None:
+            summary["changelog_rows"] = self.changelog.write()
+            self.log.info("Changelog: %d rows written.", summary["changelog_rows"])
 
     def _plan_where(self) -> str:
         path = self.settings.plan_path

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 
 class Store:
@@ -39,6 +39,8 @@ class Store:
 
     def __init__(self, location: Any) -> None:
         self.location = location
+        self.before_flush: Callable[[], None] | None = None
+        """Called before each journal part is written (object storage): the changelog's spool goes first."""
 
     def journal_parts(self, generation: str | None = None) -> list[Any]:
         """The journal's files or objects of ``generation`` (any generation when None), in replay order."""
@@ -180,6 +182,8 @@ class ObjectStorageStore(Store):
     def _flush_part(self) -> None:
         if not self._pending:
             return
+        if self.before_flush is not None:
+            self.before_flush()
         self._part += 1
         # Replay order is the sequence number, which a retry continues from the parts it loaded.
         name = f"{self._part_prefix(self._generation)}.{self._part:08d}.{uuid.uuid4().hex[:8]}"

@@ -100,6 +100,29 @@ class DriftReport:
         out["recommend_resync"] = bool(self.missing) and not self.complete
         return out
 
+    def log(self, log: Any) -> None:
+        """Say what the check found (counts only), and recommend a resync when a sample found entries missing."""
+        log.info(
+            "Verify: %d of %d managed entries checked against Wooxy in %d requests (%.1f s): %d missing (%d of "
+            "them expired)%s.",
+            self.verified,
+            self.managed,
+            self.requests,
+            self.seconds,
+            len(self.missing),
+            self.expired,
+            f", {self.foreign_seen} foreign entries seen (never touched)" if self.paged else "",
+        )
+        if self.missing and not self.complete:
+            log.warning(
+                "Verify: the sample of %d numbers found %d missing on Wooxy: about %d of the %d managed numbers "
+                "are. This run re-adds the ones it found; run with resync=True to re-add every managed number.",
+                self.verified,
+                len(self.missing),
+                self.estimated_missing,
+                self.managed,
+            )
+
 
 class DriftCheck(Stoppable):
     """
