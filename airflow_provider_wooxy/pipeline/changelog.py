@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_wooxy.exceptions import WooxyChangelogError
-
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -324,6 +322,8 @@ class Changelog:
                 continue
             spool.drop(parts)
         if failures:
+            from airflow_provider_wooxy.exceptions import WooxyChangelogError  # here: importing it may import Airflow
+
             raise WooxyChangelogError(
                 "the changelog could not be written after the sends (every request was sent, and the outcome is "
                 f"recorded): {'; '.join(failures)}"
@@ -338,6 +338,8 @@ def write_after_failure(changelog: Changelog | None, log: Any) -> None:
     """
     if changelog is None:
         return
+    from airflow_provider_wooxy.exceptions import WooxyChangelogError
+
     try:
         log.info("Changelog: %d rows written before the failure.", changelog.write())
     except WooxyChangelogError as exc:
