@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from airflow_provider_wooxy.masking import mask_email, mask_phone
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -283,8 +285,16 @@ class Changelog:
             spool.append(line)
 
     def refused(self, action: str, payload: bytes, errors: Sequence[str]) -> None:
-        """One record Wooxy refused (alone: a refused batch is bisected down to it), with the API's error text."""
-        reason = json.dumps("; ".join(errors)[:MAX_REASON])
+        """
+        One record Wooxy refused (alone: a refused batch is bisected down to it), with the API's error text: the
+        hook masks the record's address there (for logs and errors); the changelog, the user's own store, gets it
+        back as it was sent (the access token stays masked).
+        """
+        value = json.loads(payload).get(self.key_field)
+        text = "; ".join(errors)
+        if isinstance(value, str) and value:
+            text = text.replace(mask_email(value) if "@" in value else mask_phone(value), value)
+        reason = json.dumps(text[:MAX_REASON])
         line = b'%b,"a":"%b","s":"refused","e":%b,"t":"%b","r":[%b]}\n' % (
             self._prefix,
             action.encode(),
