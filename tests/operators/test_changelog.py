@@ -20,12 +20,13 @@ from airflow_provider_wooxy.operators.blacklist import (
     WooxyRemovePhoneBlacklistOperator,
 )
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator
+from airflow_provider_wooxy.pipeline.changelog import columns
 from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.helpers.sandbox import TOKEN, connection_json
 
 REFUSED = "refused7@example.com"
 """An address the sandbox refuses although it looks fine: one refusal inside a bisected batch."""
-COLUMNS = "action,email,rejectType,status,reason,dag_id,task_id,run_id,try_number,at,plan_id".split(",")
+COLUMNS = list(columns("email"))
 
 
 def emails(n: int, start: int = 0) -> list[str]:
@@ -66,7 +67,7 @@ def received(sandbox: WooxySandbox) -> Counter:
     refused alone (a refused batch of several is bisected: its records come back in smaller requests)."""
     outcomes: Counter = Counter()
     for method, body, errors in sandbox.received or []:
-        sent = body["records"] if "records" in body else [body]
+        sent = body.get("records", [body])
         if errors is not None and len(sent) > 1:
             continue
         for record in sent:

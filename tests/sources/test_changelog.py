@@ -62,8 +62,7 @@ class TestChangelogTable:
         assert len(rows) == 60
         new = [r for r in rows if r["plan_id"] == second["plan_id"]]
         as_file = [
-            {**r, "rejectType": r["reject_type"] or "", "reason": r["reason"] or "", "action": r["action"]}
-            for r in new
+            {**r, "rejectType": r["reject_type"] or "", "reason": r["reason"] or "", "action": r["action"]} for r in new
         ]
         assert outcomes(as_file) == received(refusing)
         assert Counter((r["action"], r["status"]) for r in new) == {
