@@ -62,6 +62,8 @@ def run_provider(args: argparse.Namespace) -> dict[str, Any]:
     if args.op == "email_sync":
         module = sync
         kwargs.update(state_path=args.state, max_removals=None)
+    if args.changelog:
+        kwargs["changelog_path"] = args.changelog
     if args.streaming:
         kwargs["max_invalid"] = None  # else the operator's default (0): validate all, then send
     if args.op == "phone_add":
@@ -146,6 +148,7 @@ def main() -> None:
     parser.add_argument("--streaming", action="store_true", help="max_invalid=None: validate while sending")
     parser.add_argument("--limit", type=int, default=50, help="naive client: requests to make")
     parser.add_argument("--state", help="sync: the state_path")
+    parser.add_argument("--changelog", help="the changelog_path (the audit trail's cost)")
     args = parser.parse_args()
     result = run_provider(args) if args.kind == "provider" else run_naive(args)
     print(json.dumps(result), flush=True)

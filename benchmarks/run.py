@@ -48,6 +48,8 @@ class Scenario:
     """Sync scenarios whose sending is all removes (the ceiling is then 10/L)."""
     e164: bool = False
     """Phone scenarios: the input in E.164 (``+447911000000``) instead of national format (``07911 000000``)."""
+    changelog: str = ""
+    """The run writes a changelog file of this suffix (``.csv``...): its cost, against the same scenario without."""
 
     @property
     def intake(self) -> str | None:
@@ -74,6 +76,7 @@ def scenarios(smoke: bool) -> list[Scenario]:
             Scenario("email_remove", "email_remove", 100, 0.01, naive_requests=20),
             Scenario("cpu_email_add_L0", "email_add", 2_000, 0.0),
             Scenario("sync_mixed", "email_sync", 2_000, 0.01, state=2_000, shift=100, note="100 adds + 100 removes"),
+            Scenario("email_add_changelog", "email_add", 3_000, 0.01, changelog=".csv", note="email_add + CSV log"),
             Scenario("email_export", "email_export", 3_000, 0.01),
             Scenario("intake_email", "intake_email", 2_000, 0.0),
             Scenario("intake_phone", "intake_phone", 2_000, 0.0),
@@ -82,6 +85,7 @@ def scenarios(smoke: bool) -> list[Scenario]:
     return [
         Scenario("email_add", "email_add", 200_000, 0.05, naive_requests=40, note="CSV"),
         Scenario("email_add_streaming", "email_add", 200_000, 0.05, streaming=True, note="CSV, max_invalid=None"),
+        Scenario("email_add_changelog", "email_add", 200_000, 0.05, changelog=".csv", note="email_add + CSV changelog"),
         Scenario("phone_add", "phone_add", 100_000, 0.1, naive_requests=20, note="national GB numbers"),
         Scenario("phone_add_e164", "phone_add", 100_000, 0.1, naive_requests=20, e164=True, note="E.164 numbers"),
         Scenario("phone_add_streaming", "phone_add", 100_000, 0.1, streaming=True, note="max_invalid=None"),
@@ -91,6 +95,9 @@ def scenarios(smoke: bool) -> list[Scenario]:
         Scenario("memory_1m", "email_add", 1_000_000, 0.0, note="peak RSS"),
         Scenario("memory_10m", "email_add", 10_000_000, 0.0, note="peak RSS, dedupe spilled to disk"),
         Scenario("sync_adds", "email_sync", 200_000, 0.05, note="empty state: 200k adds"),
+        Scenario(
+            "sync_adds_changelog", "email_sync", 200_000, 0.05, changelog=".csv", note="sync_adds + CSV changelog"
+        ),
         Scenario("sync_removes", "email_sync", 1_000, 0.02, state=3_000, shift=2_000, removes=True, note="2k removes"),
         Scenario("sync_1m", "email_sync", 1_000_000, 0.0, state=1_000_000, shift=10_000, note="10k adds + 10k removes"),
         Scenario("sync_unchanged_1m", "email_sync", 1_000_000, 0.0, state=1_000_000, note="0 requests"),
@@ -210,6 +217,10 @@ def run_client(kind: str, scenario: Scenario, path: Path, url: str, state: Path 
         command.append("--streaming")
     if state is not None:
         command += ["--state", str(state)]
+    if scenario.changelog and kind == "provider":
+        changelog = path.parent / f"changelog-{scenario.name}{scenario.changelog}"
+        changelog.unlink(missing_ok=True)  # each repeat writes a new file, as the run without writes none
+        command += ["--changelog", str(changelog)]
     if kind == "naive":
         command += ["--limit", str(scenario.naive_requests)]
     env = {**os.environ, "AIRFLOW__CORE__UNIT_TEST_MODE": "True", "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"}
@@ -370,6 +381,11 @@ def main(argv: list[str] | None = None) -> int:
     if {"memory_100k", "memory_1m"} <= memory.keys():
         extra = (memory["memory_1m"]["peak_rss_mb"] - memory["memory_100k"]["peak_rss_mb"]) * 2**20 / 900_000
         print(f"\nmemory: {extra:.0f} bytes per extra record (1,000,000 vs 100,000 rows)")
+    for row in rows:
+        base = memory.get(row["scenario"].removesuffix("_changelog"))
+        if row["scenario"].endswith("_changelog") and base is not None:
+            extra = row["wall_s"] / base["wall_s"] - 1
+            print(f"changelog: {row['scenario']} takes {extra:+.1%} wall time against {base['scenario']}")
     sent = [row for row in rows if not row.get("intake") and not row.get("long_line")]
     if sent:
         over = sum(row["over_limit"] for row in sent)
