@@ -6,6 +6,7 @@ the DAG creates.
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from airflow_provider_wooxy.sandbox import WooxySandbox
 from tests.dag_runner import DagRunOutput, airflow_env, run_dags, without_mask_requests
 from tests.helpers.sandbox import TOKEN, assert_within_limit, connection_json
 
-SOURCE_DAG_IDS = ["example_wooxy_sync_from_warehouse", "example_wooxy_phone_from_parquet"]
+SOURCE_DAG_IDS = ["example_wooxy_sync_from_warehouse", "example_wooxy_phone_from_parquet", "example_wooxy_sync_audit"]
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,13 @@ def test_source_example_dag_runs_against_sandbox(source_runs, dag_id):
         [rejects] = Path(home, "data", "warehouse-sync").glob("*/rejects.csv")
         assert "not-an-address" in rejects.read_text()
         assert "row 241: " in output.log
+    elif dag_id == "example_wooxy_sync_audit":  # 150 adds, in the day's CSV file and in the warehouse's table
+        [changelog] = Path(home, "data", "audit-sync", "changelog").glob("*.csv")
+        assert len(changelog.read_text().splitlines()) == 1 + 150
+        with sqlite3.connect(Path(home, "data", "warehouse.db")) as db:
+            assert db.execute("SELECT action, status, count(*) FROM wooxy_email_changelog").fetchall() == [
+                ("add", "accepted", 150)
+            ]
     else:  # 120 numbers in 4 parts, one null
         assert (stats["phones"], stats["requests"]) == (119, {"phone-blacklist/add": 2})
         assert "part-00000.parquet row 8: null in column 'phone'" in output.log
