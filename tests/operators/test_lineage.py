@@ -112,6 +112,27 @@ class TestOpenLineage:
         assert [dataset(d) for d in lineage.outputs] == [(f"wooxy://127.0.0.1:{wooxy_conn.port}", "blacklist/email")]
         assert lineage.outputs[0].outputFacets["outputStatistics"].rowCount == 2
 
+    def test_the_changelog_file_and_table_are_outputs(self, wooxy_conn, tmp_path, monkeypatch):
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_AUDIT_DB",
+            '{"conn_type": "postgres", "host": "db.internal", "port": 5432, "schema": "analytics"}',
+        )
+        operator = WooxyAddEmailBlacklistOperator(
+            task_id="add",
+            records=["a@example.com", "b@example.com"],
+            changelog_path=str(tmp_path / "log.csv"),
+            changelog_table="audit.wooxy_log",
+            changelog_conn_id="audit_db",
+        )
+        operator.wooxy_summary = {"sent": 2, "changelog_rows": 2}  # what execute() leaves (no database here)
+        lineage = openlineage(operator)
+        assert [dataset(d) for d in lineage.outputs] == [
+            (f"wooxy://127.0.0.1:{wooxy_conn.port}", "blacklist/email"),
+            ("file", str(tmp_path / "log.csv")),
+            ("postgres://db.internal:5432", "analytics.audit.wooxy_log"),
+        ]
+        assert [d.outputFacets["outputStatistics"].rowCount for d in lineage.outputs] == [2, 2, 2]
+
     def test_add_phones_from_upstream_xcom(self, wooxy_conn):
         with DAG("lineage_dag", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
 
