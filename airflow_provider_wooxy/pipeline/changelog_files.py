@@ -75,7 +75,7 @@ class FileSink:
         """Append the rows of the spool ``lines()``; whole or not at all (``written`` stays 0 on a failure)."""
         names = columns(key_field)
         rows = rows_of(lines(), key_field)
-        old = self.location if self.location.exists() else None
+        old = self.location if self.location.exists() and self.location.stat().st_size else None  # empty: new
         with output_file(self.location) as out:
             if self.fmt == "parquet":
                 count = _write_parquet(out, rows, names, old, self.display)

@@ -59,6 +59,12 @@ class TestAppend:
         ]
         assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file or spool left
 
+    def test_an_empty_file_is_a_new_one(self, tmp_path: Path):
+        path = tmp_path / "log.csv"
+        path.touch()  # e.g. made ahead by a deployment
+        write(path, path.name, ["a@example.com"])
+        assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
+
     def test_a_gzipped_file_gets_a_member_per_run(self, tmp_path: Path):
         path = tmp_path / "log.csv.gz"
         write(path, path.name, ["a@example.com"])
