@@ -162,6 +162,20 @@ class TestSyncChangelog:
         assert sync(tmp_path, emails(12), changelog_path=str(tmp_path / "changelog.csv"))["changelog_rows"] == 12
         assert len(read_rows(tmp_path / "changelog.csv")) == 12 and not spool.exists()
 
+    def test_a_run_failing_midway_writes_what_was_accepted(self, refusing: WooxySandbox, tmp_path: Path):
+        from airflow_provider_wooxy.exceptions import WooxyTransientError
+
+        refusing.outage(after=3)  # three requests answered, then every one fails
+        path = tmp_path / "changelog.csv"
+        with pytest.raises(WooxyTransientError):
+            sync(tmp_path, emails(100), changelog_path=str(path), max_concurrency=1)
+        rows = read_rows(path)
+        assert outcomes(rows) == received(refusing) and len(rows) == 20  # the look-up, then two adds of 10
+        refusing.recover()
+        refusing.received = []
+        sync(tmp_path, emails(100), changelog_path=str(path))  # the retry appends the rest
+        assert outcomes(read_rows(path)[20:]) == received(refusing)
+
     @pytest.mark.parametrize(
         ("kwargs", "error"),
         [

@@ -15,15 +15,17 @@ Plain Python: no Airflow import.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wooxy.pipeline.changelog import ADD, READD, REMOVE
+from airflow_provider_wooxy.pipeline.changelog import ADD, READD, REMOVE, write_after_failure
+from airflow_provider_wooxy.pipeline.sync.lease import LeaseLost
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
     from airflow_provider_wooxy.pipeline.changelog import Changelog
     from airflow_provider_wooxy.pipeline.sending import Record, Refusal
+    from airflow_provider_wooxy.pipeline.sync.state import SyncState
 
 
 class Resent(int):
@@ -54,3 +56,23 @@ def log_refused(changelog: Changelog, sign: bytes, refusal: Refusal) -> None:
     """The changelog line of one record Wooxy refused."""
     action = REMOVE if sign == b"-" else READD if isinstance(refusal.row, Resent) else ADD
     changelog.refused(action, refusal.payload, refusal.errors)
+
+
+def write_changelog(changelog: Changelog, state: SyncState, log: Any) -> int:
+    """Write the spools (:meth:`~.changelog.Changelog.write`) while no other run can take the state's lease."""
+    with state.fence():
+        rows = changelog.write()
+    log.info("Changelog: %d rows written.", rows)
+    return rows
+
+
+def write_after_send_failure(changelog: Changelog | None, state: SyncState, log: Any) -> None:
+    """
+    After a failure while sending: write what was spooled (:func:`~.changelog.write_after_failure`), unless the
+    lease is lost, when the run that took it over writes the spool.
+    """
+    try:
+        with state.fence():
+            write_after_failure(changelog, log)
+    except LeaseLost:
+        log.warning("The lease on the state is lost: the run that took it over writes the changelog's rows.")

@@ -19,6 +19,7 @@ from airflow_provider_wooxy.pipeline.intake import Tally, UnusableInput, check_i
 from airflow_provider_wooxy.pipeline.refusals import Refusals
 from airflow_provider_wooxy.pipeline.stopping import Stoppable
 from airflow_provider_wooxy.pipeline.sync.apply import PlanApplier
+from airflow_provider_wooxy.pipeline.sync.audit import write_changelog
 from airflow_provider_wooxy.pipeline.sync.first_pass import FirstPass
 from airflow_provider_wooxy.pipeline.sync.listed import ListedCheck, leave_listed
 from airflow_provider_wooxy.pipeline.sync.plan import make_plan, removal_limit, save_plan
@@ -353,8 +354,7 @@ class SyncRun(Stoppable):
     def _write_changelog(self, summary: dict[str, Any]) -> None:
         """Append the spooled rows (this try's, and any a killed try left) to the changelog's sinks."""
         if self.changelog is not None:
-            summary["changelog_rows"] = self.changelog.write()
-            self.log.info("Changelog: %d rows written.", summary["changelog_rows"])
+            summary["changelog_rows"] = write_changelog(self.changelog, self.state, self.log)  # under the lease
 
     def _plan_where(self) -> str:
         path = self.settings.plan_path

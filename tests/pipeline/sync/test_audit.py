@@ -43,3 +43,27 @@ class TestLines:
             ("re-add", "d@example.com", "refused"),
             ("remove", "e@example.com", "refused"),
         ]
+
+
+class TestWritingUnderTheLease:
+    def test_a_lost_lease_leaves_the_spool_to_the_run_that_took_it(self, tmp_path: Path, caplog):
+        import contextlib
+        import logging
+        from types import SimpleNamespace
+
+        from airflow_provider_wooxy.pipeline.sync.audit import write_after_send_failure, write_changelog
+        from airflow_provider_wooxy.pipeline.sync.lease import LeaseLost
+
+        @contextlib.contextmanager
+        def lost():
+            raise LeaseLost("another run took the lease")
+            yield
+
+        sink = ListSink()
+        changelog = Changelog("email", RunContext(), [(sink, Spool(tmp_path / "spool"))])
+        changelog.accepted("add", [add("a@example.com")])
+        log = logging.getLogger("tests.audit")
+        write_after_send_failure(changelog, SimpleNamespace(fence=lost), log)
+        assert "the run that took it over writes" in caplog.text
+        assert sink.rows == [] and (tmp_path / "spool").exists()
+        assert write_changelog(changelog, SimpleNamespace(fence=contextlib.nullcontext), log) == 1
