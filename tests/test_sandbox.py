@@ -91,6 +91,20 @@ class TestSandboxApi:
         )
         assert sandbox.email_addresses() == set()
 
+    def test_received_records_the_adds_and_removes_it_answers(self, sandbox):
+        assert sandbox.received is None  # off unless a test asks
+        sandbox.received = []
+        good, bad = {"email": "a@b.co", "rejectType": "hard"}, {"email": "bad", "rejectType": "hard"}
+        post(sandbox, "blacklist/add", {"records": [good]})
+        post(sandbox, "blacklist/add", {"records": [bad]})
+        post(sandbox, "blacklist/find", {"rejectType": "hard"})  # not a change: not recorded
+        post(sandbox, "blacklist/remove", {"email": "a@b.co"})
+        assert sandbox.received == [
+            ("blacklist/add", {"records": [good]}, None),
+            ("blacklist/add", {"records": [bad]}, ["Invalid RFC2822 email bad"]),
+            ("blacklist/remove", {"email": "a@b.co"}, None),
+        ]
+
     def test_duplicates_ignored(self, sandbox):
         record = {"email": "a@b.co", "rejectType": "hard"}
         assert post(sandbox, "blacklist/add", {"records": [record, record]}).json() == {"result": True}
