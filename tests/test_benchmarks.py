@@ -27,6 +27,7 @@ def test_harness_smoke_run(tmp_path):
     rows = {row["scenario"]: row for row in json.loads(out.read_text())}
     assert set(rows) == {
         "email_add",
+        "email_add_changelog",
         "email_add_streaming",
         "phone_add",
         "phone_add_e164",
@@ -55,4 +56,5 @@ def test_harness_smoke_run(tmp_path):
         assert row["max_in_flight"] <= 10, name
         assert row["over_limit"] == 0, name
     assert rows["email_add"]["naive_per_s"] > 0
+    assert "changelog: email_add_changelog takes " in done.stdout  # its cost against email_add
     assert 0 < rows["email_add"]["ratio"] <= 1.05

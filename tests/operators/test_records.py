@@ -19,7 +19,10 @@ from airflow_provider_wooxy.operators.records import WooxyInputOperator
 from airflow_provider_wooxy.operators.sync import WooxySyncEmailBlacklistOperator, WooxySyncPhoneBlacklistOperator
 from tests.operators.test_base import EVERY_OPERATOR
 
-INPUT_FIELDS = {"records", "path", "sql", "parameters", "file_format", "field", "reject_type", "rejects_path"}
+INPUT_FIELDS = {"records", "path", "sql", "parameters", "file_format", "field", "reject_type", "rejects_path"} | {
+    "changelog_path",
+    "changelog_table",
+}
 PUSH_FIELDS = INPUT_FIELDS | {"checkpoint_path"}
 SYNC_FIELDS = INPUT_FIELDS | {"state_path", "plan_path", "approved_plan_id", "lease_seconds"}
 
