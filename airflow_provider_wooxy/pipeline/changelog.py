@@ -172,7 +172,8 @@ class Spool:
         """Every whole line of ``parts`` (a last line cut by a kill mid-write is left out)."""
         for part in parts:
             with part.open("rb") as handle:
-                for line in handle:
+                # readline, not iteration: Airflow 2.11's and 3.0's object storage file wrapper is not iterable.
+                while line := handle.readline():
                     if line.endswith(b"\n"):
                         yield line
 
